@@ -1,0 +1,109 @@
+# Lockstep: `make repro` runs the pipeline, `make test` runs the tests.
+# Every target sets up the environment from uv.lock first if it is missing or stale.
+
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON_VERSION := 3.11
+UV_VERSION := 0.13.9
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+VENV := .venv
+BIN := $(VENV)/bin
+export UV_PYTHON_DOWNLOADS := never
+# Stages call `lockstep`, so the environment's bin/ goes first on PATH.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+## help: list the targets
+.PHONY: help
+help:
+	@awk 'BEGIN {FS = ": "} /^## / {sub(/^## /, ""); split($$0, a, ": "); printf "  \033[1m%-14s\033[0m %s\n", a[1], a[2]}' $(MAKEFILE_LIST)
+
+.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+$(VENV)/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen --python $(PYTHON_VERSION)
+	@touch $@
+
+## install: create .venv from uv.lock (bootstraps uv with pip if it is missing)
+.PHONY: install
+install: $(VENV)/.synced
+
+## repro: set up, then run the whole DVC pipeline (only stages whose inputs changed)
+.PHONY: repro
+repro: install
+	$(BIN)/dvc repro
+	@echo
+	@echo "Metrics: metrics/metrics.json (dvc metrics show)  Plots: metrics/plots/ (dvc plots show)"
+	@echo "Model:   models/model.skops  Card: models/model_card.json"
+
+## test: set up, lint, and run every test (integration tests included)
+.PHONY: test
+test: install lint
+	$(BIN)/pytest
+
+## test-fast: run only the fast unit tests
+.PHONY: test-fast
+test-fast: install
+	$(BIN)/pytest -m "not integration"
+
+## lint: ruff lint and format check
+.PHONY: lint
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## format: apply ruff's fixes and formatting
+.PHONY: format
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## params: recompose params.yaml from conf/ (after editing conf/ by hand)
+.PHONY: params
+params: install
+	$(BIN)/lockstep params
+
+## metrics: show the current metrics
+.PHONY: metrics
+metrics: install
+	$(BIN)/dvc metrics show
+
+## plots: render the plots to dvc_plots/index.html
+.PHONY: plots
+plots: install
+	$(BIN)/dvc plots show
+
+## dag: print the pipeline graph
+.PHONY: dag
+dag: install
+	$(BIN)/dvc dag
+
+## push: push data, models and the run-cache to the default DVC remote
+.PHONY: push
+push: install
+	$(BIN)/dvc push --run-cache
+
+## pull: pull data, models and the run-cache from the default DVC remote
+.PHONY: pull
+pull: install
+	$(BIN)/dvc pull --run-cache
+
+## remote-s3: make an S3 bucket the default remote (URL=s3://bucket/prefix)
+.PHONY: remote-s3
+remote-s3: install
+	@test -n "$(URL)" || { echo "usage: make remote-s3 URL=s3://bucket/prefix"; exit 2; }
+	$(BIN)/dvc remote add --force --default s3 "$(URL)"
+	@echo "Default remote is now $(URL). Credentials come from the AWS environment, never from the repo."
+
+## bench: time dvc repro against plain Python (figures for BENCHMARKS.md)
+.PHONY: bench
+bench: install
+	$(BIN)/python benchmarks/pipeline.py
+
+## clean: remove the environment and caches (keeps data and the DVC cache)
+.PHONY: clean
+clean:
+	rm -rf $(VENV) .tools .pytest_cache .ruff_cache

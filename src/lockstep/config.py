@@ -1,0 +1,245 @@
+"""The typed schema of `params.yaml`, and the loader every stage calls.
+
+`conf/` is composed by Hydra (`dvc exp run` does it, `make params` does it by
+hand) into `params.yaml`; stages read `params.yaml` through `load_params`, which
+checks it against the dataclasses below and fails with a one-line message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lockstep import paths
+from lockstep.errors import LockstepError
+
+TASKS = ("auto", "binary", "multiclass", "regression")
+DTYPES = ("int", "float", "category", "string", "bool")
+SOURCES = ("synthetic", "file")
+PRIMARY_METRICS = {"binary": "roc_auc", "multiclass": "f1_macro", "regression": "r2"}
+
+
+def _require(condition: bool, key: str, message: str) -> None:
+    if not condition:
+        raise LockstepError(f"invalid params: {key} {message}")
+
+
+@dataclass
+class IngestConfig:
+    """Where the raw table comes from."""
+
+    source: str = "synthetic"
+    path: str | None = None
+    n_rows: int | None = None
+    seed: int = 0
+
+    def check(self) -> None:
+        """Raise LockstepError if a value is out of its allowed range."""
+        _require(self.source in SOURCES, "data.ingest.source", f"must be one of {SOURCES}")
+        if self.source == "file":
+            _require(bool(self.path), "data.ingest.path", "is required when source is 'file'")
+        if self.source == "synthetic":
+            _require((self.n_rows or 0) > 0, "data.ingest.n_rows", "must be a positive integer")
+
+
+@dataclass
+class ColumnSpec:
+    """What one column of the raw table must look like."""
+
+    dtype: str = "float"
+    min: float | None = None
+    max: float | None = None
+    allowed: list[Any] | None = None
+    nullable: bool = False
+    unique: bool = False
+    max_missing_fraction: float | None = None
+
+    def check(self) -> None:
+        """Raise LockstepError if a value is out of its allowed range."""
+        _require(self.dtype in DTYPES, "data.schema.columns.*.dtype", f"must be one of {DTYPES}")
+
+
+@dataclass
+class SchemaConfig:
+    """Table-level checks, plus optional per-column specs."""
+
+    min_rows: int = 100
+    min_class_rows: int = 10
+    max_missing_fraction: float = 0.3
+    columns: dict[str, ColumnSpec] = field(default_factory=dict)
+
+    def check(self) -> None:
+        """Raise LockstepError if a value is out of its allowed range."""
+        _require(0 <= self.max_missing_fraction <= 1, "data.schema.max_missing_fraction", "must be in [0, 1]")
+        _require(self.min_rows >= 2, "data.schema.min_rows", "must be at least 2")
+
+
+@dataclass
+class DataConfig:
+    """The dataset: its source, target, task and schema."""
+
+    name: str = "dataset"
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+    target: str = "target"
+    id_column: str | None = None
+    task: str = "auto"
+    schema: SchemaConfig = field(default_factory=SchemaConfig)
+
+    def check(self) -> None:
+        """Raise LockstepError if a value is out of its allowed range."""
+        _require(self.task in TASKS, "data.task", f"must be one of {TASKS}")
+
+
+@dataclass
+class SplitConfig:
+    """The train/test split."""
+
+    test_size: float = 0.2
+    stratify: bool = True
+
+    def check(self) -> None:
+        """Raise LockstepError if a value is out of its allowed range."""
+        _require(0 < self.test_size < 1, "split.test_size", "must be between 0 and 1")
+
+
+@dataclass
+class FeaturesConfig:
+    """How the ColumnTransformer prepares columns."""
+
+    numeric_imputer: str = "median"
+    scale_numeric: bool = True
+    categorical_imputer: str = "most_frequent"
+    min_category_frequency: float = 0.01
+
+    def check(self) -> None:
+        """Raise LockstepError if a value is out of its allowed range."""
+        _require(
+            self.numeric_imputer in ("mean", "median", "most_frequent"),
+            "features.numeric_imputer",
+            "must be mean, median or most_frequent",
+        )
+        _require(
+            self.categorical_imputer in ("most_frequent", "constant"),
+            "features.categorical_imputer",
+            "must be most_frequent or constant",
+        )
+        _require(0 <= self.min_category_frequency < 1, "features.min_category_frequency", "must be in [0, 1)")
+
+
+@dataclass
+class EvaluateConfig:
+    """What the evaluate stage computes and how much of it it keeps."""
+
+    primary_metric: str = "auto"
+    decision_threshold: float = 0.5
+    curve_points: int = 101
+    calibration_bins: int = 10
+    scatter_points: int = 1000
+    histogram_bins: int = 30
+    slice_min_rows: int = 30
+    importance_repeats: int = 5
+    importance_max_rows: int = 5000
+
+    def check(self) -> None:
+        """Raise LockstepError if a value is out of its allowed range."""
+        _require(0 < self.decision_threshold < 1, "evaluate.decision_threshold", "must be between 0 and 1")
+        _require(self.curve_points >= 2, "evaluate.curve_points", "must be at least 2")
+        _require(self.calibration_bins >= 2, "evaluate.calibration_bins", "must be at least 2")
+        _require(self.scatter_points >= 1, "evaluate.scatter_points", "must be at least 1")
+        _require(self.histogram_bins >= 1, "evaluate.histogram_bins", "must be at least 1")
+        _require(self.importance_repeats >= 1, "evaluate.importance_repeats", "must be at least 1")
+
+
+@dataclass
+class GateConfig:
+    """Thresholds a model must meet to be merged and promoted."""
+
+    min_primary_metric: float = 0.7
+    max_regression: float = 0.01
+
+    def check(self) -> None:
+        """Raise LockstepError if a value is out of its allowed range."""
+        _require(self.max_regression >= 0, "gate.max_regression", "must not be negative")
+
+
+@dataclass
+class Config:
+    """The whole of `params.yaml`."""
+
+    seed: int = 42
+    data: DataConfig = field(default_factory=DataConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    model: dict[str, Any] = field(default_factory=dict)
+    evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+    gate: GateConfig = field(default_factory=GateConfig)
+
+    def check(self) -> None:
+        """Raise LockstepError if a value is out of its allowed range."""
+        for part in (self.data.ingest, self.data.schema, self.data, self.split, self.features, self.evaluate, self.gate):
+            part.check()
+        for column in self.data.schema.columns.values():
+            column.check()
+        target = self.model.get("_target_")
+        _require(isinstance(target, str) and "." in target, "model._target_", "must name an estimator class")
+
+
+def primary_metric(cfg: EvaluateConfig, task: str) -> str:
+    """The metric the gate compares for `task`."""
+    return PRIMARY_METRICS[task] if cfg.primary_metric == "auto" else cfg.primary_metric
+
+
+def parse_params(raw: Any) -> Config:
+    """Check a parsed `params.yaml` against the schema and return it typed."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    if not isinstance(raw, dict):
+        raise LockstepError("invalid params: params.yaml must hold a mapping; run `make params`")
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(Config), raw)
+        config = OmegaConf.to_object(merged)
+    except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", None) or "params"
+        message = str(getattr(exc, "msg", exc)).splitlines()[0]
+        raise LockstepError(f"invalid params: {key}: {message}") from None
+    assert isinstance(config, Config)
+    config.check()
+    return config
+
+
+def load_params(path: Path = paths.PARAMS_FILE) -> Config:
+    """Load and check `params.yaml`."""
+    import yaml
+
+    if not path.is_file():
+        raise LockstepError(f"{path} not found: run `make params` to compose it from conf/")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise LockstepError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    return parse_params(raw)
+
+
+def compose_params(overrides: list[str] | None = None, output: Path = paths.PARAMS_FILE) -> Config:
+    """Compose `conf/` into `output` exactly as `dvc exp run` does, and check it."""
+    from dvc.utils.hydra import compose_and_dump
+    from hydra.errors import HydraException
+
+    from lockstep.io import atomic_path
+
+    with atomic_path(output) as tmp:
+        try:
+            compose_and_dump(
+                tmp,
+                config_dir=str(paths.CONF_DIR.resolve()),
+                config_module=None,
+                config_name="config",
+                plugins_path=str(paths.PROJ_ROOT.resolve()),
+                overrides=overrides or [],
+            )
+        except HydraException as exc:
+            raise LockstepError(f"cannot compose conf/: {str(exc).splitlines()[0]}") from None
+        config = load_params(tmp)
+    return config

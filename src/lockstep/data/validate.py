@@ -1,0 +1,184 @@
+"""Validate: check the raw table against `data.schema` and work out the task.
+
+Table-level rules (rows, missing values, classes) are plain pandas checks;
+column rules (dtype, range, allowed values, nulls, uniqueness) are a pandera
+schema built from the config. Every failure becomes one line that names the
+column, the problem and an example value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pandas as pd
+
+from lockstep.config import ColumnSpec, DataConfig
+from lockstep.errors import LockstepError
+
+MAX_CLASSES = 20
+PANDERA_DTYPES = {"int": "Int64", "float": "float64", "category": "str", "string": "str", "bool": "boolean"}
+NUMERIC_DTYPES = ("int", "float")
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """What the prepare stage learned about the table, for train and evaluate."""
+
+    task: str
+    target: str
+    id_column: str | None
+    numeric: list[str]
+    categorical: list[str]
+    classes: list[Any] | None
+
+    @property
+    def columns(self) -> list[str]:
+        """The model's input columns, in order."""
+        return self.numeric + self.categorical
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+def validate_table(frame: pd.DataFrame, cfg: DataConfig) -> pd.DataFrame:
+    """Return `frame` with dtypes coerced to the schema, or raise LockstepError."""
+    schema = cfg.schema
+    _check_table(frame, cfg)
+    columns = dict(schema.columns)
+    if cfg.id_column and cfg.id_column not in columns:
+        columns[cfg.id_column] = ColumnSpec(dtype="string", unique=True)
+    validated = _run_pandera(frame, columns, strict=bool(schema.columns))
+    target = validated[cfg.target]
+    if target.isna().any():
+        raise LockstepError(f"target column {cfg.target!r} has {int(target.isna().sum())} missing values; drop those rows")
+    return validated
+
+
+def _check_table(frame: pd.DataFrame, cfg: DataConfig) -> None:
+    schema = cfg.schema
+    if cfg.target not in frame.columns:
+        found = ", ".join(map(str, frame.columns[:8])) + (", ..." if frame.shape[1] > 8 else "")
+        raise LockstepError(f"target column {cfg.target!r} not in the data (found: {found}); set data.target")
+    if len(frame) < schema.min_rows:
+        raise LockstepError(
+            f"only {len(frame)} rows, fewer than data.schema.min_rows={schema.min_rows}; add data or lower the limit"
+        )
+    for column in frame.columns:
+        spec = schema.columns.get(column)
+        limit = spec.max_missing_fraction if spec and spec.max_missing_fraction is not None else schema.max_missing_fraction
+        missing = float(frame[column].isna().mean())
+        if missing > limit:
+            raise LockstepError(
+                f"column {column!r} is {missing:.1%} missing, above the {limit:.1%} allowed "
+                "(data.schema.max_missing_fraction); fix the data or raise the limit"
+            )
+
+
+def _pandera_column(name: str, spec: ColumnSpec) -> Any:
+    import pandera.pandas as pa
+
+    checks = []
+    if spec.min is not None and spec.max is not None:
+        checks.append(pa.Check.in_range(spec.min, spec.max, error=f"values outside [{spec.min:g}, {spec.max:g}]"))
+    elif spec.min is not None:
+        checks.append(pa.Check.ge(spec.min, error=f"values below {spec.min:g}"))
+    elif spec.max is not None:
+        checks.append(pa.Check.le(spec.max, error=f"values above {spec.max:g}"))
+    if spec.allowed is not None:
+        allowed = [str(v) for v in spec.allowed] if spec.dtype in ("category", "string") else list(spec.allowed)
+        shown = ", ".join(map(str, allowed))
+        checks.append(pa.Check.isin(allowed, error=f"unknown category (allowed: {shown})"))
+    return pa.Column(PANDERA_DTYPES[spec.dtype], checks=checks, nullable=spec.nullable, unique=spec.unique, name=name)
+
+
+def _run_pandera(frame: pd.DataFrame, columns: dict[str, ColumnSpec], strict: bool) -> pd.DataFrame:
+    import pandera.pandas as pa
+
+    schema = pa.DataFrameSchema(
+        {name: _pandera_column(name, spec) for name, spec in columns.items()},
+        coerce=True,
+        strict=strict,
+    )
+    try:
+        return schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        raise LockstepError(_describe_failures(exc.failure_cases, columns)) from None
+
+
+def _describe_failures(cases: pd.DataFrame, columns: dict[str, ColumnSpec]) -> str:
+    """Turn pandera's failure table into one line: the first problem, and a count of the rest."""
+    problems: dict[tuple[str, str], list[Any]] = {}
+    for row in cases.itertuples(index=False):
+        case = row.failure_case
+        if isinstance(case, str) and case.startswith(("TypeError(", "ValueError(")):
+            continue  # a range check tripping over a value that already failed its dtype
+        problems.setdefault((str(row.column), str(row.check)), []).append(case)
+    (column, check), examples = next(iter(sorted(problems.items(), key=lambda item: _severity(item[0][1]))))
+    example = examples[0]
+    if check == "column_in_schema":
+        message = f"unexpected column {example!r}: add it to data.schema.columns or drop it from the data"
+    elif check == "column_in_dataframe":
+        message = f"column {example!r} is missing from the data"
+    elif check.startswith(("coerce_dtype", "dtype(")):
+        message = f"column {column!r} should be {columns[column].dtype} but holds {example!r}"
+    elif check == "not_nullable":
+        message = f"column {column!r} has {len(examples)} missing values but is not nullable"
+    elif check == "field_uniqueness":
+        message = f"column {column!r} should be unique but repeats {example!r}"
+    else:
+        message = f"column {column!r}: {len(examples)} {check} (e.g. {example!r})"
+    more = len(problems) - 1
+    return f"invalid data: {message}" + (f" (+{more} more problems)" if more else "")
+
+
+def _severity(check: str) -> int:
+    order = ("column_in_dataframe", "column_in_schema", "coerce_dtype", "dtype(", "not_nullable")
+    return next((rank for rank, prefix in enumerate(order) if check.startswith(prefix)), len(order))
+
+
+def infer_task(target: pd.Series, task: str = "auto") -> str:
+    """The learning task for `target`: binary, multiclass or regression."""
+    n_unique = int(target.nunique(dropna=True))
+    if task == "auto":
+        numeric = pd.api.types.is_numeric_dtype(target) and not pd.api.types.is_bool_dtype(target)
+        integral = numeric and bool((target.dropna() % 1 == 0).all())
+        if numeric and not (integral and n_unique <= MAX_CLASSES):
+            return "regression"
+        task = "binary" if n_unique <= 2 else "multiclass"
+    if task == "binary" and n_unique > 2:
+        raise LockstepError(f"data.task is binary but the target has {n_unique} classes; set data.task: multiclass")
+    return task
+
+
+def describe_features(frame: pd.DataFrame, cfg: DataConfig, task: str) -> FeatureSpec:
+    """Split the columns into numeric and categorical features, and list the classes."""
+    numeric, categorical = [], []
+    for column in frame.columns:
+        if column in (cfg.target, cfg.id_column):
+            continue
+        spec = cfg.schema.columns.get(column)
+        is_numeric = (
+            spec.dtype in NUMERIC_DTYPES
+            if spec
+            else pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column])
+        )
+        (numeric if is_numeric else categorical).append(column)
+    classes = None
+    if task != "regression":
+        counts = frame[cfg.target].value_counts()
+        if len(counts) < 2:
+            raise LockstepError(
+                f"target {cfg.target!r} has a single class ({counts.index[0]!r}); a classifier needs at least two"
+            )
+        rare = counts[counts < cfg.schema.min_class_rows]
+        if len(rare):
+            raise LockstepError(
+                f"class {rare.index[0]!r} of target {cfg.target!r} has {int(rare.iloc[0])} rows, fewer than "
+                f"data.schema.min_class_rows={cfg.schema.min_class_rows}; add data or lower the limit"
+            )
+        classes = sorted(counts.index.tolist())
+    if not numeric and not categorical:
+        raise LockstepError("the data has no feature columns besides the target and id")
+    return FeatureSpec(task, cfg.target, cfg.id_column, numeric, categorical, classes)

@@ -1,0 +1,5 @@
+"""The one exception type a user sees as a short message instead of a traceback."""
+
+
+class LockstepError(Exception):
+    """Bad input or configuration: the message names the problem and the fix."""

@@ -1,0 +1,1 @@
+"""Evaluation: metrics, plots, slices, predictions and the model card."""

@@ -1,0 +1,119 @@
+"""Evaluate: score the model on the test set and write metrics, plots and the card.
+
+Everything is computed first and written last: metrics and plots through
+DVCLive into a temporary folder that is swapped in whole, the rest atomically.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lockstep import paths
+from lockstep.config import Config, primary_metric
+from lockstep.data.validate import FeatureSpec
+from lockstep.errors import LockstepError
+from lockstep.evaluation.curves import Rows, classification_plots, regression_plots
+from lockstep.evaluation.importance import feature_importance
+from lockstep.evaluation.metrics import compute_metrics, predict
+from lockstep.evaluation.model_card import build_model_card
+from lockstep.evaluation.slices import slice_metrics
+
+log = logging.getLogger("lockstep.evaluate")
+
+# How DVC draws each plot table: x, y and the template (see dvc.yaml `plots:`).
+PLOT_STYLES = {
+    "roc": ("fpr", "tpr", "simple"),
+    "precision_recall": ("recall", "precision", "simple"),
+    "calibration": ("predicted", "observed", "simple"),
+    "confusion_matrix": ("actual", "predicted", "confusion_counts"),
+    "feature_importance": ("importance", "feature", "bar_horizontal_sorted"),
+    "predicted_vs_actual": ("actual", "predicted", "scatter"),
+    "residuals": ("residual", "rows", "bar_horizontal"),
+}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Everything the evaluate stage computes, before it is written."""
+
+    predictions: pd.DataFrame
+    metrics: dict[str, float]
+    primary_metric: str
+    plots: dict[str, Rows]
+    slices: dict[str, Any]
+
+
+def evaluate_model(model: Any, test: pd.DataFrame, features: FeatureSpec, cfg: Config) -> Evaluation:
+    """Predict on `test` and compute metrics, plot tables and slice metrics."""
+    ecfg = cfg.evaluate
+    primary = primary_metric(ecfg, features.task)
+    log.info("predicting %s test rows", f"{len(test):,}")
+    predictions = predict(model, test, features, ecfg.decision_threshold)
+    metrics = compute_metrics(predictions, features.task, features.classes)
+    if primary not in metrics:
+        raise LockstepError(
+            f"evaluate.primary_metric {primary!r} is not a {features.task} metric; pick one of {', '.join(sorted(metrics))}"
+        )
+    if features.task == "regression":
+        plots = regression_plots(predictions, ecfg.scatter_points, ecfg.histogram_bins, cfg.seed)
+    else:
+        assert features.classes is not None
+        plots = classification_plots(predictions, features.classes, features.task, ecfg.curve_points, ecfg.calibration_bins)
+    log.info("permutation importance of %s columns (%s repeats)", len(features.columns), ecfg.importance_repeats)
+    plots["feature_importance"] = feature_importance(
+        model, test, features, primary, ecfg.importance_repeats, ecfg.importance_max_rows, cfg.seed
+    )
+    slices = slice_metrics(test, predictions, features, ecfg.slice_min_rows)
+    return Evaluation(predictions, metrics, primary, plots, slices)
+
+
+def write_metrics_and_plots(evaluation: Evaluation, metrics_file: Path, plots_dir: Path) -> None:
+    """Log metrics and plot tables with DVCLive, then move them into place."""
+    from dvclive import Live
+
+    from lockstep.io import atomic_dir, atomic_path, round_floats
+
+    with atomic_dir(plots_dir.parent / ".dvclive") as live_dir:
+        with Live(dir=str(live_dir), save_dvc_exp=False, dvcyaml=None, report=None) as live:
+            for name, value in sorted(round_floats(evaluation.metrics).items()):
+                if value is not None:  # undefined on this test set (NaN)
+                    live.log_metric(name, value, plot=False)
+            for name, rows in sorted(evaluation.plots.items()):
+                x, y, template = PLOT_STYLES[name]
+                live.log_plot(name, round_floats(rows), x=x, y=y, template=template, title=name.replace("_", " "))
+        with atomic_path(metrics_file) as tmp:
+            (live_dir / "metrics.json").replace(tmp)
+        with atomic_dir(plots_dir) as tmp_plots:
+            for produced in sorted((live_dir / "plots" / "custom").glob("*.json")):
+                produced.replace(tmp_plots / produced.name)
+
+
+def run_evaluate(cfg: Config) -> Evaluation:
+    """Evaluate stage: load the model and test set, evaluate, write every output."""
+    from lockstep.io import write_json, write_parquet
+    from lockstep.modeling.persistence import load_model
+    from lockstep.modeling.train import load_features
+
+    features = load_features()
+    model = load_model(paths.MODEL_FILE)
+    evaluation = evaluate_model(model, pd.read_parquet(paths.TEST_SET), features, cfg)
+    card = build_model_card(
+        model,
+        features,
+        evaluation.metrics,
+        evaluation.primary_metric,
+        {"train": paths.TRAIN_SET, "test": paths.TEST_SET},
+        cfg.data.name,
+    )
+    write_metrics_and_plots(evaluation, paths.EVAL_METRICS, paths.PLOTS_DIR)
+    write_json(evaluation.slices, paths.SLICE_METRICS)
+    write_parquet(evaluation.predictions, paths.PREDICTIONS)
+    write_json(card, paths.MODEL_CARD)
+    score = evaluation.metrics[evaluation.primary_metric]
+    log.info("%s = %.4f; metrics in %s, plots in %s/", evaluation.primary_metric, score, paths.EVAL_METRICS, paths.PLOTS_DIR)
+    return evaluation

@@ -1,0 +1,68 @@
+"""The model card: what the model is, what it was trained on, and how it scored.
+
+It records a hash of the package's source instead of a Git commit: the card is
+an output that gets committed, so a commit hash inside it could never match
+the commit that holds it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import lockstep
+from lockstep.data.validate import FeatureSpec
+from lockstep.io import file_sha256
+
+LIBRARIES = ("scikit-learn", "pandas", "numpy", "skops", "dvc", "pandera")
+
+
+def source_sha256(package_dir: Path = Path(lockstep.__file__).parent) -> str:
+    """One hash over every Python file of the package, in path order."""
+    digest = hashlib.sha256()
+    for path in sorted(package_dir.rglob("*.py")):
+        digest.update(path.relative_to(package_dir).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    """The versions of the libraries that shape the model's behaviour."""
+    return {name: metadata.version(name) for name in LIBRARIES} | {"python": platform.python_version()}
+
+
+def build_model_card(
+    model: Any,
+    features: FeatureSpec,
+    metrics: dict[str, float],
+    primary_metric: str,
+    data_files: dict[str, Path],
+    dataset_name: str,
+) -> dict[str, Any]:
+    """The model card as a JSON-ready dict."""
+    estimator = model.named_steps["model"]
+    return {
+        "model": {
+            "class": f"{type(estimator).__module__}.{type(estimator).__name__}",
+            "params": {k: v for k, v in sorted(estimator.get_params().items()) if _plain(v)},
+            "format": "skops",
+        },
+        "task": features.task,
+        "target": features.target,
+        "classes": features.classes,
+        "features": {"numeric": features.numeric, "categorical": features.categorical},
+        "data": {
+            "dataset": dataset_name,
+            "files": {name: {"path": path.as_posix(), "sha256": file_sha256(path)} for name, path in data_files.items()},
+        },
+        "metrics": {"primary": primary_metric, "test": metrics},
+        "code": {"lockstep_version": lockstep.__version__, "source_sha256": source_sha256()},
+        "libraries": library_versions(),
+    }
+
+
+def _plain(value: Any) -> bool:
+    return value is None or isinstance(value, bool | int | float | str)

@@ -1,0 +1,95 @@
+"""Deterministic, atomic writers: an output is either complete or absent.
+
+Each writer writes to a temporary file in the target's folder and renames it
+into place, so a failure never leaves a half-written output behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FLOAT_DIGITS = 6
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it to `path` on success."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_dir(path: Path) -> Iterator[Path]:
+    """Yield an empty temporary folder beside `path`; swap it in on success."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        yield tmp
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def round_floats(value: Any, digits: int = FLOAT_DIGITS) -> Any:
+    """Round every float in a nested structure; NaN and infinities become None."""
+    if isinstance(value, float):
+        return round(value, digits) if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): round_floats(v, digits) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [round_floats(v, digits) for v in value]
+    if hasattr(value, "item"):  # numpy scalars
+        return round_floats(value.item(), digits)
+    return value
+
+
+def dumps_json(data: Any) -> str:
+    """Serialise `data` the one way every output uses: sorted keys, rounded floats."""
+    return json.dumps(round_floats(data), indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
+def write_json(data: Any, path: Path) -> None:
+    """Write `data` as deterministic JSON, atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(dumps_json(data), encoding="utf-8")
+
+
+def read_json(path: Path) -> Any:
+    """Read a JSON file written by `write_json`."""
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write a DataFrame as Parquet, atomically, with no index column."""
+    with atomic_path(path) as tmp:
+        frame.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

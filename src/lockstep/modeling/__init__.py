@@ -1,0 +1,1 @@
+"""Modeling: the preprocessing, the estimator, training and model files."""

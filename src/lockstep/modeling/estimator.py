@@ -1,0 +1,46 @@
+"""Estimator: build the model named by `model._target_` in params.yaml."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from sklearn.base import BaseEstimator, is_classifier, is_regressor
+
+from lockstep.errors import LockstepError
+
+
+def import_estimator_class(target: str) -> type:
+    """Import the class at dotted path `target`."""
+    module_name, _, class_name = target.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError, ValueError):
+        raise LockstepError(
+            f"model._target_ {target!r} cannot be imported; choose a model from conf/model/ or fix the class path"
+        ) from None
+
+
+def build_estimator(model_cfg: dict[str, Any], task: str) -> BaseEstimator:
+    """Instantiate the estimator, check its hyperparameters and that it fits `task`."""
+    target = str(model_cfg["_target_"])
+    cls = import_estimator_class(target)
+    kwargs = {key: value for key, value in model_cfg.items() if not key.startswith("_")}
+    name = cls.__name__
+    try:
+        estimator = cls(**kwargs)
+    except TypeError as exc:
+        raise LockstepError(f"model: {name} rejects its parameters: {exc}") from None
+    if not (hasattr(estimator, "fit") and hasattr(estimator, "predict")):
+        raise LockstepError(f"model._target_ {target!r} is not an estimator (it needs fit and predict)")
+    validate = getattr(estimator, "_validate_params", None)
+    if validate is not None:
+        try:
+            validate()
+        except ValueError as exc:
+            raise LockstepError(f"model: {str(exc).splitlines()[0]}") from None
+    if task == "regression" and not is_regressor(estimator):
+        raise LockstepError(f"model {name} is not a regressor but the task is regression; try -S model=ridge")
+    if task != "regression" and not is_classifier(estimator):
+        raise LockstepError(f"model {name} is not a classifier but the task is {task}; choose a classifier model")
+    return estimator

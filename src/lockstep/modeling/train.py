@@ -1,0 +1,60 @@
+"""Train: fit one Pipeline (preprocessing + model) on the training set."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from lockstep import paths
+from lockstep.config import Config
+from lockstep.data.validate import FeatureSpec
+from lockstep.errors import LockstepError
+from lockstep.modeling.estimator import build_estimator
+from lockstep.modeling.features import build_preprocessor
+
+log = logging.getLogger("lockstep.train")
+
+
+def build_pipeline(features: FeatureSpec, cfg: Config) -> Pipeline:
+    """The untrained Pipeline: the ColumnTransformer, then the configured model."""
+    return Pipeline(
+        [
+            ("preprocess", build_preprocessor(features, cfg.features)),
+            ("model", build_estimator(cfg.model, features.task)),
+        ]
+    )
+
+
+def train_model(train: pd.DataFrame, features: FeatureSpec, cfg: Config) -> Pipeline:
+    """Fit the Pipeline on `train` and return it."""
+    pipeline = build_pipeline(features, cfg)
+    name = type(pipeline.named_steps["model"]).__name__
+    log.info("fitting %s on %s rows x %s columns", name, f"{len(train):,}", len(features.columns))
+    started = time.perf_counter()
+    pipeline.fit(train[features.columns], train[features.target])
+    log.info("fitted %s in %.1f s", name, time.perf_counter() - started)
+    return pipeline
+
+
+def load_features(path: Path = paths.FEATURES_FILE) -> FeatureSpec:
+    """Read the feature description the prepare stage wrote."""
+    from lockstep.io import read_json
+
+    if not path.is_file():
+        raise LockstepError(f"{path} not found: run the prepare stage first (`dvc repro prepare`)")
+    return FeatureSpec(**read_json(path))
+
+
+def run_train(cfg: Config) -> Pipeline:
+    """Train stage: fit on the training set and save the model with skops."""
+    from lockstep.modeling.persistence import save_model
+
+    features = load_features()
+    pipeline = train_model(pd.read_parquet(paths.TRAIN_SET), features, cfg)
+    save_model(pipeline, paths.MODEL_FILE)
+    log.info("saved %s", paths.MODEL_FILE)
+    return pipeline

@@ -1,0 +1,30 @@
+"""Every path the project reads or writes, relative to the project root.
+
+This is the one module that knows the layout; `dvc.yaml` lists the same paths
+(a test keeps the two in step). Stages run from the project root, as DVC does.
+"""
+
+from pathlib import Path
+
+PROJ_ROOT = Path(".")
+CONF_DIR = PROJ_ROOT / "conf"
+PARAMS_FILE = PROJ_ROOT / "params.yaml"
+
+DATA_DIR = PROJ_ROOT / "data"
+SOURCE_DIR = DATA_DIR / "source"
+RAW_DATASET = DATA_DIR / "raw" / "dataset.parquet"
+PREPARED_DIR = DATA_DIR / "prepared"
+TRAIN_SET = PREPARED_DIR / "train.parquet"
+TEST_SET = PREPARED_DIR / "test.parquet"
+FEATURES_FILE = PREPARED_DIR / "features.json"
+
+MODELS_DIR = PROJ_ROOT / "models"
+MODEL_FILE = MODELS_DIR / "model.skops"
+MODEL_CARD = MODELS_DIR / "model_card.json"
+
+METRICS_DIR = PROJ_ROOT / "metrics"
+DATA_METRICS = METRICS_DIR / "data.json"
+EVAL_METRICS = METRICS_DIR / "metrics.json"
+PLOTS_DIR = METRICS_DIR / "plots"
+SLICE_METRICS = METRICS_DIR / "slices.json"
+PREDICTIONS = METRICS_DIR / "predictions.parquet"
