@@ -32,6 +32,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes files private; outputs are not
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -49,6 +50,12 @@ def atomic_dir(path: Path) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def round_floats(value: Any, digits: int = FLOAT_DIGITS) -> Any:
