@@ -59,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
         stage = commands.add_parser(name, help=help_text, description=help_text)
         stage.add_argument("--params", type=Path, default=paths.PARAMS_FILE, help="params file (default: params.yaml)")
     compose = commands.add_parser(
-        "params", help="compose conf/ into params.yaml, as `dvc exp run` does", description="compose conf/ into params.yaml"
+        "params",
+        help="compose conf/ into params.yaml, as `dvc exp run` does",
+        description="compose conf/ into params.yaml",
     )
     compose.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. model=random_forest model.max_depth=8")
     compose.add_argument("--check", action="store_true", help="only check that params.yaml equals the composition")

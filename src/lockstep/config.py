@@ -177,7 +177,15 @@ class Config:
 
     def check(self) -> None:
         """Raise LockstepError if a value is out of its allowed range."""
-        for part in (self.data.ingest, self.data.schema, self.data, self.split, self.features, self.evaluate, self.gate):
+        for part in (
+            self.data.ingest,
+            self.data.schema,
+            self.data,
+            self.split,
+            self.features,
+            self.evaluate,
+            self.gate,
+        ):
             part.check()
         for column in self.data.schema.columns.values():
             column.check()

@@ -32,8 +32,8 @@ def atomic_path(path: Path) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes files private; outputs are not
-        os.replace(tmp, path)
+        tmp.chmod(0o666 & ~_umask())  # mkstemp makes files private; outputs are not
+        tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -47,7 +47,7 @@ def atomic_dir(path: Path) -> Iterator[Path]:
         yield tmp
         if path.exists():
             shutil.rmtree(path)
-        os.replace(tmp, path)
+        tmp.replace(path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -6,7 +6,7 @@ This is the one module that knows the layout; `dvc.yaml` lists the same paths
 
 from pathlib import Path
 
-PROJ_ROOT = Path(".")
+PROJ_ROOT = Path()
 CONF_DIR = PROJ_ROOT / "conf"
 PARAMS_FILE = PROJ_ROOT / "params.yaml"
 

@@ -63,7 +63,12 @@ PURPOSE_EFFECT = {
     "other": 0.0,
 }
 INCOME_BY_EMPLOYMENT = {"salaried": 1.0, "self_employed": 1.15, "contract": 0.9, "unemployed": 0.35, "retired": 0.6}
-MISSING_RATES = {"annual_income": 0.03, "employment_length_years": 0.04, "credit_utilization": 0.05, "debt_to_income": 0.02}
+MISSING_RATES = {
+    "annual_income": 0.03,
+    "employment_length_years": 0.04,
+    "credit_utilization": 0.05,
+    "debt_to_income": 0.02,
+}
 
 
 def generate_credit_data(n_rows: int, seed: int) -> pd.DataFrame:
@@ -115,7 +120,9 @@ def _draw_applicants(rng: np.random.Generator, size: int) -> dict[str, np.ndarra
     late_payments = rng.poisson(0.25 + 0.8 * (utilization > 0.6), size).astype(np.int64)
 
     purpose = _pick(rng, LOAN_PURPOSES, [0.38, 0.2, 0.1, 0.09, 0.06, 0.05, 0.04, 0.08], size)
-    loan_amount = np.clip(np.round(rng.lognormal(np.log(10_000), 0.6, size) * np.sqrt(income / 52_000), -2), 500, 60_000)
+    loan_amount = np.clip(
+        np.round(rng.lognormal(np.log(10_000), 0.6, size) * np.sqrt(income / 52_000), -2), 500, 60_000
+    )
     term = np.where(rng.random(size) < np.clip(loan_amount / 40_000, 0.1, 0.8), 60, 36).astype(np.int64)
     existing_debt_ratio = rng.beta(2.0, 6.0, size) * 0.8
     monthly_payment = loan_amount / term

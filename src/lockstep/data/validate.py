@@ -52,7 +52,9 @@ def validate_table(frame: pd.DataFrame, cfg: DataConfig) -> pd.DataFrame:
     validated = _run_pandera(frame, columns, strict=bool(schema.columns))
     target = validated[cfg.target]
     if target.isna().any():
-        raise LockstepError(f"target column {cfg.target!r} has {int(target.isna().sum())} missing values; drop those rows")
+        raise LockstepError(
+            f"target column {cfg.target!r} has {int(target.isna().sum())} missing values; drop those rows"
+        )
     return validated
 
 
@@ -67,7 +69,9 @@ def _check_table(frame: pd.DataFrame, cfg: DataConfig) -> None:
         )
     for column in frame.columns:
         spec = schema.columns.get(column)
-        limit = spec.max_missing_fraction if spec and spec.max_missing_fraction is not None else schema.max_missing_fraction
+        limit = (
+            spec.max_missing_fraction if spec and spec.max_missing_fraction is not None else schema.max_missing_fraction
+        )
         missing = float(frame[column].isna().mean())
         if missing > limit:
             raise LockstepError(

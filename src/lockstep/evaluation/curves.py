@@ -52,7 +52,11 @@ def confusion_counts(y_true: pd.Series, y_pred: pd.Series, classes: list[Any]) -
     """Every (actual, predicted) pair of classes with its count, zeros included."""
     counts = pd.crosstab(y_true, y_pred)
     return [
-        {"actual": str(a), "predicted": str(p), "count": int(counts.at[a, p]) if a in counts.index and p in counts else 0}
+        {
+            "actual": str(a),
+            "predicted": str(p),
+            "count": int(counts.at[a, p]) if a in counts.index and p in counts else 0,
+        }
         for a in classes
         for p in classes
     ]
@@ -79,10 +83,15 @@ def regression_points(y_true: np.ndarray, y_pred: np.ndarray, max_points: int, s
 def residual_histogram(y_true: np.ndarray, y_pred: np.ndarray, n_bins: int) -> Rows:
     """How many rows fall in each bin of residual (actual - predicted)."""
     counts, edges = np.histogram(y_true - y_pred, bins=n_bins)
-    return [{"residual": float((lo + hi) / 2), "rows": int(n)} for lo, hi, n in zip(edges[:-1], edges[1:], counts, strict=True)]
+    return [
+        {"residual": float((lo + hi) / 2), "rows": int(n)}
+        for lo, hi, n in zip(edges[:-1], edges[1:], counts, strict=True)
+    ]
 
 
-def classification_plots(predictions: pd.DataFrame, classes: list[Any], task: str, n_points: int, n_bins: int) -> dict[str, Rows]:
+def classification_plots(
+    predictions: pd.DataFrame, classes: list[Any], task: str, n_points: int, n_bins: int
+) -> dict[str, Rows]:
     """The plot tables for a classifier: confusion always; ROC, PR and calibration if binary."""
     plots = {"confusion_matrix": confusion_counts(predictions["y_true"], predictions["y_pred"], classes)}
     if task == "binary":

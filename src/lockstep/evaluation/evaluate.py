@@ -19,7 +19,7 @@ from lockstep.data.validate import FeatureSpec
 from lockstep.errors import LockstepError
 from lockstep.evaluation.curves import Rows, classification_plots, regression_plots
 from lockstep.evaluation.importance import feature_importance
-from lockstep.evaluation.metrics import compute_metrics, predict
+from lockstep.evaluation.metrics import METRIC_NAMES, compute_metrics, predict
 from lockstep.evaluation.model_card import build_model_card
 from lockstep.evaluation.slices import slice_metrics
 
@@ -52,18 +52,21 @@ def evaluate_model(model: Any, test: pd.DataFrame, features: FeatureSpec, cfg: C
     """Predict on `test` and compute metrics, plot tables and slice metrics."""
     ecfg = cfg.evaluate
     primary = primary_metric(ecfg, features.task)
+    if primary not in METRIC_NAMES[features.task]:
+        choices = ", ".join(METRIC_NAMES[features.task])
+        raise LockstepError(
+            f"evaluate.primary_metric {primary!r} is not a {features.task} metric; use one of {choices}"
+        )
     log.info("predicting %s test rows", f"{len(test):,}")
     predictions = predict(model, test, features, ecfg.decision_threshold)
     metrics = compute_metrics(predictions, features.task, features.classes)
-    if primary not in metrics:
-        raise LockstepError(
-            f"evaluate.primary_metric {primary!r} is not a {features.task} metric; pick one of {', '.join(sorted(metrics))}"
-        )
     if features.task == "regression":
         plots = regression_plots(predictions, ecfg.scatter_points, ecfg.histogram_bins, cfg.seed)
     else:
         assert features.classes is not None
-        plots = classification_plots(predictions, features.classes, features.task, ecfg.curve_points, ecfg.calibration_bins)
+        plots = classification_plots(
+            predictions, features.classes, features.task, ecfg.curve_points, ecfg.calibration_bins
+        )
     log.info("permutation importance of %s columns (%s repeats)", len(features.columns), ecfg.importance_repeats)
     plots["feature_importance"] = feature_importance(
         model, test, features, primary, ecfg.importance_repeats, ecfg.importance_max_rows, cfg.seed
@@ -91,6 +94,9 @@ def write_metrics_and_plots(evaluation: Evaluation, metrics_file: Path, plots_di
         with atomic_dir(plots_dir) as tmp_plots:
             for produced in sorted((live_dir / "plots" / "custom").glob("*.json")):
                 produced.replace(tmp_plots / produced.name)
+            # dvc.yaml declares every plot; the ones that do not fit this task stay empty.
+            for name in sorted(PLOT_STYLES.keys() - evaluation.plots.keys()):
+                (tmp_plots / f"{name}.json").write_text("[]\n", encoding="utf-8")
 
 
 def run_evaluate(cfg: Config) -> Evaluation:
@@ -115,5 +121,7 @@ def run_evaluate(cfg: Config) -> Evaluation:
     write_parquet(evaluation.predictions, paths.PREDICTIONS)
     write_json(card, paths.MODEL_CARD)
     score = evaluation.metrics[evaluation.primary_metric]
-    log.info("%s = %.4f; metrics in %s, plots in %s/", evaluation.primary_metric, score, paths.EVAL_METRICS, paths.PLOTS_DIR)
+    log.info(
+        "%s = %.4f; metrics in %s, plots in %s/", evaluation.primary_metric, score, paths.EVAL_METRICS, paths.PLOTS_DIR
+    )
     return evaluation

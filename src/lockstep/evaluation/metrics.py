@@ -11,6 +11,21 @@ from sklearn import metrics as skm
 from lockstep.data.validate import FeatureSpec
 
 LOWER_IS_BETTER = frozenset({"rmse", "mae", "median_absolute_error", "log_loss", "brier"})
+METRIC_NAMES = {
+    "binary": (
+        "accuracy",
+        "average_precision",
+        "balanced_accuracy",
+        "brier",
+        "f1",
+        "log_loss",
+        "precision",
+        "recall",
+        "roc_auc",
+    ),
+    "multiclass": ("accuracy", "balanced_accuracy", "f1_macro", "f1_weighted", "log_loss", "roc_auc_ovr"),
+    "regression": ("mae", "median_absolute_error", "r2", "rmse"),
+}
 
 
 def predict(model: Any, table: pd.DataFrame, features: FeatureSpec, threshold: float = 0.5) -> pd.DataFrame:

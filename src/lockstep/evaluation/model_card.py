@@ -56,7 +56,9 @@ def build_model_card(
         "features": {"numeric": features.numeric, "categorical": features.categorical},
         "data": {
             "dataset": dataset_name,
-            "files": {name: {"path": path.as_posix(), "sha256": file_sha256(path)} for name, path in data_files.items()},
+            "files": {
+                name: {"path": path.as_posix(), "sha256": file_sha256(path)} for name, path in data_files.items()
+            },
         },
         "metrics": {"primary": primary_metric, "test": metrics},
         "code": {"lockstep_version": lockstep.__version__, "source_sha256": source_sha256()},
