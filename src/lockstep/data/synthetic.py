@@ -79,7 +79,8 @@ def generate_credit_data(n_rows: int, seed: int) -> pd.DataFrame:
     for index, start in enumerate(range(0, n_rows, CHUNK_ROWS)):
         size = min(CHUNK_ROWS, n_rows - start)
         rng = np.random.default_rng([seed, index])
-        chunks.append(_generate_chunk(rng, start, size))
+        # Always draw a whole chunk, so a row's values never depend on the total.
+        chunks.append(_generate_chunk(rng, start, CHUNK_ROWS).head(size))
     return pd.concat(chunks, ignore_index=True)
 
 

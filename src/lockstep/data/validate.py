@@ -63,6 +63,9 @@ def _check_table(frame: pd.DataFrame, cfg: DataConfig) -> None:
     if cfg.target not in frame.columns:
         found = ", ".join(map(str, frame.columns[:8])) + (", ..." if frame.shape[1] > 8 else "")
         raise LockstepError(f"target column {cfg.target!r} not in the data (found: {found}); set data.target")
+    missing_target = int(frame[cfg.target].isna().sum())
+    if missing_target:
+        raise LockstepError(f"target column {cfg.target!r} has {missing_target} missing values; drop those rows")
     if len(frame) < schema.min_rows:
         raise LockstepError(
             f"only {len(frame)} rows, fewer than data.schema.min_rows={schema.min_rows}; add data or lower the limit"
@@ -118,14 +121,15 @@ def _describe_failures(cases: pd.DataFrame, columns: dict[str, ColumnSpec]) -> s
         case = row.failure_case
         if isinstance(case, str) and case.startswith(("TypeError(", "ValueError(")):
             continue  # a range check tripping over a value that already failed its dtype
-        problems.setdefault((str(row.column), str(row.check)), []).append(case)
+        check = "dtype" if str(row.check).startswith(("coerce_dtype", "dtype(")) else str(row.check)
+        problems.setdefault((str(row.column), check), []).append(case)
     (column, check), examples = next(iter(sorted(problems.items(), key=lambda item: _severity(item[0][1]))))
     example = examples[0]
     if check == "column_in_schema":
         message = f"unexpected column {example!r}: add it to data.schema.columns or drop it from the data"
     elif check == "column_in_dataframe":
         message = f"column {example!r} is missing from the data"
-    elif check.startswith(("coerce_dtype", "dtype(")):
+    elif check == "dtype":
         message = f"column {column!r} should be {columns[column].dtype} but holds {example!r}"
     elif check == "not_nullable":
         message = f"column {column!r} has {len(examples)} missing values but is not nullable"
@@ -138,8 +142,8 @@ def _describe_failures(cases: pd.DataFrame, columns: dict[str, ColumnSpec]) -> s
 
 
 def _severity(check: str) -> int:
-    order = ("column_in_dataframe", "column_in_schema", "coerce_dtype", "dtype(", "not_nullable")
-    return next((rank for rank, prefix in enumerate(order) if check.startswith(prefix)), len(order))
+    order = ("column_in_dataframe", "column_in_schema", "dtype", "not_nullable")
+    return order.index(check) if check in order else len(order)
 
 
 def infer_task(target: pd.Series, task: str = "auto") -> str:
@@ -173,16 +177,20 @@ def describe_features(frame: pd.DataFrame, cfg: DataConfig, task: str) -> Featur
     if task != "regression":
         counts = frame[cfg.target].value_counts()
         if len(counts) < 2:
-            raise LockstepError(
-                f"target {cfg.target!r} has a single class ({counts.index[0]!r}); a classifier needs at least two"
-            )
+            only = _plain(counts.index[0])
+            raise LockstepError(f"target {cfg.target!r} has a single class ({only!r}); a classifier needs at least two")
         rare = counts[counts < cfg.schema.min_class_rows]
         if len(rare):
             raise LockstepError(
-                f"class {rare.index[0]!r} of target {cfg.target!r} has {int(rare.iloc[0])} rows, fewer than "
+                f"class {_plain(rare.index[0])!r} of target {cfg.target!r} has {int(rare.iloc[0])} rows, fewer than "
                 f"data.schema.min_class_rows={cfg.schema.min_class_rows}; add data or lower the limit"
             )
-        classes = sorted(counts.index.tolist())
+        classes = sorted(_plain(label) for label in counts.index)
     if not numeric and not categorical:
         raise LockstepError("the data has no feature columns besides the target and id")
     return FeatureSpec(task, cfg.target, cfg.id_column, numeric, categorical, classes)
+
+
+def _plain(value: Any) -> Any:
+    """A NumPy scalar as the Python value it holds (for messages and JSON)."""
+    return value.item() if hasattr(value, "item") else value

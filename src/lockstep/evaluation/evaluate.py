@@ -7,6 +7,7 @@ DVCLive into a temporary folder that is swapped in whole, the rest atomically.
 from __future__ import annotations
 
 import logging
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ PLOT_STYLES = {
     "confusion_matrix": ("actual", "predicted", "confusion_counts"),
     "feature_importance": ("importance", "feature", "bar_horizontal_sorted"),
     "predicted_vs_actual": ("actual", "predicted", "scatter"),
-    "residuals": ("residual", "rows", "bar_horizontal"),
+    "residuals": ("residual", "rows", "simple"),
 }
 
 
@@ -81,7 +82,9 @@ def write_metrics_and_plots(evaluation: Evaluation, metrics_file: Path, plots_di
 
     from lockstep.io import atomic_dir, atomic_path, round_floats
 
-    with atomic_dir(plots_dir.parent / ".dvclive") as live_dir:
+    plots_dir.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".dvclive.", dir=plots_dir.parent) as scratch:
+        live_dir = Path(scratch)
         with Live(dir=str(live_dir), save_dvc_exp=False, dvcyaml=None, report=None) as live:
             for name, value in sorted(round_floats(evaluation.metrics).items()):
                 if value is not None:  # undefined on this test set (NaN)

@@ -1,0 +1,124 @@
+"""Shared fixtures: real Git repositories holding a copy of this project."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+
+
+def project_files() -> list[str]:
+    """The files of this project as Git sees them: tracked, plus new ones not ignored."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO_ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return sorted({name for name in listed.split("\0") if name and (REPO_ROOT / name).is_file()})
+
+
+def tool_env(**extra: str) -> dict[str, str]:
+    """The environment for DVC and Git in tests: the venv first on PATH, no user config."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DVC_", "GIT_", "AWS_"))}
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["GIT_AUTHOR_NAME"] = env["GIT_COMMITTER_NAME"] = "Lockstep Tests"
+    env["GIT_AUTHOR_EMAIL"] = env["GIT_COMMITTER_EMAIL"] = "tests@lockstep.invalid"
+    env["DVC_NO_ANALYTICS"] = "1"
+    env["DVC_SITE_CACHE_DIR"] = str(Path(os.environ.get("TMPDIR", "/tmp")) / "lockstep-dvc-site-cache")
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Project:
+    """A Git repository (with a bare `origin`) holding a copy of this project."""
+
+    root: Path
+    origin: Path
+
+    def run(self, *args: str, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        """Run a command in the project and return the finished process (stdout and stderr merged)."""
+        result = subprocess.run(
+            list(args),
+            cwd=self.root,
+            env=env or tool_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"{' '.join(args)} exited {result.returncode}:\n{result.stdout}")
+        return result
+
+    def git_status(self) -> str:
+        return self.run("git", "status", "--porcelain").stdout
+
+    def commit_all(self, message: str) -> None:
+        self.run("git", "add", "-A")
+        self.run("git", "commit", "-q", "-m", message)
+
+    def read(self, relative: str) -> str:
+        return (self.root / relative).read_text(encoding="utf-8")
+
+
+def copy_project(destination: Path, with_outputs_from: Path | None = None) -> Project:
+    """Copy this project into `destination/work` as a fresh Git repo with a bare origin."""
+    root = destination / "work"
+    for name in project_files():
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO_ROOT / name, target)
+    origin = destination / "origin.git"
+    project = Project(root, origin)
+    project.run("git", "init", "-q", "--bare", "-b", "main", str(origin))
+    project.run("git", "init", "-q", "-b", "main")
+    project.commit_all("Copy of the project under test")
+    project.run("git", "remote", "add", "origin", str(origin))
+    project.run("git", "push", "-q", "origin", "main")
+    if with_outputs_from is not None:
+        shutil.copytree(with_outputs_from / ".dvc" / "cache", root / ".dvc" / "cache")
+        project.run("dvc", "checkout", "-q")
+    return project
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    """A fresh copy of the project whose pipeline has not run."""
+    return copy_project(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def reproduced_template(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """One copy of the project whose pipeline has run: the DVC cache other copies start from."""
+    template = copy_project(tmp_path_factory.mktemp("reproduced"))
+    template.run("dvc", "repro")
+    return template
+
+
+@pytest.fixture
+def reproduced(tmp_path: Path, reproduced_template: Project) -> Project:
+    """A fresh copy of the project with the pipeline's outputs checked out from the DVC cache."""
+    return copy_project(tmp_path, with_outputs_from=reproduced_template.root)
+
+
+@pytest.fixture
+def make_project(tmp_path: Path) -> Callable[[str], Project]:
+    """Make as many independent copies of the project as a test needs."""
+
+    def make(name: str) -> Project:
+        (tmp_path / name).mkdir()
+        return copy_project(tmp_path / name)
+
+    return make

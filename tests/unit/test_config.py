@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lockstep.config import compose_params, load_params, parse_params, primary_metric
+from lockstep.errors import LockstepError
+from tests.conftest import REPO_ROOT
+
+
+@pytest.fixture
+def raw_params() -> dict:
+    return yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
+
+
+def test_committed_params_equal_a_fresh_composition_of_conf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO_ROOT)
+    fresh = tmp_path / "params.yaml"
+    compose_params(output=fresh)
+    assert fresh.read_bytes() == (REPO_ROOT / "params.yaml").read_bytes()
+
+
+def test_composition_switches_a_config_group(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO_ROOT)
+    cfg = compose_params(["model=random_forest", "model.max_depth=6", "seed=7"], output=tmp_path / "p.yaml")
+    assert cfg.model["_target_"] == "sklearn.ensemble.RandomForestClassifier"
+    assert cfg.model["max_depth"] == 6
+    assert cfg.model["random_state"] == 7  # interpolated from ${seed}
+
+
+def test_composition_rejects_an_unknown_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO_ROOT)
+    with pytest.raises(LockstepError, match="model/xgboost"):
+        compose_params(["model=xgboost"], output=tmp_path / "p.yaml")
+    assert not (tmp_path / "p.yaml").exists()
+
+
+def test_composition_rejects_an_unknown_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO_ROOT)
+    with pytest.raises(LockstepError, match="cannot compose"):
+        compose_params(["split.test_fraction=0.3"], output=tmp_path / "p.yaml")
+
+
+def test_every_model_config_composes_and_names_an_estimator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO_ROOT)
+    for model_file in sorted((REPO_ROOT / "conf" / "model").glob("*.yaml")):
+        cfg = compose_params([f"model={model_file.stem}"], output=tmp_path / f"{model_file.stem}.yaml")
+        assert cfg.model["_target_"].startswith("sklearn.")
+
+
+def test_parse_params_returns_typed_config(raw_params: dict) -> None:
+    cfg = parse_params(raw_params)
+    assert cfg.split.test_size == pytest.approx(0.2)
+    assert cfg.data.schema.columns["age"].dtype == "int"
+    assert primary_metric(cfg.evaluate, "binary") == "roc_auc"
+    assert primary_metric(cfg.evaluate, "regression") == "r2"
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (("seed",), "abc", r"seed: Value 'abc' of type 'str' could not be converted to Integer"),
+        (("split", "test_size"), 1.5, r"split.test_size must be between 0 and 1"),
+        (("split", "test_fraction"), 0.3, r"Key 'test_fraction' not in 'SplitConfig'"),
+        (("data", "task"), "ranking", r"data.task must be one of"),
+        (("data", "ingest", "source"), "ftp", r"data.ingest.source must be one of"),
+        (("data", "schema", "columns", "age", "dtype"), "decimal", r"dtype must be one of"),
+        (("model", "_target_"), "LogisticRegression", r"model._target_ must name an estimator class"),
+        (("evaluate", "decision_threshold"), 0, r"evaluate.decision_threshold must be between 0 and 1"),
+        (("gate", "max_regression"), -0.1, r"gate.max_regression must not be negative"),
+    ],
+)
+def test_bad_values_give_a_one_line_error(raw_params: dict, path: tuple[str, ...], value: object, message: str) -> None:
+    params = copy.deepcopy(raw_params)
+    node = params
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    with pytest.raises(LockstepError, match=message) as error:
+        parse_params(params)
+    assert "\n" not in str(error.value)
+
+
+def test_file_source_needs_a_path(raw_params: dict) -> None:
+    raw_params["data"]["ingest"] |= {"source": "file", "path": None}
+    with pytest.raises(LockstepError, match=r"data\.ingest\.path is required"):
+        parse_params(raw_params)
+
+
+def test_load_params_explains_a_missing_or_broken_file(tmp_path: Path) -> None:
+    with pytest.raises(LockstepError, match="make params"):
+        load_params(tmp_path / "params.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("seed: [1, 2\n")
+    with pytest.raises(LockstepError, match="not valid YAML"):
+        load_params(broken)
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- 1\n")
+    with pytest.raises(LockstepError, match="must hold a mapping"):
+        load_params(listed)
+
+
+def test_conf_has_the_documented_groups() -> None:
+    groups = {path.name for path in (REPO_ROOT / "conf").iterdir() if path.is_dir()}
+    assert {"data", "model"} <= groups
+    models = {path.stem for path in (REPO_ROOT / "conf" / "model").glob("*.yaml")}
+    assert {"logistic_regression", "random_forest", "hist_gradient_boosting"} <= models

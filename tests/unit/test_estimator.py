@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from lockstep.errors import LockstepError
+from lockstep.modeling.estimator import build_estimator
+
+LOGISTIC = {"_target_": "sklearn.linear_model.LogisticRegression", "C": 0.5, "max_iter": 200}
+
+
+def test_builds_the_estimator_with_its_hyperparameters() -> None:
+    estimator = build_estimator(LOGISTIC, "binary")
+    assert isinstance(estimator, LogisticRegression)
+    assert estimator.get_params()["C"] == 0.5
+
+
+@pytest.mark.parametrize(
+    ("model", "task", "message"),
+    [
+        (
+            {"_target_": "sklearn.ensemble.XGBoostClassifier"},
+            "binary",
+            "cannot be imported; choose a model from conf/model/",
+        ),
+        ({"_target_": "nonexistent_package.Model"}, "binary", "cannot be imported"),
+        (LOGISTIC | {"C": "abc"}, "binary", "The 'C' parameter of LogisticRegression must be"),
+        (LOGISTIC | {"C": -1.0}, "binary", "The 'C' parameter of LogisticRegression must be"),
+        (LOGISTIC | {"depth": 3}, "binary", "LogisticRegression rejects its parameters"),
+        ({"_target_": "collections.OrderedDict"}, "binary", "is not an estimator"),
+        (LOGISTIC, "regression", "is not a regressor but the task is regression; try -S model=ridge"),
+        ({"_target_": "sklearn.linear_model.Ridge"}, "multiclass", "is not a classifier but the task is multiclass"),
+    ],
+)
+def test_bad_model_configs_get_a_one_line_error(model: dict, task: str, message: str) -> None:
+    with pytest.raises(LockstepError, match=message) as error:
+        build_estimator(model, task)
+    assert "\n" not in str(error.value)

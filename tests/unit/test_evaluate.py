@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from sklearn.pipeline import Pipeline
+
+from lockstep import paths
+from lockstep.config import Config
+from lockstep.data.ingest import run_ingest
+from lockstep.data.prepare import PreparedData, run_prepare
+from lockstep.errors import LockstepError
+from lockstep.evaluation.evaluate import PLOT_STYLES, evaluate_model, run_evaluate
+from lockstep.evaluation.model_card import source_sha256
+from lockstep.modeling.train import run_train
+from tests.conftest import REPO_ROOT
+
+
+def test_evaluation_of_a_binary_model(trained: Pipeline, prepared: PreparedData, cfg: Config) -> None:
+    evaluation = evaluate_model(trained, prepared.test, prepared.features, cfg)
+    assert evaluation.primary_metric == "roc_auc"
+    assert 0.6 < evaluation.metrics["roc_auc"] < 0.9
+    assert set(evaluation.plots) == {"roc", "precision_recall", "calibration", "confusion_matrix", "feature_importance"}
+    assert len(evaluation.plots["roc"]) == cfg.evaluate.curve_points
+    importance = evaluation.plots["feature_importance"]
+    assert [row["importance"] for row in importance] == sorted((row["importance"] for row in importance), reverse=True)
+    assert importance[0]["feature"] in {"credit_utilization", "late_payments_2y", "debt_to_income", "interest_rate"}
+
+
+def test_slices_cover_each_category_with_enough_rows(trained: Pipeline, prepared: PreparedData, cfg: Config) -> None:
+    evaluation = evaluate_model(trained, prepared.test, prepared.features, cfg)
+    assert set(evaluation.slices) == set(prepared.features.categorical)
+    purposes = evaluation.slices["loan_purpose"]
+    counts = prepared.test["loan_purpose"].value_counts()
+    assert set(purposes) == set(counts[counts >= cfg.evaluate.slice_min_rows].index)
+    assert all(set(values) == {"rows", "roc_auc", "accuracy", "recall"} for values in purposes.values())
+
+
+def test_primary_metric_must_fit_the_task(trained: Pipeline, prepared: PreparedData, cfg: Config) -> None:
+    cfg = replace(cfg, evaluate=replace(cfg.evaluate, primary_metric="r2"))
+    with pytest.raises(LockstepError, match="'r2' is not a binary metric; use one of accuracy"):
+        evaluate_model(trained, prepared.test, prepared.features, cfg)
+
+
+def test_the_whole_pipeline_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cfg: Config) -> None:
+    """A shrunk run of every stage, in a folder that is not a DVC project."""
+    monkeypatch.chdir(tmp_path)
+    run_ingest(replace(cfg.data.ingest, n_rows=3_000))
+    run_prepare(cfg)
+    run_train(cfg)
+    run_evaluate(cfg)
+    metrics = json.loads(paths.EVAL_METRICS.read_text())
+    assert set(metrics) >= {"roc_auc", "accuracy", "log_loss"}
+    assert {p.stem for p in paths.PLOTS_DIR.iterdir()} == set(PLOT_STYLES)
+    assert json.loads((paths.PLOTS_DIR / "residuals.json").read_text()) == []  # not a regression task
+    predictions = pd.read_parquet(paths.PREDICTIONS)
+    assert list(predictions.columns) == ["id", "y_true", "score", "y_pred"]
+    card = json.loads(paths.MODEL_CARD.read_text())
+    assert card["model"]["class"] == "sklearn.linear_model._logistic.LogisticRegression"
+    assert card["metrics"]["test"]["roc_auc"] == metrics["roc_auc"]
+    assert card["code"]["source_sha256"] == source_sha256()
+    assert card["data"]["files"]["train"]["path"] == "data/prepared/train.parquet"
+    leftovers = [p for p in tmp_path.rglob("*") if p.name.startswith(".")]
+    assert leftovers == []
+
+
+def test_plot_styles_match_the_plots_declared_in_dvc_yaml() -> None:
+    declared = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text())["plots"]
+    files = {Path(next(iter(spec["y"]))).stem for entry in declared for spec in entry.values()}
+    assert files == set(PLOT_STYLES)
+    for entry in declared:
+        (spec,) = entry.values()
+        ((file, y),) = spec["y"].items()
+        assert (spec["x"], y, spec["template"]) == PLOT_STYLES[Path(file).stem]

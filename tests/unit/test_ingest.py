@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lockstep.config import IngestConfig
+from lockstep.data.ingest import load_raw_data, read_source_file, run_ingest
+from lockstep.errors import LockstepError
+
+
+def test_reads_csv_and_parquet_alike(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"x": [1.5, 2.5], "label": ["a", "b"]})
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    frame.to_parquet(tmp_path / "t.parquet", index=False)
+    pd.testing.assert_frame_equal(read_source_file(tmp_path / "t.csv"), read_source_file(tmp_path / "t.parquet"))
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("missing.csv", None, "data file not found"),
+        ("empty.csv", "", "data file is empty"),
+        ("header_only.csv", "a,b\n", "has no rows"),
+        ("table.xlsx", "a,b\n1,2\n", "unsupported file type"),
+        ("broken.parquet", "not parquet", "cannot read data file"),
+    ],
+)
+def test_unusable_files_get_a_clear_error(tmp_path: Path, name: str, content: str | None, message: str) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(LockstepError, match=message) as error:
+        read_source_file(path)
+    assert str(path) in str(error.value)
+
+
+def test_file_source_must_live_under_data_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "elsewhere.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(LockstepError, match="must live under data/source"):
+        load_raw_data(IngestConfig(source="file", path="elsewhere.csv"))
+
+
+def test_run_ingest_writes_the_synthetic_table(tmp_path: Path) -> None:
+    output = tmp_path / "raw" / "dataset.parquet"
+    frame = run_ingest(IngestConfig(source="synthetic", n_rows=500, seed=1), output)
+    assert len(frame) == 500
+    pd.testing.assert_frame_equal(pd.read_parquet(output), frame, check_dtype=False)
+    assert [p.name for p in output.parent.iterdir()] == ["dataset.parquet"]

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lockstep.data.split import split_train_test
+
+
+@pytest.fixture
+def imbalanced() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({"x": rng.normal(size=1_000), "y": (rng.random(1_000) < 0.1).astype(int)})
+
+
+def test_stratified_split_keeps_the_class_balance(imbalanced: pd.DataFrame) -> None:
+    train, test = split_train_test(imbalanced, "y", 0.2, seed=1, stratify=True)
+    assert len(train) + len(test) == len(imbalanced)
+    positives = int(imbalanced["y"].sum())
+    assert int(test["y"].sum()) == round(0.2 * positives)
+    assert int(test["y"].eq(0).sum()) == round(0.2 * (len(imbalanced) - positives))
+
+
+def test_split_is_seeded_and_keeps_row_order(imbalanced: pd.DataFrame) -> None:
+    first = split_train_test(imbalanced, "y", 0.2, seed=1, stratify=True)
+    second = split_train_test(imbalanced, "y", 0.2, seed=1, stratify=True)
+    other = split_train_test(imbalanced, "y", 0.2, seed=2, stratify=True)
+    pd.testing.assert_frame_equal(first[1], second[1])
+    assert not first[1].equals(other[1])
+    rows = imbalanced.reset_index().merge(first[1], on=["x", "y"])["index"]
+    assert rows.is_monotonic_increasing
+
+
+def test_unstratified_split_takes_the_fraction(imbalanced: pd.DataFrame) -> None:
+    train, test = split_train_test(imbalanced, "y", 0.25, seed=3, stratify=False)
+    assert (len(train), len(test)) == (750, 250)
+    assert not set(map(tuple, train.to_numpy())) & set(map(tuple, test.to_numpy()))
+
+
+def test_a_class_with_two_rows_lands_in_both_parts() -> None:
+    frame = pd.DataFrame({"x": range(12), "y": ["a"] * 10 + ["b"] * 2})
+    train, test = split_train_test(frame, "y", 0.2, seed=0, stratify=True)
+    assert set(train["y"]) == set(test["y"]) == {"a", "b"}
