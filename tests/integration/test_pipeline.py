@@ -1,0 +1,55 @@
+"""`dvc repro` end to end, in a fresh Git copy of the project."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from tests.conftest import Project
+
+pytestmark = pytest.mark.integration
+
+
+def test_repro_matches_the_committed_lock_bit_for_bit(project: Project) -> None:
+    committed_lock = project.read("dvc.lock")
+    first = project.run("dvc", "repro").stdout
+    for stage in ("ingest", "prepare", "train", "evaluate"):
+        assert f"Running stage '{stage}'" in first
+    assert project.git_status() == "", "dvc repro changed tracked files: an output is not deterministic"
+
+    again = project.run("dvc", "repro").stdout
+    assert "Running stage" not in again
+    assert "Data and pipelines are up to date." in again
+
+    forced = project.run("dvc", "repro", "--force").stdout
+    assert forced.count("Running stage") == 4
+    assert project.read("dvc.lock") == committed_lock
+    assert project.git_status() == ""
+
+
+def test_metrics_plots_and_dag_work_as_dvc_users_expect(reproduced: Project) -> None:
+    metrics = json.loads(reproduced.run("dvc", "metrics", "show", "--json").stdout)
+    workspace = metrics["workspace"]["data"]
+    assert 0.65 < workspace["metrics/metrics.json"]["data"]["roc_auc"] < 0.85
+    assert workspace["metrics/data.json"]["data"]["rows"] == 20_000
+
+    plots = reproduced.run("dvc", "plots", "show", "--json").stdout
+    assert "failed to load" not in plots
+    rendered = json.loads(plots)
+    assert {"ROC", "Precision-recall", "Confusion matrix", "Feature importance", "Calibration"} <= set(rendered["data"])
+
+    dag = reproduced.run("dvc", "dag", "--md").stdout
+    for edge in ("ingest --> prepare", "prepare --> train", "train --> evaluate", "prepare --> evaluate"):
+        assert edge in dag
+
+    status = reproduced.run("dvc", "status").stdout
+    assert "Data and pipelines are up to date." in status
+
+
+def test_the_model_is_a_registered_artifact(reproduced: Project) -> None:
+    artifacts = yaml.safe_load(reproduced.read("dvc.yaml"))["artifacts"]
+    assert artifacts["model"]["path"] == "models/model.skops"
+    listed = reproduced.run("dvc", "ls", ".", "models", "--dvc-only").stdout
+    assert "model.skops" in listed
