@@ -31,7 +31,7 @@ def test_repro_matches_the_committed_lock_bit_for_bit(project: Project) -> None:
 
 def test_metrics_plots_and_dag_work_as_dvc_users_expect(reproduced: Project) -> None:
     metrics = json.loads(reproduced.run("dvc", "metrics", "show", "--json").stdout)
-    workspace = metrics["workspace"]["data"]
+    workspace = metrics[""]["data"]  # DVC keys the workspace as ""
     assert 0.65 < workspace["metrics/metrics.json"]["data"]["roc_auc"] < 0.85
     assert workspace["metrics/data.json"]["data"]["rows"] == 20_000
 
@@ -40,8 +40,8 @@ def test_metrics_plots_and_dag_work_as_dvc_users_expect(reproduced: Project) -> 
     rendered = json.loads(plots)
     assert {"ROC", "Precision-recall", "Confusion matrix", "Feature importance", "Calibration"} <= set(rendered["data"])
 
-    dag = reproduced.run("dvc", "dag", "--md").stdout
-    for edge in ("ingest --> prepare", "prepare --> train", "train --> evaluate", "prepare --> evaluate"):
+    dag = reproduced.run("dvc", "dag", "--dot").stdout
+    for edge in ('"ingest" -> "prepare"', '"prepare" -> "train"', '"train" -> "evaluate"', '"prepare" -> "evaluate"'):
         assert edge in dag
 
     status = reproduced.run("dvc", "status").stdout

@@ -124,7 +124,8 @@ def _describe_failures(cases: pd.DataFrame, columns: dict[str, ColumnSpec]) -> s
         check = "dtype" if str(row.check).startswith(("coerce_dtype", "dtype(")) else str(row.check)
         problems.setdefault((str(row.column), check), []).append(case)
     (column, check), examples = next(iter(sorted(problems.items(), key=lambda item: _severity(item[0][1]))))
-    example = examples[0]
+    example = _plain(examples[0])
+    rows = f"{len(examples)} row" + ("s" if len(examples) != 1 else "")
     if check == "column_in_schema":
         message = f"unexpected column {example!r}: add it to data.schema.columns or drop it from the data"
     elif check == "column_in_dataframe":
@@ -132,11 +133,11 @@ def _describe_failures(cases: pd.DataFrame, columns: dict[str, ColumnSpec]) -> s
     elif check == "dtype":
         message = f"column {column!r} should be {columns[column].dtype} but holds {example!r}"
     elif check == "not_nullable":
-        message = f"column {column!r} has {len(examples)} missing values but is not nullable"
+        message = f"column {column!r} has missing values in {rows} but is not nullable"
     elif check == "field_uniqueness":
         message = f"column {column!r} should be unique but repeats {example!r}"
     else:
-        message = f"column {column!r}: {len(examples)} {check} (e.g. {example!r})"
+        message = f"column {column!r}: {check} in {rows} (e.g. {example!r})"
     more = len(problems) - 1
     return f"invalid data: {message}" + (f" (+{more} more problems)" if more else "")
 

@@ -1,0 +1,131 @@
+"""Bad input through the real pipeline: a one-line error, a non-zero exit,
+no output of the failing stage, and nothing new in dvc.lock for it."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from tests.conftest import Project
+
+pytestmark = pytest.mark.integration
+
+GOOD_ROWS = [f"{i % 50 + 20},{'ab'[i % 2]},{i % 2}" for i in range(200)]
+HEADER = "age,group,label"
+
+
+def use_file(project: Project, name: str, content: str | None, target: str = "label") -> None:
+    """Write data/source/<name> and point params.yaml at it."""
+    if content is not None:
+        (project.root / "data" / "source" / name).write_text(content)
+    project.run(
+        "lockstep",
+        "params",
+        "data=file",
+        f"data.ingest.path=data/source/{name}",
+        f"data.target={target}",
+        "+data.schema.columns.age={dtype: int, min: 18, max: 100}",
+        "+data.schema.columns.group={dtype: category, allowed: [a, b]}",
+        "+data.schema.columns.label={dtype: int}",
+        "data.schema.min_class_rows=5",
+    )
+
+
+def lock_entry(project: Project, stage: str) -> dict | None:
+    return yaml.safe_load(project.read("dvc.lock"))["stages"].get(stage)
+
+
+CASES = {
+    "missing file": (None, "label", "ingest", "data/source/loans.csv: data file not found"),
+    "empty file": ("", "label", "ingest", "data/source/loans.csv: data file is empty"),
+    "missing target": (
+        "\n".join([HEADER, *GOOD_ROWS]),
+        "defaulted",
+        "prepare",
+        "target column 'defaulted' not in the data",
+    ),
+    "wrong dtype": (
+        "\n".join([HEADER, "old,a,1", *GOOD_ROWS]),
+        "label",
+        "prepare",
+        "column 'age' should be int but holds 'old'",
+    ),
+    "out of range": (
+        "\n".join([HEADER, "130,a,1", *GOOD_ROWS]),
+        "label",
+        "prepare",
+        "column 'age': values outside [18, 100] in 1 row (e.g. 130)",
+    ),
+    "unknown category": (
+        "\n".join([HEADER, "30,z,1", *GOOD_ROWS]),
+        "label",
+        "prepare",
+        "column 'group': unknown category (allowed: a, b) in 1 row (e.g. 'z')",
+    ),
+    "one class": (
+        "\n".join([HEADER, *(r[:-1] + "0" for r in GOOD_ROWS)]),
+        "label",
+        "prepare",
+        "target 'label' has a single class (0)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_data_file(reproduced: Project, case: str) -> None:
+    content, target, failing_stage, message = CASES[case]
+    use_file(reproduced, "loans.csv", content, target)
+    locked_before = lock_entry(reproduced, failing_stage)
+    result = reproduced.run("dvc", "repro", check=False)
+    assert result.returncode != 0
+    error_lines = [line for line in result.stdout.splitlines() if line.startswith(f"lockstep {failing_stage}: error:")]
+    assert len(error_lines) == 1, result.stdout
+    assert message in error_lines[0]
+    assert "Traceback" not in result.stdout
+    assert lock_entry(reproduced, failing_stage) == locked_before
+    stage_outs = yaml.safe_load(reproduced.read("dvc.yaml"))["stages"][failing_stage]["outs"]
+    for out in stage_outs:
+        path = out if isinstance(out, str) else next(iter(out))
+        assert not (reproduced.root / path).exists(), f"{path} left behind by the failed {failing_stage} stage"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("model=xgboost", "Could not find 'model/xgboost'"),
+        ("split.test_fraction=0.3", "Could not override 'split.test_fraction'"),
+    ],
+)
+def test_override_that_does_not_compose(reproduced: Project, override: str, message: str) -> None:
+    params_before, lock_before = reproduced.read("params.yaml"), reproduced.read("dvc.lock")
+    result = reproduced.run("dvc", "exp", "run", "-S", override, check=False)
+    assert result.returncode != 0
+    assert message in result.stdout
+    assert "Running stage" not in result.stdout
+    assert reproduced.read("params.yaml") == params_before
+    assert reproduced.read("dvc.lock") == lock_before
+
+
+@pytest.mark.parametrize(
+    ("override", "stage", "message"),
+    [
+        ("model.C=abc", "train", "model: The 'C' parameter of LogisticRegression must be a float"),
+        ("+model.depth=3", "train", "model: LogisticRegression rejects its parameters"),
+        (
+            "model._target_=sklearn.ensemble.NoSuchForest",
+            "train",
+            "model._target_ 'sklearn.ensemble.NoSuchForest' cannot be imported",
+        ),
+        ("split.test_size=1.5", "prepare", "split.test_size must be between 0 and 1"),
+        ("seed=abc", "prepare", "seed: Value 'abc' of type 'str' could not be converted to Integer"),
+    ],
+)
+def test_override_with_a_bad_value(reproduced: Project, override: str, stage: str, message: str) -> None:
+    locked_before = lock_entry(reproduced, stage)
+    result = reproduced.run("dvc", "exp", "run", "-S", override, check=False)
+    assert result.returncode != 0
+    assert f"lockstep {stage}: error: invalid params: {message}" in result.stdout or (
+        f"lockstep {stage}: error: {message}" in result.stdout
+    ), result.stdout
+    assert "Traceback" not in result.stdout
+    assert lock_entry(reproduced, stage) == locked_before

@@ -1,0 +1,109 @@
+"""Bring your own data: a CSV or Parquet file and a target, no code change."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer, load_diabetes
+
+from tests.conftest import Project
+
+pytestmark = pytest.mark.integration
+
+
+def metrics_and_plots(project: Project) -> tuple[dict, dict[str, list]]:
+    metrics = json.loads(project.read("metrics/metrics.json"))
+    plots = {p.stem: json.loads(p.read_text()) for p in (project.root / "metrics" / "plots").glob("*.json")}
+    return metrics, plots
+
+
+def test_the_shipped_multiclass_example(reproduced: Project) -> None:
+    run = reproduced.run("dvc", "exp", "run", "-S", "data=file").stdout
+    assert "Running stage 'ingest'" in run
+    metrics, plots = metrics_and_plots(reproduced)
+    assert set(metrics) == {"accuracy", "balanced_accuracy", "f1_macro", "f1_weighted", "log_loss", "roc_auc_ovr"}
+    assert metrics["f1_macro"] > 0.9  # wine cultivars are easy to tell apart
+    assert len(plots["confusion_matrix"]) == 9
+    assert plots["roc"] == plots["predicted_vs_actual"] == []
+    features = json.loads(reproduced.read("data/prepared/features.json"))
+    assert features["task"] == "multiclass"
+    assert features["classes"] == ["cultivar_a", "cultivar_b", "cultivar_c"]
+
+
+def test_a_binary_parquet_file_with_an_id_column(reproduced: Project) -> None:
+    frame = load_breast_cancer(as_frame=True).frame.rename(columns={"target": "benign"})
+    frame.insert(0, "patient", [f"P{i:04d}" for i in range(len(frame))])
+    frame.to_parquet(reproduced.root / "data" / "source" / "cancer.parquet", index=False)
+    reproduced.run(
+        "dvc",
+        "exp",
+        "run",
+        "-S",
+        "data=file",
+        "-S",
+        "data.ingest.path=data/source/cancer.parquet",
+        "-S",
+        "data.target=benign",
+        "-S",
+        "data.id_column=patient",
+        "-S",
+        "data.name=breast_cancer",
+    )
+    metrics, plots = metrics_and_plots(reproduced)
+    assert metrics["roc_auc"] > 0.95
+    assert len(plots["roc"]) == 101
+    predictions = pd.read_parquet(reproduced.root / "metrics" / "predictions.parquet")
+    assert predictions["id"].str.startswith("P").all()
+    card = json.loads(reproduced.read("models/model_card.json"))
+    assert "patient" not in card["features"]["numeric"]
+    assert card["data"]["dataset"] == "breast_cancer"
+
+
+def test_a_regression_csv_with_a_regressor(reproduced: Project) -> None:
+    frame = load_diabetes(as_frame=True, scaled=False).frame.rename(columns={"target": "progression"})
+    frame["sex"] = frame["sex"].map({1.0: "f", 2.0: "m"})
+    frame.to_csv(reproduced.root / "data" / "source" / "diabetes.csv", index=False)
+    reproduced.run(
+        "dvc",
+        "exp",
+        "run",
+        "-S",
+        "data=file",
+        "-S",
+        "data.ingest.path=data/source/diabetes.csv",
+        "-S",
+        "data.target=progression",
+        "-S",
+        "model=ridge",
+    )
+    metrics, plots = metrics_and_plots(reproduced)
+    assert set(metrics) == {"rmse", "mae", "median_absolute_error", "r2"}
+    assert 0.3 < metrics["r2"] < 0.7
+    assert len(plots["predicted_vs_actual"]) == round(0.2 * len(frame))  # the whole test set
+    assert plots["confusion_matrix"] == []
+    slices = json.loads(reproduced.read("metrics/slices.json"))
+    assert set(slices["sex"]) == {"f", "m"}
+
+
+def test_a_classifier_on_a_regression_target_is_refused(reproduced: Project) -> None:
+    frame = load_diabetes(as_frame=True).frame
+    frame.to_csv(reproduced.root / "data" / "source" / "diabetes.csv", index=False)
+    result = reproduced.run(
+        "dvc",
+        "exp",
+        "run",
+        "-S",
+        "data=file",
+        "-S",
+        "data.ingest.path=data/source/diabetes.csv",
+        "-S",
+        "data.target=target",
+        check=False,
+    )
+    assert result.returncode != 0
+    assert (
+        "lockstep train: error: model LogisticRegression is not a regressor but the task is regression; try -S model=ridge"
+        in result.stdout
+    )

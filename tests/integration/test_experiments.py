@@ -1,0 +1,63 @@
+"""Experiments through DVC's built-in Hydra composition: `dvc exp run -S ...`."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import yaml
+
+from tests.conftest import Project
+
+pytestmark = pytest.mark.integration
+
+
+def experiments(project: Project) -> dict[str, dict]:
+    """Name -> {"params": params.yaml, "metrics": metrics.json} for every experiment."""
+    found = {}
+    for baseline in json.loads(project.run("dvc", "exp", "show", "--json").stdout):
+        for experiment in baseline.get("experiments") or []:
+            for rev in experiment["revs"]:
+                if rev.get("data"):
+                    data = rev["data"]
+                    found[rev["name"]] = {
+                        "params": data["params"]["params.yaml"]["data"],
+                        "metrics": data["metrics"]["metrics/metrics.json"]["data"],
+                    }
+    return found
+
+
+def test_switching_the_model_group(reproduced: Project) -> None:
+    run = reproduced.run("dvc", "exp", "run", "-S", "model=random_forest", "-n", "forest").stdout
+    assert "Running stage 'train'" in run
+    assert "Running stage 'ingest'" not in run
+    params = yaml.safe_load(reproduced.read("params.yaml"))
+    assert params["model"]["_target_"] == "sklearn.ensemble.RandomForestClassifier"
+    forest = experiments(reproduced)["forest"]
+    assert forest["params"]["model"]["n_estimators"] == 200
+    assert 0.65 < forest["metrics"]["roc_auc"] < 0.85
+
+
+def test_a_hyperparameter_reruns_only_train_and_evaluate(reproduced: Project) -> None:
+    run = reproduced.run("dvc", "exp", "run", "-S", "model.C=0.05", "-n", "strong-l2").stdout
+    assert "Running stage 'train'" in run
+    assert "Running stage 'evaluate'" in run
+    assert "Running stage 'ingest'" not in run
+    assert "Running stage 'prepare'" not in run
+    assert experiments(reproduced)["strong-l2"]["params"]["model"]["C"] == 0.05
+
+
+def test_a_queued_sweep(reproduced: Project) -> None:
+    queued = reproduced.run("dvc", "exp", "run", "-S", "model.C=range(0.5, 1.5, 0.5)", "--queue").stdout
+    assert queued.count("Queued experiment") == 2
+    reproduced.run("dvc", "queue", "start", "-j", "1")
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        status = reproduced.run("dvc", "queue", "status").stdout
+        if "Queued" not in status and "Running" not in status:
+            break
+        time.sleep(2)
+    assert status.count("Success") == 2, status
+    swept = sorted(e["params"]["model"]["C"] for e in experiments(reproduced).values())
+    assert swept == [0.5, 1.0]
