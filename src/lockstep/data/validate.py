@@ -49,13 +49,7 @@ def validate_table(frame: pd.DataFrame, cfg: DataConfig) -> pd.DataFrame:
     columns = dict(schema.columns)
     if cfg.id_column and cfg.id_column not in columns:
         columns[cfg.id_column] = ColumnSpec(dtype="string", unique=True)
-    validated = _run_pandera(frame, columns, strict=bool(schema.columns))
-    target = validated[cfg.target]
-    if target.isna().any():
-        raise LockstepError(
-            f"target column {cfg.target!r} has {int(target.isna().sum())} missing values; drop those rows"
-        )
-    return validated
+    return _run_pandera(frame, columns, strict=bool(schema.columns))
 
 
 def _check_table(frame: pd.DataFrame, cfg: DataConfig) -> None:
@@ -123,6 +117,9 @@ def _describe_failures(cases: pd.DataFrame, columns: dict[str, ColumnSpec]) -> s
             continue  # a range check tripping over a value that already failed its dtype
         check = "dtype" if str(row.check).startswith(("coerce_dtype", "dtype(")) else str(row.check)
         problems.setdefault((str(row.column), check), []).append(case)
+    if not problems:
+        first = cases.iloc[0]
+        return f"invalid data: column {first['column']!r}: {first['check']} ({first['failure_case']})"
     (column, check), examples = next(iter(sorted(problems.items(), key=lambda item: _severity(item[0][1]))))
     example = _plain(examples[0])
     rows = f"{len(examples)} row" + ("s" if len(examples) != 1 else "")
