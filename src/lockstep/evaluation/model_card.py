@@ -30,8 +30,13 @@ def source_sha256(package_dir: Path = Path(lockstep.__file__).parent) -> str:
 
 
 def library_versions() -> dict[str, str]:
-    """The versions of the libraries that shape the model's behaviour."""
-    return {name: metadata.version(name) for name in LIBRARIES} | {"python": platform.python_version()}
+    """The versions of the libraries that shape the model's behaviour.
+
+    Python is given as major.minor: uv.lock pins every library but not the
+    interpreter's patch release, which must not change a committed output.
+    """
+    python = ".".join(platform.python_version_tuple()[:2])
+    return {name: metadata.version(name) for name in LIBRARIES} | {"python": python}
 
 
 def build_model_card(
