@@ -1,4 +1,4 @@
-"""The `lockstep` command: one subcommand per pipeline stage, plus `params`.
+"""The `lockstep` command: one subcommand per pipeline stage, plus the tools around it.
 
 Each subcommand reads params.yaml, calls the stage's function and exits; the
 stages in dvc.yaml call these. Heavy libraries are imported only by the
@@ -65,6 +65,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compose.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. model=random_forest model.max_depth=8")
     compose.add_argument("--check", action="store_true", help="only check that params.yaml equals the composition")
+    for name, help_text in (
+        ("report", "compare this revision's model with BASE's: writes report.md, plots and verdict.json"),
+        ("gate", "exit 1 unless this revision's model may replace BASE's (threshold, regression, bootstrap)"),
+    ):
+        review = commands.add_parser(name, help=help_text, description=help_text)
+        review.add_argument("--base", default="main", help="the revision to compare with (default: main)")
+        if name == "report":
+            review.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports/)")
+    registry = commands.add_parser("registry", help="version and stage the model with GTO tags")
+    actions = registry.add_subparsers(dest="action", required=True, metavar="ACTION")
+    register = actions.add_parser("register", help="register the model at REV as a new version (idempotent)")
+    register.add_argument("--rev", default="HEAD", help="the commit to register (default: HEAD)")
+    register.add_argument("--stage", help="also assign this stage to the version (idempotent)")
+    assign = actions.add_parser("assign", help="assign a stage to a registered version (idempotent)")
+    assign.add_argument("--version", required=True, help="a registered version, e.g. v0.2.0")
+    assign.add_argument("--stage", required=True, help="the stage, e.g. staging or prod")
+    which = actions.add_parser("which", help="print the version in a stage")
+    which.add_argument("--stage", required=True)
+    bundle = commands.add_parser("bundle", help="package the checked-out model and card for deployment, verified")
+    bundle.add_argument("--out", type=Path, required=True, help="folder to write the bundle into")
+    bundle.add_argument("--version", required=True, help="the registered version being deployed")
+    bundle.add_argument("--stage", required=True, help="the stage it is deployed to")
     return parser
 
 
@@ -81,11 +103,61 @@ def _compose(args: argparse.Namespace) -> None:
             raise LockstepError("params.yaml differs from the composition of conf/: run `make params` and commit it")
 
 
+def _review(args: argparse.Namespace) -> int:
+    from lockstep.review.compare import compare
+    from lockstep.review.report import write_report
+
+    comparison = compare(args.base)
+    if args.command == "report":
+        report = write_report(comparison, args.out)
+        print(f"report: {report} ({'passes' if comparison.verdict.passed else 'fails'} the gate)")
+        return 0
+    verdict = comparison.verdict
+    for reason in verdict.reasons:
+        print(f"gate: {reason}")
+    print(f"gate: {'PASS' if verdict.passed else 'FAIL'} against {comparison.base.label}")
+    return 0 if verdict.passed else 1
+
+
+def _registry(args: argparse.Namespace) -> int:
+    from lockstep import registry
+
+    if args.action == "register":
+        version, created = registry.register(".", args.rev)
+        print(f"{registry.ARTIFACT} {version} ({'registered' if created else 'already registered'})")
+        if args.stage:
+            assigned = registry.assign(".", version, args.stage)
+            print(f"{registry.ARTIFACT} {version} -> {args.stage} ({'assigned' if assigned else 'already assigned'})")
+    elif args.action == "assign":
+        assigned = registry.assign(".", args.version, args.stage)
+        print(f"{registry.ARTIFACT} {args.version} -> {args.stage} ({'assigned' if assigned else 'already assigned'})")
+    else:
+        version = registry.stage_version(".", args.stage)
+        if version is None:
+            raise LockstepError(f"no version of {registry.ARTIFACT} is in stage {args.stage!r}")
+        print(version)
+    return 0
+
+
+def _bundle(args: argparse.Namespace) -> int:
+    from lockstep.deploy import write_bundle
+
+    manifest = write_bundle(args.out, args.version, args.stage)
+    print(f"bundle: {args.out} ({manifest['model']['sha256'][:12]}, {args.version} -> {args.stage})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the `lockstep` command; returns the process exit code."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
     try:
+        if args.command in ("report", "gate"):
+            return _review(args)
+        if args.command == "registry":
+            return _registry(args)
+        if args.command == "bundle":
+            return _bundle(args)
         if args.command == "params":
             _compose(args)
         else:

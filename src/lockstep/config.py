@@ -155,12 +155,16 @@ class EvaluateConfig:
 class GateConfig:
     """Thresholds a model must meet to be merged and promoted."""
 
-    min_primary_metric: float = 0.7
+    threshold: float = 0.7
     max_regression: float = 0.01
+    confidence: float = 0.95
+    bootstrap_resamples: int = 1000
 
     def check(self) -> None:
         """Raise LockstepError if a value is out of its allowed range."""
         _require(self.max_regression >= 0, "gate.max_regression", "must not be negative")
+        _require(0 < self.confidence < 1, "gate.confidence", "must be between 0 and 1")
+        _require(self.bootstrap_resamples >= 100, "gate.bootstrap_resamples", "must be at least 100")
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -11,21 +13,6 @@ from sklearn import metrics as skm
 from lockstep.data.validate import FeatureSpec
 
 LOWER_IS_BETTER = frozenset({"rmse", "mae", "median_absolute_error", "log_loss", "brier"})
-METRIC_NAMES = {
-    "binary": (
-        "accuracy",
-        "average_precision",
-        "balanced_accuracy",
-        "brier",
-        "f1",
-        "log_loss",
-        "precision",
-        "recall",
-        "roc_auc",
-    ),
-    "multiclass": ("accuracy", "balanced_accuracy", "f1_macro", "f1_weighted", "log_loss", "roc_auc_ovr"),
-    "regression": ("mae", "median_absolute_error", "r2", "rmse"),
-}
 
 
 def predict(model: Any, table: pd.DataFrame, features: FeatureSpec, threshold: float = 0.5) -> pd.DataFrame:
@@ -54,43 +41,75 @@ def class_scores(predictions: pd.DataFrame) -> np.ndarray:
     return predictions[[c for c in predictions.columns if c.startswith("proba_")]].to_numpy()
 
 
+@dataclass(frozen=True)
+class Scored:
+    """Predictions as arrays, ready to score (and to resample row by row)."""
+
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    score: np.ndarray | None  # binary: probability of the positive class
+    proba: np.ndarray | None  # multiclass: one column per class
+    classes: list[Any]
+
+    @classmethod
+    def from_predictions(cls, predictions: pd.DataFrame, task: str, classes: list[Any] | None = None) -> Scored:
+        """Take the arrays a task's metrics need from a `predict` frame."""
+        score = predictions["score"].to_numpy() if task == "binary" else None
+        proba = class_scores(predictions) if task == "multiclass" else None
+        y_true = predictions["y_true"].to_numpy()
+        return cls(y_true, predictions["y_pred"].to_numpy(), score, proba, list(classes or sorted(set(y_true))))
+
+    def take(self, rows: np.ndarray) -> Scored:
+        """The same predictions for `rows` only (a bootstrap resample)."""
+        pick = lambda a: None if a is None else a[rows]  # noqa: E731
+        return Scored(self.y_true[rows], self.y_pred[rows], pick(self.score), pick(self.proba), self.classes)
+
+    @property
+    def is_positive(self) -> np.ndarray:
+        """Binary truth as 0/1, the last class being the positive one."""
+        return (self.y_true == self.classes[-1]).astype(int)
+
+    @property
+    def said_positive(self) -> np.ndarray:
+        """Binary predictions as 0/1."""
+        return (self.y_pred == self.classes[-1]).astype(int)
+
+
+MetricFunction = Callable[[Scored], float]
+METRICS: dict[str, dict[str, MetricFunction]] = {
+    "binary": {
+        "accuracy": lambda s: float(skm.accuracy_score(s.y_true, s.y_pred)),
+        "balanced_accuracy": lambda s: _quiet(skm.balanced_accuracy_score, s.y_true, s.y_pred),
+        "roc_auc": lambda s: _defined(skm.roc_auc_score, s.is_positive, s.score),
+        "average_precision": lambda s: _defined(skm.average_precision_score, s.is_positive, s.score),
+        "precision": lambda s: _quiet(skm.precision_score, s.is_positive, s.said_positive, zero_division=0),
+        "recall": lambda s: _quiet(skm.recall_score, s.is_positive, s.said_positive, zero_division=0),
+        "f1": lambda s: _quiet(skm.f1_score, s.is_positive, s.said_positive, zero_division=0),
+        "log_loss": lambda s: _defined(skm.log_loss, s.is_positive, s.score, labels=[0, 1]),
+        "brier": lambda s: float(skm.brier_score_loss(s.is_positive, s.score)),
+    },
+    "multiclass": {
+        "accuracy": lambda s: float(skm.accuracy_score(s.y_true, s.y_pred)),
+        "balanced_accuracy": lambda s: _quiet(skm.balanced_accuracy_score, s.y_true, s.y_pred),
+        "f1_macro": lambda s: _quiet(skm.f1_score, s.y_true, s.y_pred, average="macro", zero_division=0),
+        "f1_weighted": lambda s: _quiet(skm.f1_score, s.y_true, s.y_pred, average="weighted", zero_division=0),
+        "log_loss": lambda s: _defined(skm.log_loss, s.y_true, s.proba, labels=s.classes),
+        "roc_auc_ovr": lambda s: _defined(skm.roc_auc_score, s.y_true, s.proba, multi_class="ovr", labels=s.classes),
+    },
+    "regression": {
+        "rmse": lambda s: float(np.sqrt(skm.mean_squared_error(s.y_true, s.y_pred))),
+        "mae": lambda s: float(skm.mean_absolute_error(s.y_true, s.y_pred)),
+        "median_absolute_error": lambda s: float(skm.median_absolute_error(s.y_true, s.y_pred)),
+        "r2": lambda s: _defined(skm.r2_score, s.y_true, s.y_pred) if len(s.y_true) > 1 else float("nan"),
+    },
+}
+METRIC_NAMES = {task: tuple(sorted(functions)) for task, functions in METRICS.items()}
+
+
 def compute_metrics(predictions: pd.DataFrame, task: str, classes: list[Any] | None = None) -> dict[str, float]:
     """Score `predictions` (from `predict`); metrics that are undefined come out as NaN."""
-    y_true, y_pred = predictions["y_true"].to_numpy(), predictions["y_pred"].to_numpy()
-    if task == "regression":
-        return {
-            "rmse": float(np.sqrt(skm.mean_squared_error(y_true, y_pred))),
-            "mae": float(skm.mean_absolute_error(y_true, y_pred)),
-            "median_absolute_error": float(skm.median_absolute_error(y_true, y_pred)),
-            "r2": _defined(skm.r2_score, y_true, y_pred) if len(y_true) > 1 else float("nan"),
-        }
-    scores = {
-        "accuracy": float(skm.accuracy_score(y_true, y_pred)),
-        "balanced_accuracy": _quiet(skm.balanced_accuracy_score, y_true, y_pred),
-    }
-    if task == "binary":
-        positive = classes[-1] if classes else y_true.max()
-        score = predictions["score"].to_numpy()
-        is_positive = (y_true == positive).astype(int)
-        said_positive = (y_pred == positive).astype(int)
-        scores |= {
-            "roc_auc": _defined(skm.roc_auc_score, is_positive, score),
-            "average_precision": _defined(skm.average_precision_score, is_positive, score),
-            "precision": _quiet(skm.precision_score, is_positive, said_positive, zero_division=0),
-            "recall": _quiet(skm.recall_score, is_positive, said_positive, zero_division=0),
-            "f1": _quiet(skm.f1_score, is_positive, said_positive, zero_division=0),
-            "log_loss": _defined(skm.log_loss, is_positive, score, labels=[0, 1]),
-            "brier": float(skm.brier_score_loss(is_positive, score)),
-        }
-    else:
-        proba = class_scores(predictions)
-        scores |= {
-            "f1_macro": _quiet(skm.f1_score, y_true, y_pred, average="macro", zero_division=0),
-            "f1_weighted": _quiet(skm.f1_score, y_true, y_pred, average="weighted", zero_division=0),
-            "log_loss": _defined(skm.log_loss, y_true, proba, labels=classes),
-            "roc_auc_ovr": _defined(skm.roc_auc_score, y_true, proba, multi_class="ovr", labels=classes),
-        }
-    return scores
+    scored = Scored.from_predictions(predictions, task, classes)
+    return {name: metric(scored) for name, metric in METRICS[task].items()}
 
 
 def _quiet(metric: Any, *args: Any, **kwargs: Any) -> float:

@@ -1,0 +1,56 @@
+"""Deploy: package the checked-out model version into a verified bundle.
+
+The deploy workflow checks out the version's tag, pulls the model from the
+DVC remote and calls `write_bundle`; the bundle is what a serving system
+picks up. It refuses a model that does not load or does not match dvc.lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lockstep import paths
+from lockstep.errors import LockstepError
+from lockstep.io import file_sha256, read_json, write_json
+
+
+def locked_md5(path: Path, lock_file: Path = Path("dvc.lock")) -> str | None:
+    """The md5 that dvc.lock records for output `path`."""
+    lock = yaml.safe_load(lock_file.read_text(encoding="utf-8"))
+    for stage in lock.get("stages", {}).values():
+        for out in stage.get("outs", []):
+            if out["path"] == path.as_posix():
+                return out.get("md5")
+    return None
+
+
+def write_bundle(out_dir: Path, version: str, stage: str) -> dict[str, Any]:
+    """Copy the model and its card into `out_dir` with a manifest; return the manifest."""
+    from lockstep.modeling.persistence import load_model
+
+    if not paths.MODEL_FILE.is_file():
+        raise LockstepError(f"{paths.MODEL_FILE} is missing: `dvc pull {paths.MODEL_FILE}` first")
+    expected = locked_md5(paths.MODEL_FILE)
+    actual = hashlib.md5(paths.MODEL_FILE.read_bytes(), usedforsecurity=False).hexdigest()
+    if expected != actual:
+        raise LockstepError(f"{paths.MODEL_FILE} does not match dvc.lock ({actual} != {expected}): `dvc checkout`")
+    load_model(paths.MODEL_FILE)  # refuses untrusted types, fails on a corrupt file
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(paths.MODEL_FILE, out_dir / paths.MODEL_FILE.name)
+    shutil.copyfile(paths.MODEL_CARD, out_dir / paths.MODEL_CARD.name)
+    card = read_json(paths.MODEL_CARD)
+    manifest = {
+        "artifact": "model",
+        "version": version,
+        "stage": stage,
+        "model": {"file": paths.MODEL_FILE.name, "sha256": file_sha256(paths.MODEL_FILE)},
+        "card": paths.MODEL_CARD.name,
+        "metrics": card.get("metrics", {}),
+    }
+    write_json(manifest, out_dir / "manifest.json")
+    return manifest

@@ -1,0 +1,65 @@
+"""Model registry: GTO tags over the `model` artifact declared in dvc.yaml.
+
+A version is an annotated tag `model@vX.Y.Z` on the commit that produced the
+model; a stage is a tag `model#<stage>#N`. Both calls here are idempotent, so
+a re-run of the merge workflow on the same commit adds no tag.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from lockstep.errors import LockstepError
+
+ARTIFACT = "model"
+log = logging.getLogger("lockstep.registry")
+
+
+def _versions(repo: str, artifact: str) -> list[dict[str, Any]]:
+    import gto.api
+
+    return gto.api.show(repo, artifact)
+
+
+def version_at(repo: str, rev: str, artifact: str = ARTIFACT) -> str | None:
+    """The registered version of `artifact` at commit `rev`, if any."""
+    from scmrepo.git import Git
+
+    commit = Git(repo).resolve_rev(rev)
+    found = [v["version"] for v in _versions(repo, artifact) if v["commit_hexsha"] == commit]
+    return found[-1] if found else None
+
+
+def register(repo: str = ".", rev: str = "HEAD", artifact: str = ARTIFACT) -> tuple[str, bool]:
+    """Register `rev` as the next version of `artifact`; return (version, created)."""
+    import gto.api
+
+    existing = version_at(repo, rev, artifact)
+    if existing:
+        log.info("%s is already registered at %s as %s", artifact, rev, existing)
+        return existing, False
+    tag = gto.api.register(repo, artifact, rev, bump_minor=True)
+    return tag.version, True
+
+
+def stage_version(repo: str, stage: str, artifact: str = ARTIFACT) -> str | None:
+    """The version of `artifact` currently in `stage`, if any."""
+    import gto.api
+
+    in_stage = gto.api.find_versions_in_stage(repo, artifact, stage)
+    return in_stage[-1].version if in_stage else None
+
+
+def assign(repo: str, version: str, stage: str, artifact: str = ARTIFACT) -> bool:
+    """Put `version` of `artifact` in `stage`; False if it was there already."""
+    import gto.api
+
+    known = {v["version"] for v in _versions(repo, artifact)}
+    if version not in known:
+        raise LockstepError(f"{artifact} has no version {version}; registered: {', '.join(sorted(known)) or 'none'}")
+    if stage_version(repo, stage, artifact) == version:
+        log.info("%s %s is already in %s", artifact, version, stage)
+        return False
+    gto.api.assign(repo, artifact, stage, version=version)
+    return True

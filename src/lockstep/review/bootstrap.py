@@ -1,0 +1,51 @@
+"""Paired bootstrap: is a change in a metric real, or is it noise of the test set?
+
+Both models are scored on the same resampled rows in every round, so the
+interval is of the difference itself, and the variance the two share (rows
+that are hard for one model are hard for the other) cancels out.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from lockstep.evaluation.metrics import MetricFunction, Scored
+
+
+@dataclass(frozen=True)
+class Interval:
+    """new - base on the full test set, and its bootstrap confidence interval."""
+
+    delta: float
+    low: float
+    high: float
+    confidence: float
+    resamples: int
+
+
+def paired_bootstrap(
+    base: Scored, new: Scored, metric: MetricFunction, resamples: int, confidence: float, seed: int
+) -> Interval:
+    """Percentile interval of metric(new) - metric(base) over paired resamples of the rows.
+
+    `base` and `new` must hold predictions for the same rows in the same order.
+    Resamples on which the metric is undefined (one class only) are skipped.
+    """
+    if not np.array_equal(base.y_true, new.y_true):
+        raise ValueError("base and new predictions are not for the same test rows")
+    rng = np.random.default_rng(seed)
+    n_rows = len(new.y_true)
+    deltas = []
+    for _ in range(resamples):
+        rows = rng.integers(0, n_rows, n_rows)
+        delta = metric(new.take(rows)) - metric(base.take(rows))
+        if math.isfinite(delta):
+            deltas.append(delta)
+    if not deltas:
+        raise ValueError("the metric is undefined on every resample; the test set is too small to compare")
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(deltas, [tail, 100 - tail])
+    return Interval(metric(new) - metric(base), float(low), float(high), confidence, len(deltas))

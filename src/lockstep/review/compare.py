@@ -1,0 +1,217 @@
+"""Compare: gather what the workspace and a base revision hold, and run the gate.
+
+Metrics, params, slices, plots and the model card are in Git, so the base's
+come from `git show`; the test-set predictions are DVC-cached, so the base's
+come through DVC (from the local cache, or the remote).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from lockstep import paths
+from lockstep.config import GateConfig, parse_params
+from lockstep.errors import LockstepError
+from lockstep.evaluation.evaluate import PLOT_STYLES
+from lockstep.evaluation.metrics import METRICS, Scored
+from lockstep.evaluation.slices import SLICE_METRICS
+from lockstep.review.bootstrap import Interval, paired_bootstrap
+from lockstep.review.gate import Verdict, decide
+
+log = logging.getLogger("lockstep.review")
+
+
+@dataclass(frozen=True)
+class Side:
+    """What one revision holds of the pipeline's results; None where absent or unreadable."""
+
+    label: str
+    metrics: dict[str, float] | None
+    data: dict[str, float] | None
+    params: dict[str, Any] | None
+    slices: dict[str, Any] | None
+    card: dict[str, Any] | None
+    plots: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    predictions: pd.DataFrame | None = None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The workspace against the base, with the gate's verdict."""
+
+    base: Side
+    new: Side
+    task: str | None
+    verdict: Verdict
+    interval_note: str
+
+
+def _parse(raw: bytes | None, loader: Any) -> Any:
+    if raw is None:
+        return None
+    try:
+        return loader(raw)
+    except (ValueError, yaml.YAMLError):
+        return None
+
+
+def _read_side(label: str, read: Any, predictions: pd.DataFrame | None) -> Side:
+    plots = {name: _parse(read(paths.PLOTS_DIR / f"{name}.json"), json.loads) or [] for name in PLOT_STYLES}
+    return Side(
+        label=label,
+        metrics=_parse(read(paths.EVAL_METRICS), json.loads),
+        data=_parse(read(paths.DATA_METRICS), json.loads),
+        params=_parse(read(paths.PARAMS_FILE), yaml.safe_load),
+        slices=_parse(read(paths.SLICE_METRICS), json.loads),
+        card=_parse(read(paths.MODEL_CARD), json.loads),
+        plots=plots,
+        predictions=predictions,
+    )
+
+
+def read_workspace(label: str = "this revision") -> Side:
+    """The results in the working tree."""
+
+    def read(path: Path) -> bytes | None:
+        return path.read_bytes() if path.is_file() else None
+
+    predictions = pd.read_parquet(paths.PREDICTIONS) if paths.PREDICTIONS.is_file() else None
+    return _read_side(label, read, predictions)
+
+
+def resolve_revision(rev: str) -> str:
+    """The full commit hash of `rev`, or a LockstepError saying how to fetch it."""
+    result = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise LockstepError(f"base revision {rev!r} not found; fetch it first (git fetch origin main)")
+    return result.stdout.strip()
+
+
+def read_revision(rev: str) -> Side:
+    """The results committed at `rev` (a branch, tag or commit)."""
+    commit = resolve_revision(rev)
+
+    def read(path: Path) -> bytes | None:
+        shown = subprocess.run(["git", "show", f"{commit}:{path.as_posix()}"], capture_output=True)
+        return shown.stdout if shown.returncode == 0 else None
+
+    return _read_side(f"{rev} ({commit[:7]})", read, _predictions_at(commit))
+
+
+def _predictions_at(commit: str) -> pd.DataFrame | None:
+    import dvc.api
+    from dvc.exceptions import DvcException
+
+    try:
+        raw = dvc.api.read(paths.PREDICTIONS.as_posix(), rev=commit, mode="rb")
+    except (DvcException, FileNotFoundError, OSError) as exc:
+        log.warning("base predictions unavailable (%s); the gate falls back to a point comparison", type(exc).__name__)
+        return None
+    return pd.read_parquet(io.BytesIO(raw))
+
+
+def gate_config(base: Side, new: Side) -> GateConfig:
+    """The gate's thresholds from the base branch, so a change cannot loosen its own gate."""
+    for side in (base, new):
+        if side.params is not None:
+            try:
+                return parse_params(side.params).gate
+            except LockstepError:
+                continue
+    return GateConfig()
+
+
+def paired_interval(
+    base: Side, new: Side, task: str, metric: str, cfg: GateConfig, seed: int
+) -> tuple[Interval | None, str]:
+    """The bootstrap interval of new - base, or None and the reason it cannot be computed."""
+    if base.predictions is None or new.predictions is None:
+        return None, "no test-set predictions for one side"
+    b, n = base.predictions, new.predictions
+    if len(b) != len(n) or not (b["id"].equals(n["id"]) and b["y_true"].equals(n["y_true"])):
+        return None, "the two revisions were tested on different rows"
+    classes = (new.card or {}).get("classes")
+    scored_base = Scored.from_predictions(b, task, classes)
+    scored_new = Scored.from_predictions(n, task, classes)
+    interval = paired_bootstrap(
+        scored_base, scored_new, METRICS[task][metric], cfg.bootstrap_resamples, cfg.confidence, seed
+    )
+    return interval, f"paired bootstrap, {interval.resamples} resamples of {len(n):,} test rows"
+
+
+def compare(base_rev: str) -> Comparison:
+    """Compare the workspace's results with `base_rev`'s, and decide the gate."""
+    base, new = read_revision(base_rev), read_workspace()
+    cfg = gate_config(base, new)
+    card = new.card or {}
+    task, metric = card.get("task"), (card.get("metrics") or {}).get("primary")
+    if task not in METRICS or metric not in METRICS.get(task, {}):
+        verdict = Verdict(
+            False, metric or "primary metric", None, None, None, ["no readable model card: the gate fails closed"]
+        )
+        return Comparison(base, new, None, verdict, "")
+    new_value = (new.metrics or {}).get(metric)
+    base_value = (base.metrics or {}).get(metric) if (base.card or {}).get("task") == task else None
+    interval, note = (None, "no base model")
+    if base_value is not None:
+        seed = int((new.params or {}).get("seed", 0))
+        interval, note = paired_interval(base, new, task, metric, cfg, seed)
+    verdict = decide(metric, new_value, base_value, interval, cfg)
+    return Comparison(base, new, task, verdict, note)
+
+
+def worse_slices(comparison: Comparison, tolerance: float) -> list[dict[str, Any]]:
+    """Slices whose main slice metric fell by more than `tolerance` against the base."""
+    if comparison.task is None or not comparison.base.slices or not comparison.new.slices:
+        return []
+    metric = SLICE_METRICS[comparison.task][0]
+    sign = -1 if metric in ("rmse", "mae") else 1
+    rows = []
+    for feature, values in sorted(comparison.new.slices.items()):
+        for value, new in sorted(values.items()):
+            base = comparison.base.slices.get(feature, {}).get(value)
+            if base is None or new.get(metric) is None or base.get(metric) is None:
+                continue
+            delta = new[metric] - base[metric]
+            if sign * delta < -tolerance:
+                rows.append(
+                    {
+                        "feature": feature,
+                        "value": value,
+                        "rows": new["rows"],
+                        "metric": metric,
+                        "base": base[metric],
+                        "new": new[metric],
+                        "delta": delta,
+                    }
+                )
+    return rows
+
+
+def changed_params(base: Side, new: Side) -> list[tuple[str, Any, Any]]:
+    """(key, base value, new value) for every param that differs, keys flattened with dots."""
+    flat_base, flat_new = _flatten(base.params or {}), _flatten(new.params or {})
+    keys = sorted(set(flat_base) | set(flat_new))
+    return [(k, flat_base.get(k), flat_new.get(k)) for k in keys if flat_base.get(k) != flat_new.get(k)]
+
+
+def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat |= _flatten(value, f"{name}.")
+        else:
+            flat[name] = value
+    return flat
