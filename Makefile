@@ -49,11 +49,13 @@ test: install lint
 test-fast: install
 	$(BIN)/pytest -m "not integration"
 
-## lint: ruff lint and format check
+## lint: ruff lint and format check, and the workflows' schema and security audit
 .PHONY: lint
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/zizmor --offline --min-severity low .github/workflows
 
 ## format: apply ruff's fixes and formatting
 .PHONY: format
@@ -97,6 +99,62 @@ remote-s3: install
 	@test -n "$(URL)" || { echo "usage: make remote-s3 URL=s3://bucket/prefix"; exit 2; }
 	$(BIN)/dvc remote add --force --default s3 "$(URL)"
 	@echo "Default remote is now $(URL). Credentials come from the AWS environment, never from the repo."
+
+BASE ?= main
+REPORT_DIR ?= reports
+
+## report: compare with BASE (default main): writes reports/report.md, its plots and verdict.json
+.PHONY: report
+report: install
+	$(BIN)/lockstep report --base "$(BASE)" --out "$(REPORT_DIR)"
+
+## gate: exit non-zero unless this model may replace BASE's (same verdict as in CI)
+.PHONY: gate
+gate: install
+	$(BIN)/lockstep gate --base "$(BASE)"
+
+## ci-repro: CI: pull what the remote has (run-cache too), reproduce only what changed
+.PHONY: ci-repro
+ci-repro: install
+	$(BIN)/dvc pull --run-cache --allow-missing || echo "::notice::DVC remote not reachable; reproducing locally"
+	$(BIN)/dvc repro --pull --allow-missing || $(BIN)/dvc repro
+
+## ci-comment: CI: post or update the one sticky report comment on the pull request
+.PHONY: ci-comment
+ci-comment:
+	cml comment update --watermark-title="Lockstep model report" "$(REPORT_DIR)/report.md"
+
+## ci-summary: CI: put the report in the job summary (fork pull requests get no comment)
+.PHONY: ci-summary
+ci-summary:
+	@echo "::notice::Pull request from a fork: no secrets, so the report is in the job summary, not a comment."
+	cat "$(REPORT_DIR)/report.md" >> "$${GITHUB_STEP_SUMMARY:-/dev/stdout}"
+
+## ci-register: CI: register HEAD as a model version, assign STAGE, push the tags
+.PHONY: ci-register
+ci-register: install
+	$(BIN)/lockstep registry register --stage "$(STAGE)" --output "$${GITHUB_OUTPUT:-/dev/null}"
+	$(MAKE) --no-print-directory push-tags
+
+## ci-assign: CI: assign STAGE to VERSION, push the tags
+.PHONY: ci-assign
+ci-assign: install
+	$(BIN)/lockstep registry assign --version "$(VERSION)" --stage "$(STAGE)"
+	$(MAKE) --no-print-directory push-tags
+
+## push-tags: push the registry's tags (model@..., model#...) to origin, with GITHUB_TOKEN if set
+.PHONY: push-tags
+push-tags:
+	@if [ -n "$${GITHUB_TOKEN:-}" ]; then \
+	  auth=$$(printf 'x-access-token:%s' "$$GITHUB_TOKEN" | base64 -w0); \
+	  git -c "http.extraheader=AUTHORIZATION: basic $$auth" push origin --tags; \
+	else git push origin --tags; fi
+
+## ci-bundle: CI: pull the checked-out model version and package it into dist/model (VERSION, STAGE)
+.PHONY: ci-bundle
+ci-bundle: install
+	$(BIN)/dvc pull models/model.skops models/model_card.json
+	$(BIN)/lockstep bundle --out dist/model --version "$(VERSION)" --stage "$(STAGE)"
 
 ## bench: time dvc repro against plain Python (figures for BENCHMARKS.md)
 .PHONY: bench

@@ -16,6 +16,17 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 
 
+def stage_outputs(stage: dict) -> dict[str, dict]:
+    """Every output a dvc.yaml stage declares (outs, metrics, plots): path -> its options."""
+    found: dict[str, dict] = {}
+    for kind in ("outs", "metrics", "plots"):
+        for entry in stage.get(kind, []):
+            path = entry if isinstance(entry, str) else next(iter(entry))
+            options = {} if isinstance(entry, str) else dict(entry[path] or {})
+            found[path] = options | {"kind": kind}
+    return found
+
+
 def project_files() -> list[str]:
     """The files of this project as Git sees them: tracked, plus new ones not ignored."""
     listed = subprocess.run(

@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     register = actions.add_parser("register", help="register the model at REV as a new version (idempotent)")
     register.add_argument("--rev", default="HEAD", help="the commit to register (default: HEAD)")
     register.add_argument("--stage", help="also assign this stage to the version (idempotent)")
+    register.add_argument("--output", type=Path, help="append `version=<version>` to this file (GITHUB_OUTPUT)")
     assign = actions.add_parser("assign", help="assign a stage to a registered version (idempotent)")
     assign.add_argument("--version", required=True, help="a registered version, e.g. v0.2.0")
     assign.add_argument("--stage", required=True, help="the stage, e.g. staging or prod")
@@ -125,6 +126,9 @@ def _registry(args: argparse.Namespace) -> int:
     if args.action == "register":
         version, created = registry.register(".", args.rev)
         print(f"{registry.ARTIFACT} {version} ({'registered' if created else 'already registered'})")
+        if args.output:
+            with args.output.open("a", encoding="utf-8") as output:
+                output.write(f"version={version}\n")
         if args.stage:
             assigned = registry.assign(".", version, args.stage)
             print(f"{registry.ARTIFACT} {version} -> {args.stage} ({'assigned' if assigned else 'already assigned'})")

@@ -7,19 +7,26 @@ a re-run of the merge workflow on the same commit adds no tag.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from lockstep.errors import LockstepError
 
 ARTIFACT = "model"
+FIRST_VERSION = "v0.1.0"
 log = logging.getLogger("lockstep.registry")
 
 
 def _versions(repo: str, artifact: str) -> list[dict[str, Any]]:
     import gto.api
+    from gto.exceptions import ArtifactNotFound
 
-    return gto.api.show(repo, artifact)
+    try:
+        return gto.api.show(repo, artifact)
+    except ArtifactNotFound:  # no tag mentions it yet
+        return []
 
 
 def version_at(repo: str, rev: str, artifact: str = ARTIFACT) -> str | None:
@@ -39,7 +46,9 @@ def register(repo: str = ".", rev: str = "HEAD", artifact: str = ARTIFACT) -> tu
     if existing:
         log.info("%s is already registered at %s as %s", artifact, rev, existing)
         return existing, False
-    tag = gto.api.register(repo, artifact, rev, bump_minor=True)
+    first = not _versions(repo, artifact)
+    with _gto_errors():
+        tag = gto.api.register(repo, artifact, rev, version=FIRST_VERSION if first else None, bump_minor=not first)
     return tag.version, True
 
 
@@ -61,5 +70,17 @@ def assign(repo: str, version: str, stage: str, artifact: str = ARTIFACT) -> boo
     if stage_version(repo, stage, artifact) == version:
         log.info("%s %s is already in %s", artifact, version, stage)
         return False
-    gto.api.assign(repo, artifact, stage, version=version)
+    with _gto_errors():
+        gto.api.assign(repo, artifact, stage, version=version)
     return True
+
+
+@contextlib.contextmanager
+def _gto_errors() -> Iterator[None]:
+    """GTO's refusals (a bad stage name, a dirty version) as one-line errors."""
+    from gto.exceptions import GTOException
+
+    try:
+        yield
+    except GTOException as exc:
+        raise LockstepError(f"registry: {str(exc).splitlines()[0]}") from None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from tests.conftest import Project
+from tests.conftest import Project, stage_outputs
 
 pytestmark = pytest.mark.integration
 
@@ -83,9 +83,8 @@ def test_bad_data_file(reproduced: Project, case: str) -> None:
     assert message in error_lines[0]
     assert "Traceback" not in result.stdout
     assert lock_entry(reproduced, failing_stage) == locked_before
-    stage_outs = yaml.safe_load(reproduced.read("dvc.yaml"))["stages"][failing_stage]["outs"]
-    for out in stage_outs:
-        path = out if isinstance(out, str) else next(iter(out))
+    stage = yaml.safe_load(reproduced.read("dvc.yaml"))["stages"][failing_stage]
+    for path in stage_outputs(stage):
         assert not (reproduced.root / path).exists(), f"{path} left behind by the failed {failing_stage} stage"
 
 

@@ -69,10 +69,8 @@ def test_the_whole_pipeline_in_process(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_plot_styles_match_the_plots_declared_in_dvc_yaml() -> None:
-    declared = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text())["plots"]
-    files = {Path(next(iter(spec["y"]))).stem for entry in declared for spec in entry.values()}
-    assert files == set(PLOT_STYLES)
-    for entry in declared:
-        (spec,) = entry.values()
-        ((file, y),) = spec["y"].items()
-        assert (spec["x"], y, spec["template"]) == PLOT_STYLES[Path(file).stem]
+    evaluate = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text())["stages"]["evaluate"]
+    declared = {Path(path).stem: spec for entry in evaluate["plots"] for path, spec in entry.items()}
+    assert set(declared) == set(PLOT_STYLES)
+    for name, spec in declared.items():
+        assert (spec["x"], spec["y"], spec["template"]) == PLOT_STYLES[name]

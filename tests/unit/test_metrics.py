@@ -103,3 +103,17 @@ def test_residual_histogram_counts_every_row() -> None:
     rows = residual_histogram(np.arange(100.0), np.zeros(100), n_bins=10)
     assert sum(r["rows"] for r in rows) == 100
     assert len(rows) == 10
+
+
+def test_rank_sum_roc_auc_equals_scikit_learns() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from lockstep.evaluation.metrics import roc_auc
+
+    rng = np.random.default_rng(4)
+    for size in (2, 10, 1_000):
+        truth = rng.integers(0, 2, size)
+        truth[:2] = [0, 1]
+        score = np.round(rng.random(size), 1)  # many ties
+        assert roc_auc(truth, score) == pytest.approx(roc_auc_score(truth, score), abs=1e-12)
+    assert np.isnan(roc_auc(np.ones(5, dtype=int), rng.random(5)))

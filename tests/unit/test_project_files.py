@@ -7,18 +7,18 @@ import re
 import yaml
 
 from lockstep import paths
-from tests.conftest import REPO_ROOT
+from lockstep.evaluation.evaluate import PLOT_STYLES
+from tests.conftest import REPO_ROOT, stage_outputs
 
 DVC_YAML = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text())
 PARAMS = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
 
 
-def _path_of(entry: str | dict) -> str:
-    return entry if isinstance(entry, str) else next(iter(entry))
+OUTPUTS = {path: options for stage in DVC_YAML["stages"].values() for path, options in stage_outputs(stage).items()}
 
 
 def test_stage_outputs_are_the_paths_the_code_writes() -> None:
-    outs = {_path_of(out) for stage in DVC_YAML["stages"].values() for out in stage["outs"]}
+    outs = set(OUTPUTS)
     written = {
         paths.RAW_DATASET,
         paths.TRAIN_SET,
@@ -28,9 +28,9 @@ def test_stage_outputs_are_the_paths_the_code_writes() -> None:
         paths.MODEL_FILE,
         paths.EVAL_METRICS,
         paths.SLICE_METRICS,
-        paths.PLOTS_DIR,
         paths.PREDICTIONS,
         paths.MODEL_CARD,
+        *(paths.PLOTS_DIR / f"{name}.json" for name in PLOT_STYLES),
     }
     assert outs == {p.as_posix() for p in written}
 
@@ -47,18 +47,14 @@ def test_every_stage_param_exists_in_params_yaml() -> None:
 def test_every_stage_dependency_exists() -> None:
     for name, stage in DVC_YAML["stages"].items():
         for dep in stage["deps"]:
-            produced = any(_path_of(out) == dep for s in DVC_YAML["stages"].values() for out in s["outs"])
+            produced = dep in OUTPUTS
             assert produced or (REPO_ROOT / dep).exists(), f"stage {name}: {dep} does not exist"
 
 
-def test_metrics_files_are_kept_in_git_and_the_model_is_an_artifact() -> None:
-    cached = {
-        _path_of(out): (out[_path_of(out)].get("cache", True) if isinstance(out, dict) else True)
-        for stage in DVC_YAML["stages"].values()
-        for out in stage["outs"]
-    }
-    for metrics_file in DVC_YAML["metrics"]:
-        assert cached[metrics_file] is False
+def test_metrics_and_plots_are_kept_in_git_and_the_model_is_an_artifact() -> None:
+    in_git = {path for path, options in OUTPUTS.items() if options.get("cache", True) is False}
+    assert in_git == {path for path, options in OUTPUTS.items() if options["kind"] in ("metrics", "plots")}
+    assert paths.EVAL_METRICS.as_posix() in in_git
     assert DVC_YAML["artifacts"]["model"]["path"] == paths.MODEL_FILE.as_posix()
     assert DVC_YAML["artifacts"]["model"]["type"] == "model"
 

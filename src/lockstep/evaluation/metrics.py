@@ -80,7 +80,7 @@ METRICS: dict[str, dict[str, MetricFunction]] = {
     "binary": {
         "accuracy": lambda s: float(skm.accuracy_score(s.y_true, s.y_pred)),
         "balanced_accuracy": lambda s: _quiet(skm.balanced_accuracy_score, s.y_true, s.y_pred),
-        "roc_auc": lambda s: _defined(skm.roc_auc_score, s.is_positive, s.score),
+        "roc_auc": lambda s: roc_auc(s.is_positive, s.score),
         "average_precision": lambda s: _defined(skm.average_precision_score, s.is_positive, s.score),
         "precision": lambda s: _quiet(skm.precision_score, s.is_positive, s.said_positive, zero_division=0),
         "recall": lambda s: _quiet(skm.recall_score, s.is_positive, s.said_positive, zero_division=0),
@@ -110,6 +110,22 @@ def compute_metrics(predictions: pd.DataFrame, task: str, classes: list[Any] | N
     """Score `predictions` (from `predict`); metrics that are undefined come out as NaN."""
     scored = Scored.from_predictions(predictions, task, classes)
     return {name: metric(scored) for name, metric in METRICS[task].items()}
+
+
+def roc_auc(is_positive: np.ndarray, score: np.ndarray) -> float:
+    """ROC AUC by the rank-sum identity (ties count half); NaN when one class is absent.
+
+    Equal to scikit-learn's roc_auc_score, at a tenth of its cost on small
+    inputs, which is what makes a 1,000-round bootstrap take a second.
+    """
+    from scipy.stats import rankdata
+
+    positives = int(is_positive.sum())
+    negatives = len(is_positive) - positives
+    if positives == 0 or negatives == 0:
+        return float("nan")
+    ranks = rankdata(score)
+    return float((ranks[is_positive == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 
 def _quiet(metric: Any, *args: Any, **kwargs: Any) -> float:

@@ -56,23 +56,26 @@ class Comparison:
 
 
 def _parse(raw: bytes | None, loader: Any) -> Any:
+    """`loader(raw)`, or None when the file is absent or unreadable (the gate then fails closed)."""
     if raw is None:
         return None
     try:
         return loader(raw)
-    except (ValueError, yaml.YAMLError):
+    except (ValueError, OSError, yaml.YAMLError):
         return None
 
 
-def _read_side(label: str, read: Any, predictions: pd.DataFrame | None) -> Side:
-    plots = {name: _parse(read(paths.PLOTS_DIR / f"{name}.json"), json.loads) or [] for name in PLOT_STYLES}
+def _read_side(label: str, read_git: Any, read_dvc: Any) -> Side:
+    """Metrics, params and plots are in Git; slices, the card and predictions are DVC-cached."""
+    plots = {name: _parse(read_git(paths.PLOTS_DIR / f"{name}.json"), json.loads) or [] for name in PLOT_STYLES}
+    predictions = _parse(read_dvc(paths.PREDICTIONS), lambda raw: pd.read_parquet(io.BytesIO(raw)))
     return Side(
         label=label,
-        metrics=_parse(read(paths.EVAL_METRICS), json.loads),
-        data=_parse(read(paths.DATA_METRICS), json.loads),
-        params=_parse(read(paths.PARAMS_FILE), yaml.safe_load),
-        slices=_parse(read(paths.SLICE_METRICS), json.loads),
-        card=_parse(read(paths.MODEL_CARD), json.loads),
+        metrics=_parse(read_git(paths.EVAL_METRICS), json.loads),
+        data=_parse(read_git(paths.DATA_METRICS), json.loads),
+        params=_parse(read_git(paths.PARAMS_FILE), yaml.safe_load),
+        slices=_parse(read_dvc(paths.SLICE_METRICS), json.loads),
+        card=_parse(read_dvc(paths.MODEL_CARD), json.loads),
         plots=plots,
         predictions=predictions,
     )
@@ -84,8 +87,7 @@ def read_workspace(label: str = "this revision") -> Side:
     def read(path: Path) -> bytes | None:
         return path.read_bytes() if path.is_file() else None
 
-    predictions = pd.read_parquet(paths.PREDICTIONS) if paths.PREDICTIONS.is_file() else None
-    return _read_side(label, read, predictions)
+    return _read_side(label, read, read)
 
 
 def resolve_revision(rev: str) -> str:
@@ -106,19 +108,17 @@ def read_revision(rev: str) -> Side:
         shown = subprocess.run(["git", "show", f"{commit}:{path.as_posix()}"], capture_output=True)
         return shown.stdout if shown.returncode == 0 else None
 
-    return _read_side(f"{rev} ({commit[:7]})", read, _predictions_at(commit))
+    def read_dvc(path: Path) -> bytes | None:
+        import dvc.api
+        from dvc.exceptions import DvcException
 
+        try:
+            return dvc.api.read(path.as_posix(), rev=commit, mode="rb")
+        except (DvcException, FileNotFoundError, OSError) as exc:
+            log.warning("%s at %s unavailable (%s): not in the cache or the remote", path, rev, type(exc).__name__)
+            return None
 
-def _predictions_at(commit: str) -> pd.DataFrame | None:
-    import dvc.api
-    from dvc.exceptions import DvcException
-
-    try:
-        raw = dvc.api.read(paths.PREDICTIONS.as_posix(), rev=commit, mode="rb")
-    except (DvcException, FileNotFoundError, OSError) as exc:
-        log.warning("base predictions unavailable (%s); the gate falls back to a point comparison", type(exc).__name__)
-        return None
-    return pd.read_parquet(io.BytesIO(raw))
+    return _read_side(f"{rev} ({commit[:7]})", read, read_dvc)
 
 
 def gate_config(base: Side, new: Side) -> GateConfig:
@@ -162,7 +162,8 @@ def compare(base_rev: str) -> Comparison:
         )
         return Comparison(base, new, None, verdict, "")
     new_value = (new.metrics or {}).get(metric)
-    base_value = (base.metrics or {}).get(metric) if (base.card or {}).get("task") == task else None
+    same_task = base.card is None or base.card.get("task") == task  # without its card, trust the metric name
+    base_value = (base.metrics or {}).get(metric) if same_task else None
     interval, note = (None, "no base model")
     if base_value is not None:
         seed = int((new.params or {}).get("seed", 0))

@@ -1,0 +1,126 @@
+"""The pull-request workflow, run step by step against a simulated pull request."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.workflows.conftest import World, make_world
+
+pytestmark = pytest.mark.integration
+
+
+def comments(world: World, number: int) -> list[dict]:
+    return json.loads(world.comments(number).read_text())["comments"]
+
+
+def main_metric(world: World, name: str) -> float:
+    return json.loads(world.main.read("metrics/metrics.json"))[name]
+
+
+def test_a_better_model_gets_one_sticky_comment_and_passes(world: World) -> None:
+    sha = world.open_pr("boosting", ["model=hist_gradient_boosting"])
+    job = world.pull_request("boosting", sha, number=1)["review"]
+    assert job.passed, job.report()
+    reproduce = job.step("Reproduce what changed").output
+    assert "Running stage 'train'" in reproduce
+    assert "Running stage 'ingest'" not in reproduce
+
+    (comment,) = comments(world, 1)
+    body = comment["body"]
+    assert body.startswith("## Lockstep model report: ✅ the gate passes")
+    base_auc = main_metric(world, "roc_auc")
+    row = next(line for line in body.splitlines() if line.startswith("| ★ roc_auc |"))
+    _, _, base_cell, new_cell, change_cell, _ = (cell.strip() for cell in row.split("|"))
+    assert float(base_cell) == pytest.approx(base_auc, abs=1e-4)
+    assert float(change_cell) == pytest.approx(float(new_cell) - base_auc, abs=2e-4)
+    assert float(change_cell) > 0
+    assert (
+        "| `model._target_` | `sklearn.linear_model.LogisticRegression` | `sklearn.ensemble.HistGradientBoostingClassifier` |"
+        in body
+    )
+    assert "95% confidence interval" in body
+    assert set(comment["images"]) >= {"roc.png", "precision_recall.png", "confusion_matrix.png"}
+    assert "gate: PASS" in job.step("Gate").output
+
+    sha = world.open_pr("boosting", ["model=hist_gradient_boosting", "model.learning_rate=0.1"])
+    assert world.pull_request("boosting", sha, number=1)["review"].passed
+    (comment,) = comments(world, 1)  # still one comment, edited in place
+    assert comment["updates"] == 1
+    assert "`model.learning_rate` | – | `0.1`" in comment["body"]
+
+
+def test_rerunning_the_same_commit_executes_no_stage(world: World) -> None:
+    sha = world.open_pr("stronger-l2", ["model.C=0.3"])
+    first = world.pull_request("stronger-l2", sha, number=2)["review"]
+    assert "Running stage 'train'" in first.step("Reproduce what changed").output
+    again = world.pull_request("stronger-l2", sha, number=2)["review"]
+    assert again.passed
+    assert "Running stage" not in again.step("Reproduce what changed").output
+
+
+def test_a_pr_that_changes_nothing_in_the_pipeline_executes_no_stage(world: World) -> None:
+    sha = world.open_pr("docs-only", [])
+    job = world.pull_request("docs-only", sha, number=3)["review"]
+    assert job.passed
+    assert "Running stage" not in job.step("Reproduce what changed").output
+    assert "No params changed." in comments(world, 3)[0]["body"]
+
+
+def test_a_clearly_worse_model_is_reported_then_blocked(world: World) -> None:
+    sha = world.open_pr("stump", ["model=random_forest", "model.n_estimators=3", "model.max_depth=1"])
+    job = world.pull_request("stump", sha, number=4)["review"]
+    assert job.step("Post the sticky comment").exit_code == 0
+    assert job.failed_step == "Gate"
+    (comment,) = comments(world, 4)
+    assert comment["body"].startswith("## Lockstep model report: ❌ the gate fails")
+    gate = job.step("Gate").output
+    assert "misses the threshold" in gate or "excludes 0" in gate
+    assert "gate: FAIL" in gate
+
+
+def test_a_fork_pr_gets_the_report_in_the_summary_and_the_same_gate(world: World) -> None:
+    sha = world.open_pr("fork-boosting", ["model=hist_gradient_boosting"])
+    job = world.pull_request("fork-boosting", sha, number=5, fork=True)["review"]
+    assert job.passed, job.report()
+    assert not job.step("Configure AWS credentials (OIDC)").ran
+    assert not job.step("Post the sticky comment").ran
+    assert not job.step("Share the run-cache").ran
+    summary = job.step("Report to the job summary (fork)")
+    assert "Pull request from a fork" in summary.output
+    assert not world.comments(5).exists()
+    assert "gate: PASS" in job.step("Gate").output
+
+
+@pytest.fixture(scope="module")
+def modelless(tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str) -> World:
+    """A main branch with the pipeline but no model yet: no metrics, no lock."""
+    world = make_world(
+        tmp_path_factory.mktemp("first"), s3_endpoint, prefix=tmp_path_factory.mktemp("f").name, reproduce=False
+    )
+    main = world.main
+    main.run(
+        "git",
+        "rm",
+        "-q",
+        "dvc.lock",
+        "metrics/metrics.json",
+        "metrics/data.json",
+        "metrics/slices.json",
+        "models/model_card.json",
+    )
+    main.run("git", "rm", "-q", "-r", "metrics/plots")
+    main.commit_all("Start without a model")
+    main.run("git", "push", "-q", "origin", "main")
+    return world
+
+
+def test_the_first_model_passes_on_the_threshold_alone(modelless: World) -> None:
+    sha = modelless.open_pr("first-model", [])
+    job = modelless.pull_request("first-model", sha, number=1)["review"]
+    assert job.passed, job.report()
+    assert "Running stage 'ingest'" in job.step("Reproduce what changed").output
+    (comment,) = comments(modelless, 1)
+    assert "the base has no model to compare with: judged on the threshold alone" in comment["body"]
+    assert "| ★ roc_auc | – |" in comment["body"]

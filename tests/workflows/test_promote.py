@@ -1,0 +1,44 @@
+"""The merge workflow: reproduce from the run-cache, push, register, stage, deploy."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.workflows.conftest import World, make_world
+
+pytestmark = pytest.mark.integration
+
+
+def remote_tags(origin: Path) -> list[str]:
+    listed = subprocess.run(["git", "ls-remote", "--tags", str(origin)], capture_output=True, text=True, check=True)
+    return sorted(line.split("refs/tags/")[1] for line in listed.stdout.splitlines() if not line.endswith("^{}"))
+
+
+@pytest.fixture(scope="module")
+def merged(tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str) -> World:
+    return make_world(tmp_path_factory.mktemp("merged"), s3_endpoint, prefix=tmp_path_factory.mktemp("m").name)
+
+
+def test_merge_registers_stages_and_deploys_once(merged: World) -> None:
+    results = merged.push_to_main()
+    register, deploy = results["register"], results["deploy-staging"]
+    assert register.passed, register.report()
+    assert "Running stage" not in register.step("Reproduce").output
+    assert register.outputs["version"] == "v0.1.0"
+    assert remote_tags(merged.origin) == ["model#staging#1", "model@v0.1.0"]
+
+    assert deploy.passed, deploy.report()
+    bundles = sorted((merged.runs_dir).glob("run-*/artifacts/model-staging"))
+    manifest = json.loads((bundles[-1] / "manifest.json").read_text())
+    assert (manifest["version"], manifest["stage"]) == ("v0.1.0", "staging")
+    assert (bundles[-1] / "model.skops").is_file()
+
+    again = merged.push_to_main()
+    assert again["register"].passed, again["register"].report()
+    assert "already registered" in again["register"].step("Register the version and assign staging").output
+    assert remote_tags(merged.origin) == ["model#staging#1", "model@v0.1.0"]
+    assert again["deploy-staging"].passed
