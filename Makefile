@@ -83,15 +83,17 @@ plots: install
 dag: install
 	$(BIN)/dvc dag
 
-## push: push data, models and the run-cache to the default DVC remote
+## push: push data, models and the run-cache (with its Git-tracked outputs) to the default DVC remote
 .PHONY: push
 push: install
 	$(BIN)/dvc push --run-cache
+	$(BIN)/lockstep run-cache push
 
-## pull: pull data, models and the run-cache from the default DVC remote
+## pull: pull data, models and the run-cache (with its Git-tracked outputs) from the default DVC remote
 .PHONY: pull
 pull: install
 	$(BIN)/dvc pull --run-cache
+	$(BIN)/lockstep run-cache pull
 
 ## remote-s3: make an S3 bucket the default remote (URL=s3://bucket/prefix)
 .PHONY: remote-s3
@@ -116,7 +118,8 @@ gate: install
 ## ci-repro: CI: pull what the remote has (run-cache too), reproduce only what changed
 .PHONY: ci-repro
 ci-repro: install
-	$(BIN)/dvc pull --run-cache --allow-missing || echo "::notice::DVC remote not reachable; reproducing locally"
+	( $(BIN)/dvc pull --run-cache --allow-missing && $(BIN)/lockstep run-cache pull ) \
+	  || echo "::notice::DVC remote not reachable; reproducing locally"
 	$(BIN)/dvc repro --pull --allow-missing || $(BIN)/dvc repro
 
 ## ci-comment: CI: post or update the one sticky report comment on the pull request

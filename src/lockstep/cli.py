@@ -84,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     assign.add_argument("--stage", required=True, help="the stage, e.g. staging or prod")
     which = actions.add_parser("which", help="print the version in a stage")
     which.add_argument("--stage", required=True)
+    sharing = commands.add_parser(
+        "run-cache", help="push or pull the run-cache's Git-tracked outputs (after dvc push/pull)"
+    )
+    sharing.add_argument("direction", choices=["push", "pull"])
+    sharing.add_argument("--remote", "-r", help="DVC remote (default: the default remote)")
     bundle = commands.add_parser("bundle", help="package the checked-out model and card for deployment, verified")
     bundle.add_argument("--out", type=Path, required=True, help="folder to write the bundle into")
     bundle.add_argument("--version", required=True, help="the registered version being deployed")
@@ -143,6 +148,16 @@ def _registry(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_cache(args: argparse.Namespace) -> int:
+    from dvc.repo import Repo
+
+    from lockstep import runcache
+
+    moved = getattr(runcache, args.direction)(Repo("."), remote=args.remote)
+    print(f"run-cache: {moved} Git-tracked output object(s) {'pushed' if args.direction == 'push' else 'pulled'}")
+    return 0
+
+
 def _bundle(args: argparse.Namespace) -> int:
     from lockstep.deploy import write_bundle
 
@@ -162,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
             return _registry(args)
         if args.command == "bundle":
             return _bundle(args)
+        if args.command == "run-cache":
+            return _run_cache(args)
         if args.command == "params":
             _compose(args)
         else:

@@ -124,6 +124,7 @@ def make_world(root: Path, endpoint: str, prefix: str, reproduce: bool = True) -
     if reproduce:
         main.run("dvc", "repro", env=env)
         main.run("dvc", "push", "--run-cache", env=env)
+        main.run("lockstep", "run-cache", "push", env=env)
     main.commit_all("Store data and models in S3")
     main.run("git", "push", "-q", "origin", "main", env=env)
     runs = root / "runs"

@@ -110,11 +110,10 @@ def read_revision(rev: str) -> Side:
 
     def read_dvc(path: Path) -> bytes | None:
         import dvc.api
-        from dvc.exceptions import DvcException
 
         try:
             return dvc.api.read(path.as_posix(), rev=commit, mode="rb")
-        except (DvcException, FileNotFoundError, OSError) as exc:
+        except Exception as exc:  # missing, no credentials, no network: all mean "not available"
             log.warning("%s at %s unavailable (%s): not in the cache or the remote", path, rev, type(exc).__name__)
             return None
 
