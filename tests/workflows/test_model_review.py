@@ -107,8 +107,6 @@ def modelless(tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str) -> Wor
         "dvc.lock",
         "metrics/metrics.json",
         "metrics/data.json",
-        "metrics/slices.json",
-        "models/model_card.json",
     )
     main.run("git", "rm", "-q", "-r", "metrics/plots")
     main.commit_all("Start without a model")

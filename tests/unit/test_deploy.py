@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from sklearn.pipeline import Pipeline
+
+from lockstep.deploy import write_bundle
+from lockstep.errors import LockstepError
+from lockstep.modeling.persistence import save_model
+
+
+@pytest.fixture
+def checked_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trained: Pipeline) -> Path:
+    monkeypatch.chdir(tmp_path)
+    save_model(trained, Path("models/model.skops"))
+    Path("models/model_card.json").write_text(
+        json.dumps({"metrics": {"primary": "roc_auc", "test": {"roc_auc": 0.75}}})
+    )
+    md5 = hashlib.md5(Path("models/model.skops").read_bytes()).hexdigest()
+    Path("dvc.lock").write_text(f"stages:\n  train:\n    outs:\n    - path: models/model.skops\n      md5: {md5}\n")
+    return tmp_path
+
+
+def test_bundle_holds_the_verified_model_card_and_manifest(checked_out: Path) -> None:
+    manifest = write_bundle(Path("dist/model"), "v0.3.0", "staging")
+    assert sorted(p.name for p in Path("dist/model").iterdir()) == ["manifest.json", "model.skops", "model_card.json"]
+    assert (manifest["version"], manifest["stage"]) == ("v0.3.0", "staging")
+    assert manifest["model"]["sha256"] == hashlib.sha256(Path("models/model.skops").read_bytes()).hexdigest()
+    assert manifest["metrics"]["test"]["roc_auc"] == 0.75
+
+
+def test_a_model_that_does_not_match_the_lock_is_refused(checked_out: Path) -> None:
+    Path("models/model.skops").write_bytes(b"not the locked model")
+    with pytest.raises(LockstepError, match="does not match dvc.lock"):
+        write_bundle(Path("dist/model"), "v0.3.0", "staging")
+    assert not Path("dist").exists()
+
+
+def test_a_missing_model_says_to_pull_it(checked_out: Path) -> None:
+    Path("models/model.skops").unlink()
+    with pytest.raises(LockstepError, match="dvc pull models/model.skops"):
+        write_bundle(Path("dist/model"), "v0.3.0", "staging")

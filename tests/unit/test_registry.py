@@ -1,0 +1,55 @@
+"""The registry's idempotent register/assign, on a real Git repository with GTO."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from lockstep import registry
+from lockstep.errors import LockstepError
+from tests.conftest import REPO_ROOT, tool_env
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, env=tool_env(), check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> str:
+    git(tmp_path, "init", "-q", "-b", "main")
+    (tmp_path / "dvc.yaml").write_text("artifacts:\n  model:\n    path: models/model.skops\n    type: model\n")
+    (tmp_path / ".gto").write_text((REPO_ROOT / ".gto").read_text())
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-q", "-m", "first")
+    return str(tmp_path)
+
+
+def tags(repo: str) -> list[str]:
+    return git(Path(repo), "tag").split()
+
+
+def test_register_is_idempotent_and_bumps_the_minor_version(repo: str) -> None:
+    assert registry.register(repo) == ("v0.1.0", True)
+    assert registry.register(repo) == ("v0.1.0", False)
+    git(Path(repo), "commit", "-q", "--allow-empty", "-m", "second")
+    assert registry.register(repo) == ("v0.2.0", True)
+    assert tags(repo) == ["model@v0.1.0", "model@v0.2.0"]
+
+
+def test_assign_is_idempotent_and_moves_the_stage(repo: str) -> None:
+    version, _ = registry.register(repo)
+    assert registry.assign(repo, version, "staging") is True
+    assert registry.assign(repo, version, "staging") is False
+    assert registry.stage_version(repo, "staging") == "v0.1.0"
+    assert registry.stage_version(repo, "prod") is None
+    assert tags(repo) == ["model#staging#1", "model@v0.1.0"]
+
+
+def test_bad_assignments_are_one_line_errors(repo: str) -> None:
+    registry.register(repo)
+    with pytest.raises(LockstepError, match=r"model has no version v9\.9\.9; registered: v0\.1\.0"):
+        registry.assign(repo, "v9.9.9", "staging")
+    with pytest.raises(LockstepError, match="registry: Allowed stages are"):
+        registry.assign(repo, "v0.1.0", "prdo")
