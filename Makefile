@@ -159,10 +159,11 @@ ci-bundle: install
 	$(BIN)/dvc pull models/model.skops models/model_card.json
 	$(BIN)/lockstep bundle --out dist/model --version "$(VERSION)" --stage "$(STAGE)"
 
-## bench: time dvc repro against plain Python (figures for BENCHMARKS.md)
+## bench: time dvc repro against plain Python, and the PR job's pipeline step (figures for BENCHMARKS.md)
 .PHONY: bench
 bench: install
 	$(BIN)/python benchmarks/pipeline.py
+	$(BIN)/python benchmarks/pr_loop.py
 
 ## clean: remove the environment and caches (keeps data and the DVC cache)
 .PHONY: clean

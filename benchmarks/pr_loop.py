@@ -3,8 +3,9 @@
 A local S3 (moto) holds main's reproduced pipeline and run-cache, as after a
 merge. Then, each in a fresh clone:
 
-- an unchanged pull request: the PR job's pipeline step (`make ci-repro`:
-  pull with run-cache, `dvc repro --pull --allow-missing`) against `dvc pull`;
+- an unchanged pull request: the PR job's pipeline step (what `make ci-repro`
+  runs: pull with the run-cache, `dvc repro --pull --allow-missing`) against
+  a plain `dvc pull`;
 - a pull request that changes one hyperparameter (model.C): the same step
   against a cold `dvc repro` of the same params with no remote.
 
@@ -14,6 +15,7 @@ merge. Then, each in a fresh clone:
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import statistics
 import subprocess
@@ -27,7 +29,12 @@ from moto.server import ThreadedMotoServer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BUCKET = "lockstep-bench"
-CI_REPRO = [["dvc", "pull", "--run-cache", "--allow-missing"], ["dvc", "repro", "--pull", "--allow-missing"]]
+# What `make ci-repro` runs (the Makefile adds only a fallback for an unreachable remote).
+CI_REPRO = [
+    ["dvc", "pull", "--run-cache", "--allow-missing"],
+    ["lockstep", "run-cache", "pull"],
+    ["dvc", "repro", "--pull", "--allow-missing"],
+]
 
 
 def run(commands: list[list[str]], cwd: Path, env: dict[str, str]) -> float:
@@ -48,6 +55,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="fresh clones per measurement (median)")
     args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
