@@ -149,6 +149,8 @@ class EvaluateConfig:
         _require(self.scatter_points >= 1, "evaluate.scatter_points", "must be at least 1")
         _require(self.histogram_bins >= 1, "evaluate.histogram_bins", "must be at least 1")
         _require(self.importance_repeats >= 1, "evaluate.importance_repeats", "must be at least 1")
+        _require(self.importance_max_rows >= 1, "evaluate.importance_max_rows", "must be at least 1")
+        _require(self.slice_min_rows >= 1, "evaluate.slice_min_rows", "must be at least 1")
 
 
 @dataclass
@@ -219,6 +221,21 @@ def parse_params(raw: Any) -> Config:
     assert isinstance(config, Config)
     config.check()
     return config
+
+
+def parse_gate(raw: Any) -> GateConfig:
+    """Check a `gate:` mapping on its own (the base branch's, in a review)."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        gate = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(GateConfig), raw))
+    except OmegaConfBaseException as exc:
+        message = str(getattr(exc, "msg", exc)).splitlines()[0]
+        raise LockstepError(f"invalid params: gate: {message}") from None
+    assert isinstance(gate, GateConfig)
+    gate.check()
+    return gate
 
 
 def load_params(path: Path = paths.PARAMS_FILE) -> Config:

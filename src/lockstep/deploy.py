@@ -16,7 +16,7 @@ import yaml
 
 from lockstep import paths
 from lockstep.errors import LockstepError
-from lockstep.io import file_sha256, read_json, write_json
+from lockstep.io import atomic_dir, file_sha256, read_json, write_json
 
 
 def locked_md5(path: Path, lock_file: Path = Path("dvc.lock")) -> str | None:
@@ -39,10 +39,12 @@ def write_bundle(out_dir: Path, version: str, stage: str) -> dict[str, Any]:
     actual = hashlib.md5(paths.MODEL_FILE.read_bytes(), usedforsecurity=False).hexdigest()
     if expected != actual:
         raise LockstepError(f"{paths.MODEL_FILE} does not match dvc.lock ({actual} != {expected}): `dvc checkout`")
+    if not paths.MODEL_CARD.is_file():
+        raise LockstepError(f"{paths.MODEL_CARD} is missing: `dvc pull {paths.MODEL_CARD}` first")
+    card_md5 = hashlib.md5(paths.MODEL_CARD.read_bytes(), usedforsecurity=False).hexdigest()
+    if card_md5 != locked_md5(paths.MODEL_CARD):
+        raise LockstepError(f"{paths.MODEL_CARD} does not match dvc.lock: `dvc checkout`")
     load_model(paths.MODEL_FILE)  # refuses untrusted types, fails on a corrupt file
-    out_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(paths.MODEL_FILE, out_dir / paths.MODEL_FILE.name)
-    shutil.copyfile(paths.MODEL_CARD, out_dir / paths.MODEL_CARD.name)
     card = read_json(paths.MODEL_CARD)
     manifest = {
         "artifact": "model",
@@ -52,5 +54,8 @@ def write_bundle(out_dir: Path, version: str, stage: str) -> dict[str, Any]:
         "card": paths.MODEL_CARD.name,
         "metrics": card.get("metrics", {}),
     }
-    write_json(manifest, out_dir / "manifest.json")
+    with atomic_dir(out_dir) as staging:
+        shutil.copyfile(paths.MODEL_FILE, staging / paths.MODEL_FILE.name)
+        shutil.copyfile(paths.MODEL_CARD, staging / paths.MODEL_CARD.name)
+        write_json(manifest, staging / "manifest.json")
     return manifest

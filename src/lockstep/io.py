@@ -1,7 +1,9 @@
 """Deterministic, atomic writers: an output is either complete or absent.
 
 Each writer writes to a temporary file in the target's folder and renames it
-into place, so a failure never leaves a half-written output behind.
+into place, so a failure never leaves a half-written output behind. (DVCLive
+writes metrics.json and the plot tables itself, into a folder that evaluate
+then moves into place the same way.)
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ def round_floats(value: Any, digits: int = FLOAT_DIGITS) -> Any:
 
 
 def dumps_json(data: Any) -> str:
-    """Serialise `data` the one way every output uses: sorted keys, rounded floats."""
+    """Serialise `data` the way our JSON outputs are written: sorted keys, rounded floats."""
     return json.dumps(round_floats(data), indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 

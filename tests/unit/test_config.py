@@ -71,6 +71,8 @@ def test_parse_params_returns_typed_config(raw_params: dict) -> None:
         (("model", "_target_"), "LogisticRegression", r"model._target_ must name an estimator class"),
         (("evaluate", "decision_threshold"), 0, r"evaluate.decision_threshold must be between 0 and 1"),
         (("gate", "max_regression"), -0.1, r"gate.max_regression must not be negative"),
+        (("evaluate", "importance_max_rows"), 0, r"evaluate.importance_max_rows must be at least 1"),
+        (("evaluate", "slice_min_rows"), 0, r"evaluate.slice_min_rows must be at least 1"),
     ],
 )
 def test_bad_values_give_a_one_line_error(raw_params: dict, path: tuple[str, ...], value: object, message: str) -> None:

@@ -19,8 +19,15 @@ def checked_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trained: Pipeli
     Path("models/model_card.json").write_text(
         json.dumps({"metrics": {"primary": "roc_auc", "test": {"roc_auc": 0.75}}})
     )
-    md5 = hashlib.md5(Path("models/model.skops").read_bytes()).hexdigest()
-    Path("dvc.lock").write_text(f"stages:\n  train:\n    outs:\n    - path: models/model.skops\n      md5: {md5}\n")
+    md5 = {
+        name: hashlib.md5(Path(f"models/{name}").read_bytes()).hexdigest()
+        for name in ("model.skops", "model_card.json")
+    }
+    Path("dvc.lock").write_text(
+        "stages:\n  train:\n    outs:\n"
+        f"    - path: models/model.skops\n      md5: {md5['model.skops']}\n"
+        f"    - path: models/model_card.json\n      md5: {md5['model_card.json']}\n"
+    )
     return tmp_path
 
 
@@ -37,6 +44,14 @@ def test_a_model_that_does_not_match_the_lock_is_refused(checked_out: Path) -> N
     with pytest.raises(LockstepError, match="does not match dvc.lock"):
         write_bundle(Path("dist/model"), "v0.3.0", "staging")
     assert not Path("dist").exists()
+
+
+def test_an_edited_card_is_refused_and_an_old_bundle_is_kept(checked_out: Path) -> None:
+    write_bundle(Path("dist/model"), "v0.3.0", "staging")
+    Path("models/model_card.json").write_text("{}")
+    with pytest.raises(LockstepError, match="model_card.json does not match dvc.lock"):
+        write_bundle(Path("dist/model"), "v0.4.0", "staging")
+    assert json.loads(Path("dist/model/manifest.json").read_text())["version"] == "v0.3.0"
 
 
 def test_a_missing_model_says_to_pull_it(checked_out: Path) -> None:

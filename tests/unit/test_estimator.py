@@ -36,3 +36,24 @@ def test_bad_model_configs_get_a_one_line_error(model: dict, task: str, message:
     with pytest.raises(LockstepError, match=message) as error:
         build_estimator(model, task)
     assert "\n" not in str(error.value)
+
+
+def test_a_fit_that_fails_is_a_one_line_error() -> None:
+    from dataclasses import replace
+
+    import pandas as pd
+    import yaml
+
+    from lockstep.config import parse_params
+    from lockstep.data.prepare import prepare_data
+    from lockstep.data.synthetic import generate_credit_data
+    from lockstep.modeling.train import train_model
+    from tests.conftest import REPO_ROOT
+
+    cfg = parse_params(yaml.safe_load((REPO_ROOT / "params.yaml").read_text()))
+    prepared = prepare_data(generate_credit_data(2_000, seed=1), cfg)
+    l1_with_lbfgs = replace(cfg, model=LOGISTIC | {"penalty": "l1", "solver": "lbfgs"})
+    with pytest.raises(LockstepError, match="model: LogisticRegression cannot be fitted") as error:
+        train_model(prepared.train, prepared.features, l1_with_lbfgs)
+    assert "\n" not in str(error.value)
+    assert isinstance(prepared.train, pd.DataFrame)

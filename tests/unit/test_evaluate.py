@@ -74,3 +74,25 @@ def test_plot_styles_match_the_plots_declared_in_dvc_yaml() -> None:
     assert set(declared) == set(PLOT_STYLES)
     for name, spec in declared.items():
         assert (spec["x"], spec["y"], spec["template"]) == PLOT_STYLES[name]
+
+
+@pytest.mark.parametrize("metric", ["precision", "recall", "f1", "brier", "log_loss", "average_precision"])
+def test_every_binary_primary_metric_works_with_string_labels(metric: str, cfg: Config) -> None:
+    from lockstep.data.prepare import prepare_data
+    from lockstep.data.synthetic import generate_credit_data
+    from lockstep.modeling.train import train_model
+
+    raw = generate_credit_data(3_000, seed=2)
+    raw["default"] = raw["default"].map({0: "repaid", 1: "defaulted"})
+    schema = replace(cfg.data.schema, columns={k: v for k, v in cfg.data.schema.columns.items() if k != "default"})
+    string_cfg = replace(
+        cfg, data=replace(cfg.data, schema=schema), evaluate=replace(cfg.evaluate, primary_metric=metric)
+    )
+    string_cfg.data.schema.columns["default"] = replace(
+        cfg.data.schema.columns["loan_id"], dtype="category", unique=False
+    )
+    prepared = prepare_data(raw, string_cfg)
+    model = train_model(prepared.train, prepared.features, string_cfg)
+    evaluation = evaluate_model(model, prepared.test, prepared.features, string_cfg)
+    assert evaluation.primary_metric == metric
+    assert len(evaluation.plots["feature_importance"]) == len(prepared.features.columns)

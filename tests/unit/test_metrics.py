@@ -82,6 +82,16 @@ def test_perfect_scores_give_perfect_curves() -> None:
     assert all(p["tpr"] == 1.0 for p in roc_points(truth, score, 5)[1:])
 
 
+def test_precision_falls_as_recall_rises_on_an_imperfect_model() -> None:
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 2, 5_000)
+    points = precision_recall_points(truth, truth + rng.normal(0, 1, 5_000), n_points=11)
+    precisions = [p["precision"] for p in points]
+    assert precisions == sorted(precisions, reverse=True)
+    assert precisions[0] == 1.0
+    assert precisions[-1] == pytest.approx(truth.mean(), abs=0.02)  # at full recall: the base rate
+
+
 def test_calibration_bins_average_what_falls_in_them() -> None:
     rows = calibration_points(np.array([0, 1, 1, 0]), np.array([0.05, 0.15, 0.95, 1.0]), n_bins=10)
     assert rows == [

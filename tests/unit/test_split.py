@@ -41,3 +41,9 @@ def test_a_class_with_two_rows_lands_in_both_parts() -> None:
     frame = pd.DataFrame({"x": range(12), "y": ["a"] * 10 + ["b"] * 2})
     train, test = split_train_test(frame, "y", 0.2, seed=0, stratify=True)
     assert set(train["y"]) == set(test["y"]) == {"a", "b"}
+
+
+def test_a_small_class_keeps_a_row_in_train_whatever_the_test_size() -> None:
+    frame = pd.DataFrame({"x": range(30), "y": ["a"] * 20 + ["b"] * 10})
+    train, _ = split_train_test(frame, "y", 0.95, seed=0, stratify=True)
+    assert set(train["y"]) == {"a", "b"}

@@ -124,6 +124,8 @@ def test_infer_task_from_the_target(values: list, task: str) -> None:
 
 def test_explicit_task_wins_but_binary_needs_two_classes() -> None:
     assert infer_task(pd.Series([1, 2, 3, 4]), "regression") == "regression"
+    with pytest.raises(LockstepError, match="regression but the target is not numeric"):
+        infer_task(pd.Series(["a", "b", "c"]), "regression")
     with pytest.raises(LockstepError, match="binary but the target has 3 classes"):
         infer_task(pd.Series(["a", "b", "c"]), "binary")
 

@@ -12,7 +12,8 @@ def split_train_test(
     """Return (train, test); rows keep their original order within each part.
 
     With `stratify`, each class contributes round(test_size * class rows) rows
-    (at least one) to the test set, so both parts keep the class balance.
+    to the test set, at least one and never all of them, so both parts keep
+    the class balance and every class is in both.
     """
     rng = np.random.default_rng(seed)
     if stratify:
@@ -21,7 +22,7 @@ def split_train_test(
         groups = [np.arange(len(frame))]
     test_rows = []
     for rows in groups:
-        n_test = max(1, round(test_size * len(rows))) if len(rows) > 1 else 0
+        n_test = min(max(1, round(test_size * len(rows))), len(rows) - 1) if len(rows) > 1 else 0
         test_rows.append(rng.permutation(rows)[:n_test])
     is_test = np.zeros(len(frame), dtype=bool)
     is_test[np.concatenate(test_rows)] = True

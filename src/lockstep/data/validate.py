@@ -153,6 +153,8 @@ def infer_task(target: pd.Series, task: str = "auto") -> str:
         if numeric and not (integral and n_unique <= MAX_CLASSES):
             return "regression"
         task = "binary" if n_unique <= 2 else "multiclass"
+    if task == "regression" and not pd.api.types.is_numeric_dtype(target):
+        raise LockstepError("data.task is regression but the target is not numeric; use a classification task")
     if task == "binary" and n_unique > 2:
         raise LockstepError(f"data.task is binary but the target has {n_unique} classes; set data.task: multiclass")
     return task

@@ -25,9 +25,8 @@ def roc_points(is_positive: np.ndarray, score: np.ndarray, n_points: int) -> Row
 def precision_recall_points(is_positive: np.ndarray, score: np.ndarray, n_points: int) -> Rows:
     """Interpolated precision (the best at that recall or more) on an even recall grid."""
     precision, recall, _ = skm.precision_recall_curve(is_positive, score)
-    best = np.maximum.accumulate(precision[::-1])[::-1]  # recall is decreasing here
     grid = np.linspace(0, 1, n_points)
-    values = [float(best[recall >= r].max()) if (recall >= r).any() else 0.0 for r in grid]
+    values = [float(precision[recall >= r].max()) for r in grid]  # recall reaches 1, so never empty
     return [{"recall": float(r), "precision": p} for r, p in zip(grid, values, strict=True)]
 
 

@@ -1,11 +1,13 @@
 """Feature importance: how much the primary metric drops when a column is shuffled.
 
 Permutation importance works for any model in the Pipeline and speaks of the
-raw columns a user knows, not of one-hot-encoded ones.
+raw columns a user knows, not of one-hot-encoded ones. It scores with the same
+metric functions as the evaluation, so every primary metric is supported.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -13,23 +15,7 @@ import pandas as pd
 from sklearn.inspection import permutation_importance
 
 from lockstep.data.validate import FeatureSpec
-
-SCORERS = {
-    "roc_auc": "roc_auc",
-    "average_precision": "average_precision",
-    "accuracy": "accuracy",
-    "balanced_accuracy": "balanced_accuracy",
-    "f1": "f1",
-    "f1_macro": "f1_macro",
-    "f1_weighted": "f1_weighted",
-    "log_loss": "neg_log_loss",
-    "brier": "neg_brier_score",
-    "roc_auc_ovr": "roc_auc_ovr",
-    "r2": "r2",
-    "rmse": "neg_root_mean_squared_error",
-    "mae": "neg_mean_absolute_error",
-    "median_absolute_error": "neg_median_absolute_error",
-}
+from lockstep.evaluation.metrics import LOWER_IS_BETTER, METRICS, Scored, predict
 
 
 def feature_importance(
@@ -39,16 +25,24 @@ def feature_importance(
     sample = table
     if len(table) > max_rows:
         sample = table.sample(n=max_rows, random_state=seed).sort_index()
+    score = METRICS[features.task][metric]
+    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+    unnamed = replace(features, id_column=None)  # the sample carries no id column
+
+    def scorer(estimator: Any, inputs: pd.DataFrame, target: pd.Series) -> float:
+        frame = inputs.assign(**{features.target: target.to_numpy()})
+        predictions = predict(estimator, frame, unnamed)
+        return sign * score(Scored.from_predictions(predictions, features.task, features.classes))
+
     result = permutation_importance(
         model,
         sample[features.columns],
         sample[features.target],
-        scoring=SCORERS[metric],
+        scoring=scorer,
         n_repeats=repeats,
         random_state=seed,
         n_jobs=1,
     )
-    # Losses are negated scorers in scikit-learn, so a drop in score is always positive.
-    drops = np.asarray(result.importances_mean)
+    drops = np.nan_to_num(np.asarray(result.importances_mean))  # a metric undefined on the sample: no signal
     rows = [{"feature": name, "importance": float(value)} for name, value in zip(features.columns, drops, strict=True)]
     return sorted(rows, key=lambda row: (-row["importance"], row["feature"]))

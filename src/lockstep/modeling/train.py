@@ -35,7 +35,10 @@ def train_model(train: pd.DataFrame, features: FeatureSpec, cfg: Config) -> Pipe
     name = type(pipeline.named_steps["model"]).__name__
     log.info("fitting %s on %s rows x %s columns", name, f"{len(train):,}", len(features.columns))
     started = time.perf_counter()
-    pipeline.fit(train[features.columns], train[features.target])
+    try:
+        pipeline.fit(train[features.columns], train[features.target])
+    except ValueError as exc:  # e.g. a solver that does not support the chosen penalty
+        raise LockstepError(f"model: {name} cannot be fitted: {str(exc).splitlines()[0]}") from None
     log.info("fitted %s in %.1f s", name, time.perf_counter() - started)
     return pipeline
 
