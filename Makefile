@@ -118,9 +118,12 @@ gate: install
 ## ci-repro: CI: pull what the remote has (run-cache too), reproduce only what changed
 .PHONY: ci-repro
 ci-repro: install
-	( $(BIN)/dvc pull --run-cache --allow-missing && $(BIN)/lockstep run-cache pull ) \
-	  || echo "::notice::DVC remote not reachable; reproducing locally"
-	$(BIN)/dvc repro --pull --allow-missing || $(BIN)/dvc repro
+	@if $(BIN)/dvc pull --run-cache --allow-missing && $(BIN)/lockstep run-cache pull; then \
+	  echo "+ dvc repro --pull --allow-missing"; $(BIN)/dvc repro --pull --allow-missing; \
+	else \
+	  echo "::notice::DVC remote not reachable (a fork, or no AWS_ROLE_ARN): reproducing from scratch"; \
+	  $(BIN)/dvc repro; \
+	fi
 
 ## ci-comment: CI: post or update the one sticky report comment on the pull request
 .PHONY: ci-comment
@@ -133,25 +136,32 @@ ci-summary:
 	@echo "::notice::Pull request from a fork: no secrets, so the report is in the job summary, not a comment."
 	cat "$(REPORT_DIR)/report.md" >> "$${GITHUB_STEP_SUMMARY:-/dev/stdout}"
 
+# GTO writes annotated tags, which need an identity; a runner has none.
+BOT_IDENTITY := GIT_AUTHOR_NAME="github-actions[bot]" GIT_COMMITTER_NAME="github-actions[bot]" \
+	GIT_AUTHOR_EMAIL="41898282+github-actions[bot]@users.noreply.github.com" \
+	GIT_COMMITTER_EMAIL="41898282+github-actions[bot]@users.noreply.github.com"
+
 ## ci-register: CI: register HEAD as a model version, assign STAGE, push the tags
 .PHONY: ci-register
 ci-register: install
-	$(BIN)/lockstep registry register --stage "$(STAGE)" --output "$${GITHUB_OUTPUT:-/dev/null}"
+	$(BOT_IDENTITY) $(BIN)/lockstep registry register --stage "$(STAGE)" --output "$${GITHUB_OUTPUT:-/dev/null}"
 	$(MAKE) --no-print-directory push-tags
 
 ## ci-assign: CI: assign STAGE to VERSION, push the tags
 .PHONY: ci-assign
 ci-assign: install
-	$(BIN)/lockstep registry assign --version "$(VERSION)" --stage "$(STAGE)"
+	$(BOT_IDENTITY) $(BIN)/lockstep registry assign --version "$(VERSION)" --stage "$(STAGE)"
 	$(MAKE) --no-print-directory push-tags
 
 ## push-tags: push the registry's tags (model@..., model#...) to origin, with GITHUB_TOKEN if set
 .PHONY: push-tags
 push-tags:
-	@if [ -n "$${GITHUB_TOKEN:-}" ]; then \
-	  auth=$$(printf 'x-access-token:%s' "$$GITHUB_TOKEN" | base64 -w0); \
-	  git -c "http.extraheader=AUTHORIZATION: basic $$auth" push origin --tags; \
-	else git push origin --tags; fi
+	@tags=$$(git tag --list 'model@*' 'model#*' | sed 's|^|refs/tags/|'); \
+	if [ -n "$${GITHUB_TOKEN:-}" ]; then \
+	  export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=http.extraheader \
+	    GIT_CONFIG_VALUE_0="AUTHORIZATION: basic $$(printf 'x-access-token:%s' "$$GITHUB_TOKEN" | base64 -w0)"; \
+	fi; \
+	git push origin $$tags
 
 ## ci-bundle: CI: pull the checked-out model version and package it into dist/model (VERSION, STAGE)
 .PHONY: ci-bundle

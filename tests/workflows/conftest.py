@@ -76,6 +76,15 @@ class World:
         sim = self._simulation("push", {"ref": "refs/heads/main", "after": sha}, "refs/heads/main", sha)
         return run_workflow(Path(".github/workflows/promote.yml"), sim, REPO_ROOT)
 
+    def dispatch_prod(self, version: str) -> dict[str, JobResult]:
+        """Run the manually dispatched promote-to-production workflow for `version`."""
+        sha = subprocess.run(
+            ["git", "rev-parse", "main"], cwd=self.origin, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        sim = self._simulation("workflow_dispatch", {"inputs": {"version": version}}, "refs/heads/main", sha)
+        sim.inputs = {"version": version}
+        return run_workflow(Path(".github/workflows/promote-prod.yml"), sim, REPO_ROOT)
+
     def _simulation(self, event_name: str, event: dict, ref: str, sha: str, **refs: str) -> Simulation:
         work_dir = self.runs_dir / f"run-{next(self.counter)}"
         work_dir.mkdir()

@@ -48,6 +48,7 @@ class JobResult:
     steps: list[StepResult] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
     failed_step: str | None = None
+    skipped: bool = False
 
     @property
     def passed(self) -> bool:
@@ -122,10 +123,15 @@ def _render(value: Any, context: dict[str, Any]) -> str:
 def check_executable(workflow: dict[str, Any]) -> None:
     """Raise HarnessError if any step is something the harness cannot run faithfully."""
     for job in workflow["jobs"].values():
+        unsupported = {"continue-on-error", "strategy", "container", "services"} & set(job)
+        if unsupported:
+            raise HarnessError(f"job keys the harness does not simulate: {sorted(unsupported)}")
         if "uses" in job:
             _local_workflow_path(job["uses"])
             continue
         for step in job["steps"]:
+            if "continue-on-error" in step:
+                raise HarnessError(f"step {step.get('name')!r}: continue-on-error is not simulated")
             if "run" in step:
                 if TEMPLATE.search(step["run"]):
                     raise HarnessError(f"step {step.get('name')!r}: ${{{{ }}}} inside run: (pass values through env:)")
@@ -140,9 +146,8 @@ def _action_name(uses: str) -> str:
 
 
 def _local_workflow_path(uses: str) -> Path:
-    for prefix in ("$/", "./"):
-        if uses.startswith(prefix):
-            return Path(uses.removeprefix(prefix))
+    if uses.startswith("./"):
+        return Path(uses.removeprefix("./"))
     raise HarnessError(f"only this repository's reusable workflows are supported, not {uses}")
 
 
@@ -166,11 +171,16 @@ def run_workflow(path: Path, sim: Simulation, repo_root: Path) -> dict[str, JobR
                 results[job_id] = JobResult(job_id, failed_step="(skipped: a needed job failed)")
                 continue
             context = _context(sim, workflow, needs)
+            if not condition(job.get("if"), context, "success"):
+                results[job_id] = JobResult(job_id, skipped=True)
+                continue
             if "uses" in job:
                 called = Simulation(
                     **{
                         **sim.__dict__,
                         "inputs": {k: _render(v, context) for k, v in job.get("with", {}).items()},
+                        # A called workflow gets no secrets unless the caller passes them.
+                        "secrets": {"GITHUB_TOKEN": sim.secrets["GITHUB_TOKEN"]},
                     }
                 )
                 inner = run_workflow(_local_workflow_path(job["uses"]), called, repo_root)
@@ -281,10 +291,8 @@ class _Runner:
             "GITHUB_STEP_SUMMARY": str(self.workspace.parent / f"{self.workspace.name}-summary.md"),
             "RUNNER_TEMP": str(self.workspace.parent / "runner-temp"),
             "DVC_NO_ANALYTICS": "1",
-            "GIT_AUTHOR_NAME": "github-actions[bot]",
-            "GIT_AUTHOR_EMAIL": "github-actions[bot]@users.noreply.github.com",
-            "GIT_COMMITTER_NAME": "github-actions[bot]",
-            "GIT_COMMITTER_EMAIL": "github-actions[bot]@users.noreply.github.com",
+            # A runner has no Git identity and no global config of ours.
+            "GIT_CONFIG_GLOBAL": str(self.workspace.parent / "empty-gitconfig"),
         }
         return env | self.env
 
@@ -324,8 +332,6 @@ class _Runner:
             )
             ref = "FETCH_HEAD"
         subprocess.run(["git", "checkout", "-q", "--detach", ref], cwd=self.workspace, check=True, capture_output=True)
-        if args.get("persist-credentials", "true") == "false":
-            subprocess.run(["git", "config", "--unset-all", "http.extraheader"], cwd=self.workspace, check=False)
 
     def setup_python(self, args: dict[str, str]) -> None:
         if args.get("python-version") != f"{sys.version_info.major}.{sys.version_info.minor}":

@@ -42,3 +42,17 @@ def test_merge_registers_stages_and_deploys_once(merged: World) -> None:
     assert "already registered" in again["register"].step("Register the version and assign staging").output
     assert remote_tags(merged.origin) == ["model#staging#1", "model@v0.1.0"]
     assert again["deploy-staging"].passed
+
+
+def test_prod_is_assigned_by_hand_and_deployed_in_the_same_run(merged: World) -> None:
+    merged.push_to_main()  # idempotent: v0.1.0 is in staging whichever test ran first
+    results = merged.dispatch_prod("v0.1.0")
+    assert results["assign"].passed, results["assign"].report()
+    prod_tags = [tag for tag in remote_tags(merged.origin) if tag.startswith("model#prod#")]
+    assert len(prod_tags) == 1  # GTO numbers assignments across stages: model#prod#2
+    assert results["deploy-prod"].passed, results["deploy-prod"].report()
+    bundles = sorted(merged.runs_dir.glob("run-*/artifacts/model-prod"))
+    assert json.loads((bundles[-1] / "manifest.json").read_text())["stage"] == "prod"
+    again = merged.dispatch_prod("v0.1.0")
+    assert "already assigned" in again["assign"].step("Assign prod").output
+    assert [tag for tag in remote_tags(merged.origin) if tag.startswith("model#prod#")] == prod_tags

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import math
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +20,10 @@ import pandas as pd
 import yaml
 
 from lockstep import paths
-from lockstep.config import GateConfig, parse_params
+from lockstep.config import GateConfig, parse_gate
 from lockstep.errors import LockstepError
 from lockstep.evaluation.evaluate import PLOT_STYLES
-from lockstep.evaluation.metrics import METRICS, Scored
+from lockstep.evaluation.metrics import LOWER_IS_BETTER, METRICS, Scored
 from lockstep.evaluation.slices import SLICE_METRICS
 from lockstep.review.bootstrap import Interval, paired_bootstrap
 from lockstep.review.gate import Verdict, decide
@@ -121,14 +122,26 @@ def read_revision(rev: str) -> Side:
 
 
 def gate_config(base: Side, new: Side) -> GateConfig:
-    """The gate's thresholds from the base branch, so a change cannot loosen its own gate."""
-    for side in (base, new):
-        if side.params is not None:
-            try:
-                return parse_params(side.params).gate
-            except LockstepError:
-                continue
-    return GateConfig()
+    """The gate's thresholds from the base branch, so a change cannot loosen its own gate.
+
+    Only the base's `gate:` mapping is read (the rest of its params may predate
+    this revision's schema). A base whose gate does not parse fails closed; a
+    base with no params at all (a first commit) falls back to this revision's.
+    """
+    source = base.params if base.params is not None else new.params
+    if source is None:
+        return GateConfig()
+    gate = source.get("gate") if isinstance(source, dict) else None
+    try:
+        return parse_gate(gate if gate is not None else {})
+    except LockstepError as exc:
+        raise LockstepError(f"the base branch's gate settings do not parse ({exc}): the gate fails closed") from None
+
+
+def primary_of(side: Side) -> tuple[str | None, str | None]:
+    """(task, primary metric) that a side's model card records."""
+    card = side.card or {}
+    return card.get("task"), (card.get("metrics") or {}).get("primary")
 
 
 def paired_interval(
@@ -143,32 +156,56 @@ def paired_interval(
     classes = (new.card or {}).get("classes")
     scored_base = Scored.from_predictions(b, task, classes)
     scored_new = Scored.from_predictions(n, task, classes)
-    interval = paired_bootstrap(
-        scored_base, scored_new, METRICS[task][metric], cfg.bootstrap_resamples, cfg.confidence, seed
-    )
+    try:
+        interval = paired_bootstrap(
+            scored_base, scored_new, METRICS[task][metric], cfg.bootstrap_resamples, cfg.confidence, seed
+        )
+    except ValueError as exc:
+        return None, str(exc)
     return interval, f"paired bootstrap, {interval.resamples} resamples of {len(n):,} test rows"
+
+
+def _closed(base: Side, new: Side, metric: str | None, reason: str) -> Comparison:
+    return Comparison(base, new, None, Verdict(False, metric or "primary metric", None, None, None, [reason]), "")
 
 
 def compare(base_rev: str) -> Comparison:
     """Compare the workspace's results with `base_rev`'s, and decide the gate."""
-    base, new = read_revision(base_rev), read_workspace()
+    return compare_sides(read_revision(base_rev), read_workspace())
+
+
+def compare_sides(base: Side, new: Side) -> Comparison:
+    """Compare two revisions' results and decide the gate.
+
+    The task and primary metric are the base's when it has a model: a change
+    cannot pick the metric it is judged on. The new value is recomputed from
+    the test-set predictions when they are present, so an edited metrics.json
+    cannot pass either.
+    """
     cfg = gate_config(base, new)
-    card = new.card or {}
-    task, metric = card.get("task"), (card.get("metrics") or {}).get("primary")
+    new_task, new_metric = primary_of(new)
+    base_task, base_metric = primary_of(base)
+    task, metric = (base_task, base_metric) if base_task else (new_task, new_metric)
     if task not in METRICS or metric not in METRICS.get(task, {}):
-        verdict = Verdict(
-            False, metric or "primary metric", None, None, None, ["no readable model card: the gate fails closed"]
-        )
-        return Comparison(base, new, None, verdict, "")
+        return _closed(base, new, metric, "no readable model card: the gate fails closed")
+    if new_task != task:
+        return _closed(base, new, metric, f"the task changed from {task} to {new_task}: the gate cannot compare them")
     new_value = (new.metrics or {}).get(metric)
-    same_task = base.card is None or base.card.get("task") == task  # without its card, trust the metric name
-    base_value = (base.metrics or {}).get(metric) if same_task else None
+    if new.predictions is not None and new_value is not None:
+        scored = Scored.from_predictions(new.predictions, task, (new.card or {}).get("classes"))
+        recomputed = METRICS[task][metric](scored)
+        if not math.isclose(recomputed, new_value, abs_tol=1e-5):
+            return _closed(
+                base, new, metric, f"metrics.json says {metric} = {new_value} but the predictions give {recomputed:.6f}"
+            )
+    base_value = (base.metrics or {}).get(metric) if base_task else None
     interval, note = (None, "no base model")
     if base_value is not None:
         seed = int((new.params or {}).get("seed", 0))
         interval, note = paired_interval(base, new, task, metric, cfg, seed)
-    verdict = decide(metric, new_value, base_value, interval, cfg)
-    return Comparison(base, new, task, verdict, note)
+    if metric != new_metric:
+        note += f"; judged on the base's primary metric `{metric}`, not this revision's `{new_metric}`"
+    return Comparison(base, new, task, decide(metric, new_value, base_value, interval, cfg), note)
 
 
 def worse_slices(comparison: Comparison, tolerance: float) -> list[dict[str, Any]]:
@@ -176,7 +213,7 @@ def worse_slices(comparison: Comparison, tolerance: float) -> list[dict[str, Any
     if comparison.task is None or not comparison.base.slices or not comparison.new.slices:
         return []
     metric = SLICE_METRICS[comparison.task][0]
-    sign = -1 if metric in ("rmse", "mae") else 1
+    sign = -1 if metric in LOWER_IS_BETTER else 1
     rows = []
     for feature, values in sorted(comparison.new.slices.items()):
         for value, new in sorted(values.items()):

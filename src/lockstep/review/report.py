@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from lockstep.io import write_json
+from lockstep.io import atomic_path, write_json
 from lockstep.review.compare import Comparison, changed_params, gate_config, worse_slices
 from lockstep.review.render import render_plots
 
@@ -105,7 +105,8 @@ def write_report(comparison: Comparison, out_dir: Path, with_plots: bool = True)
     labels = (comparison.base.label, comparison.new.label)
     images = render_plots(comparison.base.plots, comparison.new.plots, labels, out_dir) if with_plots else []
     report = out_dir / "report.md"
-    report.write_text(render_markdown(comparison, images), encoding="utf-8")
+    with atomic_path(report) as tmp:
+        tmp.write_text(render_markdown(comparison, images), encoding="utf-8")
     verdict = comparison.verdict
     write_json(
         {

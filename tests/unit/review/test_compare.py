@@ -1,0 +1,80 @@
+"""The gate's policy around the numbers: whose metric, whose thresholds, which values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lockstep.errors import LockstepError
+from lockstep.evaluation.metrics import roc_auc
+from lockstep.review.compare import Side, compare_sides
+
+TRUTH = np.random.default_rng(0).integers(0, 2, 400)
+
+
+def predictions(strength: float, seed: int) -> pd.DataFrame:
+    score = 1 / (1 + np.exp(-(strength * TRUTH + np.random.default_rng(seed).normal(0, 1, len(TRUTH)))))
+    return pd.DataFrame(
+        {"id": np.arange(len(TRUTH)), "y_true": TRUTH, "score": score, "y_pred": (score >= 0.5).astype(int)}
+    )
+
+
+def side(label: str, strength: float, seed: int, primary: str = "roc_auc", gate: dict | None = None) -> Side:
+    frame = predictions(strength, seed)
+    metrics = {
+        "roc_auc": roc_auc(TRUTH, frame["score"].to_numpy()),
+        "accuracy": float((frame["y_pred"] == TRUTH).mean()),
+    }
+    card = {"task": "binary", "metrics": {"primary": primary}, "classes": [0, 1]}
+    params = {"seed": 1, "gate": gate or {"threshold": 0.6, "max_regression": 0.01}}
+    return Side(label, metrics, None, params, None, card, {}, frame)
+
+
+def test_a_clearly_worse_model_is_blocked_by_the_bootstrap() -> None:
+    result = compare_sides(side("main", 3.0, 1), side("pr", 1.2, 2))
+    assert not result.verdict.passed
+    assert result.verdict.interval is not None
+    assert result.verdict.interval.high < 0
+
+
+def test_the_pr_cannot_choose_the_metric_it_is_judged_on() -> None:
+    result = compare_sides(side("main", 3.0, 1), side("pr", 1.2, 2, primary="accuracy"))
+    assert result.verdict.metric == "roc_auc"
+    assert not result.verdict.passed
+    assert "judged on the base's primary metric `roc_auc`, not this revision's `accuracy`" in result.interval_note
+
+
+def test_the_pr_cannot_loosen_the_thresholds() -> None:
+    lenient = {"threshold": 0.0, "max_regression": 1.0}
+    result = compare_sides(side("main", 3.0, 1), side("pr", 1.2, 2, gate=lenient))
+    assert not result.verdict.passed
+
+
+def test_a_broken_base_gate_fails_closed() -> None:
+    base = side("main", 3.0, 1, gate={"threshold": "high"})
+    with pytest.raises(LockstepError, match="base branch's gate settings do not parse"):
+        compare_sides(base, side("pr", 3.0, 2))
+
+
+def test_edited_metrics_are_caught_by_the_predictions() -> None:
+    new = side("pr", 1.2, 2)
+    new.metrics["roc_auc"] = 0.99
+    result = compare_sides(side("main", 3.0, 1), new)
+    assert not result.verdict.passed
+    assert "metrics.json says roc_auc = 0.99 but the predictions give" in result.verdict.reasons[0]
+
+
+def test_a_changed_task_fails_closed() -> None:
+    new = side("pr", 3.0, 2)
+    new.card["task"] = "regression"
+    result = compare_sides(side("main", 3.0, 1), new)
+    assert not result.verdict.passed
+    assert "the task changed from binary to regression" in result.verdict.reasons[0]
+
+
+def test_a_base_without_a_model_uses_the_threshold_and_this_revision_s_metric() -> None:
+    base = Side("main", None, None, None, None, None, {}, None)
+    result = compare_sides(base, side("pr", 3.0, 2))
+    assert result.verdict.passed
+    assert result.verdict.base_value is None
