@@ -1,8 +1,8 @@
 """Compare: gather what the workspace and a base revision hold, and run the gate.
 
-Metrics, params, slices, plots and the model card are in Git, so the base's
-come from `git show`; the test-set predictions are DVC-cached, so the base's
-come through DVC (from the local cache, or the remote).
+Metrics, params and plots are in Git, so the base's come from `git show`; the
+slices, the model card and the test-set predictions are DVC-cached, so the
+base's come through DVC (from the local cache, or the remote).
 """
 
 from __future__ import annotations
