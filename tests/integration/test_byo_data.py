@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pandas as pd
 import pytest
@@ -13,6 +14,11 @@ from tests.conftest import Project
 pytestmark = pytest.mark.integration
 
 
+def exp_run(project: Project, *overrides: str, check: bool = True) -> subprocess.CompletedProcess:
+    """`dvc exp run -S o1 -S o2 ...` in `project`."""
+    return project.run("dvc", "exp", "run", *(arg for override in overrides for arg in ("-S", override)), check=check)
+
+
 def metrics_and_plots(project: Project) -> tuple[dict, dict[str, list]]:
     metrics = json.loads(project.read("metrics/metrics.json"))
     plots = {p.stem: json.loads(p.read_text()) for p in (project.root / "metrics" / "plots").glob("*.json")}
@@ -20,7 +26,7 @@ def metrics_and_plots(project: Project) -> tuple[dict, dict[str, list]]:
 
 
 def test_the_shipped_multiclass_example(reproduced: Project) -> None:
-    run = reproduced.run("dvc", "exp", "run", "-S", "data=file").stdout
+    run = exp_run(reproduced, "data=file").stdout
     assert "Running stage 'ingest'" in run
     metrics, plots = metrics_and_plots(reproduced)
     assert set(metrics) == {"accuracy", "balanced_accuracy", "f1_macro", "f1_weighted", "log_loss", "roc_auc_ovr"}
@@ -36,19 +42,12 @@ def test_a_binary_parquet_file_with_an_id_column(reproduced: Project) -> None:
     frame = load_breast_cancer(as_frame=True).frame.rename(columns={"target": "benign"})
     frame.insert(0, "patient", [f"P{i:04d}" for i in range(len(frame))])
     frame.to_parquet(reproduced.root / "data" / "source" / "cancer.parquet", index=False)
-    reproduced.run(
-        "dvc",
-        "exp",
-        "run",
-        "-S",
+    exp_run(
+        reproduced,
         "data=file",
-        "-S",
         "data.ingest.path=data/source/cancer.parquet",
-        "-S",
         "data.target=benign",
-        "-S",
         "data.id_column=patient",
-        "-S",
         "data.name=breast_cancer",
     )
     metrics, plots = metrics_and_plots(reproduced)
@@ -65,18 +64,8 @@ def test_a_regression_csv_with_a_regressor(reproduced: Project) -> None:
     frame = load_diabetes(as_frame=True, scaled=False).frame.rename(columns={"target": "progression"})
     frame["sex"] = frame["sex"].map({1.0: "f", 2.0: "m"})
     frame.to_csv(reproduced.root / "data" / "source" / "diabetes.csv", index=False)
-    reproduced.run(
-        "dvc",
-        "exp",
-        "run",
-        "-S",
-        "data=file",
-        "-S",
-        "data.ingest.path=data/source/diabetes.csv",
-        "-S",
-        "data.target=progression",
-        "-S",
-        "model=ridge",
+    exp_run(
+        reproduced, "data=file", "data.ingest.path=data/source/diabetes.csv", "data.target=progression", "model=ridge"
     )
     metrics, plots = metrics_and_plots(reproduced)
     assert set(metrics) == {"rmse", "mae", "median_absolute_error", "r2"}
@@ -90,17 +79,8 @@ def test_a_regression_csv_with_a_regressor(reproduced: Project) -> None:
 def test_a_classifier_on_a_regression_target_is_refused(reproduced: Project) -> None:
     frame = load_diabetes(as_frame=True).frame
     frame.to_csv(reproduced.root / "data" / "source" / "diabetes.csv", index=False)
-    result = reproduced.run(
-        "dvc",
-        "exp",
-        "run",
-        "-S",
-        "data=file",
-        "-S",
-        "data.ingest.path=data/source/diabetes.csv",
-        "-S",
-        "data.target=target",
-        check=False,
+    result = exp_run(
+        reproduced, "data=file", "data.ingest.path=data/source/diabetes.csv", "data.target=target", check=False
     )
     assert result.returncode != 0
     assert (
