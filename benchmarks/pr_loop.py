@@ -28,7 +28,7 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-BUCKET = "lockstep-bench"
+BUCKET = "bench-remote"
 # What `make ci-repro` runs (the Makefile adds only a fallback for an unreachable remote).
 CI_REPRO = [
     ["dvc", "pull", "--run-cache", "--allow-missing"],

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The package, and the command it installs (a new project renames both).
+PACKAGE = "lockstep"
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -43,10 +45,11 @@ def tool_env(**extra: str) -> dict[str, str]:
     """The environment for DVC and Git in tests: the venv first on PATH, no user config."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DVC_", "GIT_", "AWS_"))}
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
-    env["GIT_AUTHOR_NAME"] = env["GIT_COMMITTER_NAME"] = "Lockstep Tests"
-    env["GIT_AUTHOR_EMAIL"] = env["GIT_COMMITTER_EMAIL"] = "tests@lockstep.invalid"
+    env["GIT_AUTHOR_NAME"] = env["GIT_COMMITTER_NAME"] = "Tests"
+    env["GIT_AUTHOR_EMAIL"] = env["GIT_COMMITTER_EMAIL"] = "tests@example.invalid"
     env["DVC_NO_ANALYTICS"] = "1"
-    env["DVC_SITE_CACHE_DIR"] = str(Path(os.environ.get("TMPDIR", "/tmp")) / "lockstep-dvc-site-cache")
+    site_cache = f"{PACKAGE}-dvc-site-cache"
+    env["DVC_SITE_CACHE_DIR"] = str(Path(os.environ.get("TMPDIR", "/tmp")) / site_cache)
     env.update(extra)
     return env
 

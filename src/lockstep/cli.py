@@ -1,8 +1,9 @@
-"""The `lockstep` command: one subcommand per pipeline stage, plus the tools around it.
+"""The project's command-line tool: one subcommand per pipeline stage, plus the tools around it.
 
 Each subcommand reads params.yaml, calls the stage's function and exits; the
 stages in dvc.yaml call these. Heavy libraries are imported only by the
-subcommand that needs them, so `lockstep --help` stays instant.
+subcommand that needs them, so `--help` stays instant. The command is named
+after the package (see `[project.scripts]` in pyproject.toml).
 """
 
 from __future__ import annotations
@@ -13,31 +14,34 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from lockstep import __version__, paths
-from lockstep.config import Config, compose_params, load_params
-from lockstep.errors import LockstepError
+from . import __version__, paths
+from .config import Config, compose_params, load_params
+from .errors import PipelineError
+
+# The console script has the package's name (pyproject.toml [project.scripts]).
+PROG = __package__ or "cli"
 
 
 def _ingest(cfg: Config) -> None:
-    from lockstep.data.ingest import run_ingest
+    from .data.ingest import run_ingest
 
     run_ingest(cfg.data.ingest)
 
 
 def _prepare(cfg: Config) -> None:
-    from lockstep.data.prepare import run_prepare
+    from .data.prepare import run_prepare
 
     run_prepare(cfg)
 
 
 def _train(cfg: Config) -> None:
-    from lockstep.modeling.train import run_train
+    from .modeling.train import run_train
 
     run_train(cfg)
 
 
 def _evaluate(cfg: Config) -> None:
-    from lockstep.evaluation.evaluate import run_evaluate
+    from .evaluation.evaluate import run_evaluate
 
     run_evaluate(cfg)
 
@@ -51,9 +55,9 @@ STAGES: dict[str, tuple[Callable[[Config], None], str]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the `lockstep` command."""
-    parser = argparse.ArgumentParser(prog="lockstep", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"lockstep {__version__}")
+    """The argument parser of the command."""
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (_, help_text) in STAGES.items():
         stage = commands.add_parser(name, help=help_text, description=help_text)
@@ -106,12 +110,12 @@ def _compose(args: argparse.Namespace) -> None:
         fresh = Path(tmp) / "params.yaml"
         compose_params(args.overrides, output=fresh)
         if not paths.PARAMS_FILE.is_file() or fresh.read_bytes() != paths.PARAMS_FILE.read_bytes():
-            raise LockstepError("params.yaml differs from the composition of conf/: run `make params` and commit it")
+            raise PipelineError("params.yaml differs from the composition of conf/: run `make params` and commit it")
 
 
 def _review(args: argparse.Namespace) -> int:
-    from lockstep.review.compare import compare
-    from lockstep.review.report import write_report
+    from .review.compare import compare
+    from .review.report import write_report
 
     comparison = compare(args.base)
     if args.command == "report":
@@ -126,7 +130,7 @@ def _review(args: argparse.Namespace) -> int:
 
 
 def _registry(args: argparse.Namespace) -> int:
-    from lockstep import registry
+    from . import registry
 
     if args.action == "register":
         version, created = registry.register(".", args.rev)
@@ -143,7 +147,7 @@ def _registry(args: argparse.Namespace) -> int:
     else:
         version = registry.stage_version(".", args.stage)
         if version is None:
-            raise LockstepError(f"no version of {registry.ARTIFACT} is in stage {args.stage!r}")
+            raise PipelineError(f"no version of {registry.ARTIFACT} is in stage {args.stage!r}")
         print(version)
     return 0
 
@@ -151,7 +155,7 @@ def _registry(args: argparse.Namespace) -> int:
 def _run_cache(args: argparse.Namespace) -> int:
     from dvc.repo import Repo
 
-    from lockstep import runcache
+    from . import runcache
 
     moved = getattr(runcache, args.direction)(Repo("."), remote=args.remote)
     print(f"run-cache: {moved} Git-tracked output object(s) {'pushed' if args.direction == 'push' else 'pulled'}")
@@ -159,7 +163,7 @@ def _run_cache(args: argparse.Namespace) -> int:
 
 
 def _bundle(args: argparse.Namespace) -> int:
-    from lockstep.deploy import write_bundle
+    from .deploy import write_bundle
 
     manifest = write_bundle(args.out, args.version, args.stage)
     print(f"bundle: {args.out} ({manifest['model']['sha256'][:12]}, {args.version} -> {args.stage})")
@@ -167,7 +171,7 @@ def _bundle(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the `lockstep` command; returns the process exit code."""
+    """Run the command; returns the process exit code."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
     try:
@@ -183,8 +187,8 @@ def main(argv: list[str] | None = None) -> int:
             _compose(args)
         else:
             STAGES[args.command][0](load_params(args.params))
-    except LockstepError as exc:
-        print(f"lockstep {args.command}: error: {exc}", file=sys.stderr)
+    except PipelineError as exc:
+        print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
         return 2
     return 0
 

@@ -11,18 +11,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lockstep import paths
-from lockstep.errors import LockstepError
+from . import paths
+from .errors import PipelineError
 
 TASKS = ("auto", "binary", "multiclass", "regression")
 DTYPES = ("int", "float", "category", "string", "bool")
 SOURCES = ("synthetic", "file")
-PRIMARY_METRICS = {"binary": "roc_auc", "multiclass": "f1_macro", "regression": "r2"}
+# The metric "auto" stands for, per task.
+DEFAULT_METRICS = {"binary": "roc_auc", "multiclass": "f1_macro", "regression": "r2"}
 
 
 def _require(condition: bool, key: str, message: str) -> None:
     if not condition:
-        raise LockstepError(f"invalid params: {key} {message}")
+        raise PipelineError(f"invalid params: {key} {message}")
 
 
 @dataclass
@@ -35,7 +36,7 @@ class IngestConfig:
     seed: int = 0
 
     def check(self) -> None:
-        """Raise LockstepError if a value is out of its allowed range."""
+        """Raise PipelineError if a value is out of its allowed range."""
         _require(self.source in SOURCES, "data.ingest.source", f"must be one of {SOURCES}")
         if self.source == "file":
             _require(bool(self.path), "data.ingest.path", "is required when source is 'file'")
@@ -56,7 +57,7 @@ class ColumnSpec:
     max_missing_fraction: float | None = None
 
     def check(self) -> None:
-        """Raise LockstepError if a value is out of its allowed range."""
+        """Raise PipelineError if a value is out of its allowed range."""
         _require(self.dtype in DTYPES, "data.schema.columns.*.dtype", f"must be one of {DTYPES}")
 
 
@@ -70,7 +71,7 @@ class SchemaConfig:
     columns: dict[str, ColumnSpec] = field(default_factory=dict)
 
     def check(self) -> None:
-        """Raise LockstepError if a value is out of its allowed range."""
+        """Raise PipelineError if a value is out of its allowed range."""
         _require(0 <= self.max_missing_fraction <= 1, "data.schema.max_missing_fraction", "must be in [0, 1]")
         _require(self.min_rows >= 2, "data.schema.min_rows", "must be at least 2")
 
@@ -87,7 +88,7 @@ class DataConfig:
     schema: SchemaConfig = field(default_factory=SchemaConfig)
 
     def check(self) -> None:
-        """Raise LockstepError if a value is out of its allowed range."""
+        """Raise PipelineError if a value is out of its allowed range."""
         _require(self.task in TASKS, "data.task", f"must be one of {TASKS}")
 
 
@@ -99,7 +100,7 @@ class SplitConfig:
     stratify: bool = True
 
     def check(self) -> None:
-        """Raise LockstepError if a value is out of its allowed range."""
+        """Raise PipelineError if a value is out of its allowed range."""
         _require(0 < self.test_size < 1, "split.test_size", "must be between 0 and 1")
 
 
@@ -113,7 +114,7 @@ class FeaturesConfig:
     min_category_frequency: float = 0.01
 
     def check(self) -> None:
-        """Raise LockstepError if a value is out of its allowed range."""
+        """Raise PipelineError if a value is out of its allowed range."""
         _require(
             self.numeric_imputer in ("mean", "median", "most_frequent"),
             "features.numeric_imputer",
@@ -131,7 +132,7 @@ class FeaturesConfig:
 class EvaluateConfig:
     """What the evaluate stage computes and how much of it it keeps."""
 
-    primary_metric: str = "auto"
+    importance_metric: str = "auto"
     decision_threshold: float = 0.5
     curve_points: int = 101
     calibration_bins: int = 10
@@ -142,7 +143,7 @@ class EvaluateConfig:
     importance_max_rows: int = 5000
 
     def check(self) -> None:
-        """Raise LockstepError if a value is out of its allowed range."""
+        """Raise PipelineError if a value is out of its allowed range."""
         _require(0 < self.decision_threshold < 1, "evaluate.decision_threshold", "must be between 0 and 1")
         _require(self.curve_points >= 2, "evaluate.curve_points", "must be at least 2")
         _require(self.calibration_bins >= 2, "evaluate.calibration_bins", "must be at least 2")
@@ -155,15 +156,16 @@ class EvaluateConfig:
 
 @dataclass
 class GateConfig:
-    """Thresholds a model must meet to be merged and promoted."""
+    """The metric a model is judged on, and the thresholds it must meet to be merged and promoted."""
 
+    metric: str = "auto"
     threshold: float = 0.7
     max_regression: float = 0.01
     confidence: float = 0.95
     bootstrap_resamples: int = 1000
 
     def check(self) -> None:
-        """Raise LockstepError if a value is out of its allowed range."""
+        """Raise PipelineError if a value is out of its allowed range."""
         _require(self.max_regression >= 0, "gate.max_regression", "must not be negative")
         _require(0 < self.confidence < 1, "gate.confidence", "must be between 0 and 1")
         _require(self.bootstrap_resamples >= 100, "gate.bootstrap_resamples", "must be at least 100")
@@ -182,7 +184,7 @@ class Config:
     gate: GateConfig = field(default_factory=GateConfig)
 
     def check(self) -> None:
-        """Raise LockstepError if a value is out of its allowed range."""
+        """Raise PipelineError if a value is out of its allowed range."""
         for part in (
             self.data.ingest,
             self.data.schema,
@@ -199,9 +201,9 @@ class Config:
         _require(isinstance(target, str) and "." in target, "model._target_", "must name an estimator class")
 
 
-def primary_metric(cfg: EvaluateConfig, task: str) -> str:
-    """The metric the gate compares for `task`."""
-    return PRIMARY_METRICS[task] if cfg.primary_metric == "auto" else cfg.primary_metric
+def resolve_metric(name: str, task: str) -> str:
+    """The metric `name` stands for in `task`: "auto" is the task's default."""
+    return DEFAULT_METRICS[task] if name == "auto" else name
 
 
 def parse_params(raw: Any) -> Config:
@@ -210,14 +212,14 @@ def parse_params(raw: Any) -> Config:
     from omegaconf.errors import OmegaConfBaseException
 
     if not isinstance(raw, dict):
-        raise LockstepError("invalid params: params.yaml must hold a mapping; run `make params`")
+        raise PipelineError("invalid params: params.yaml must hold a mapping; run `make params`")
     try:
         merged = OmegaConf.merge(OmegaConf.structured(Config), raw)
         config = OmegaConf.to_object(merged)
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", None) or "params"
         message = str(getattr(exc, "msg", exc)).splitlines()[0]
-        raise LockstepError(f"invalid params: {key}: {message}") from None
+        raise PipelineError(f"invalid params: {key}: {message}") from None
     assert isinstance(config, Config)
     config.check()
     return config
@@ -232,7 +234,7 @@ def parse_gate(raw: Any) -> GateConfig:
         gate = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(GateConfig), raw))
     except OmegaConfBaseException as exc:
         message = str(getattr(exc, "msg", exc)).splitlines()[0]
-        raise LockstepError(f"invalid params: gate: {message}") from None
+        raise PipelineError(f"invalid params: gate: {message}") from None
     assert isinstance(gate, GateConfig)
     gate.check()
     return gate
@@ -243,11 +245,11 @@ def load_params(path: Path = paths.PARAMS_FILE) -> Config:
     import yaml
 
     if not path.is_file():
-        raise LockstepError(f"{path} not found: run `make params` to compose it from conf/")
+        raise PipelineError(f"{path} not found: run `make params` to compose it from conf/")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise LockstepError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+        raise PipelineError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
     return parse_params(raw)
 
 
@@ -256,7 +258,7 @@ def compose_params(overrides: list[str] | None = None, output: Path = paths.PARA
     from dvc.utils.hydra import compose_and_dump
     from hydra.errors import HydraException
 
-    from lockstep.io import atomic_path
+    from .io import atomic_path
 
     with atomic_path(output) as tmp:
         try:
@@ -269,6 +271,6 @@ def compose_params(overrides: list[str] | None = None, output: Path = paths.PARA
                 overrides=overrides or [],
             )
         except HydraException as exc:
-            raise LockstepError(f"cannot compose conf/: {str(exc).splitlines()[0]}") from None
+            raise PipelineError(f"cannot compose conf/: {str(exc).splitlines()[0]}") from None
         config = load_params(tmp)
     return config

@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
-from lockstep import paths
-from lockstep.errors import LockstepError
-from lockstep.io import atomic_dir, file_sha256, read_json, write_json
+from . import paths
+from .errors import PipelineError
+from .io import atomic_dir, file_sha256, read_json, write_json
 
 
 def locked_md5(path: Path, lock_file: Path = Path("dvc.lock")) -> str | None:
@@ -31,19 +31,19 @@ def locked_md5(path: Path, lock_file: Path = Path("dvc.lock")) -> str | None:
 
 def write_bundle(out_dir: Path, version: str, stage: str) -> dict[str, Any]:
     """Copy the model and its card into `out_dir` with a manifest; return the manifest."""
-    from lockstep.modeling.persistence import load_model
+    from .modeling.persistence import load_model
 
     if not paths.MODEL_FILE.is_file():
-        raise LockstepError(f"{paths.MODEL_FILE} is missing: `dvc pull {paths.MODEL_FILE}` first")
+        raise PipelineError(f"{paths.MODEL_FILE} is missing: `dvc pull {paths.MODEL_FILE}` first")
     expected = locked_md5(paths.MODEL_FILE)
     actual = hashlib.md5(paths.MODEL_FILE.read_bytes(), usedforsecurity=False).hexdigest()
     if expected != actual:
-        raise LockstepError(f"{paths.MODEL_FILE} does not match dvc.lock ({actual} != {expected}): `dvc checkout`")
+        raise PipelineError(f"{paths.MODEL_FILE} does not match dvc.lock ({actual} != {expected}): `dvc checkout`")
     if not paths.MODEL_CARD.is_file():
-        raise LockstepError(f"{paths.MODEL_CARD} is missing: `dvc pull {paths.MODEL_CARD}` first")
+        raise PipelineError(f"{paths.MODEL_CARD} is missing: `dvc pull {paths.MODEL_CARD}` first")
     card_md5 = hashlib.md5(paths.MODEL_CARD.read_bytes(), usedforsecurity=False).hexdigest()
     if card_md5 != locked_md5(paths.MODEL_CARD):
-        raise LockstepError(f"{paths.MODEL_CARD} does not match dvc.lock: `dvc checkout`")
+        raise PipelineError(f"{paths.MODEL_CARD} does not match dvc.lock: `dvc checkout`")
     load_model(paths.MODEL_FILE)  # refuses untrusted types, fails on a corrupt file
     card = read_json(paths.MODEL_CARD)
     manifest = {

@@ -12,11 +12,11 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from lockstep.errors import LockstepError
+from .errors import PipelineError
 
 ARTIFACT = "model"
 FIRST_VERSION = "v0.1.0"
-log = logging.getLogger("lockstep.registry")
+log = logging.getLogger(__name__)
 
 
 def _versions(repo: str, artifact: str) -> list[dict[str, Any]]:
@@ -66,7 +66,7 @@ def assign(repo: str, version: str, stage: str, artifact: str = ARTIFACT) -> boo
 
     known = {v["version"] for v in _versions(repo, artifact)}
     if version not in known:
-        raise LockstepError(f"{artifact} has no version {version}; registered: {', '.join(sorted(known)) or 'none'}")
+        raise PipelineError(f"{artifact} has no version {version}; registered: {', '.join(sorted(known)) or 'none'}")
     if stage_version(repo, stage, artifact) == version:
         log.info("%s %s is already in %s", artifact, version, stage)
         return False
@@ -83,4 +83,4 @@ def _gto_errors() -> Iterator[None]:
     try:
         yield
     except GTOException as exc:
-        raise LockstepError(f"registry: {str(exc).splitlines()[0]}") from None
+        raise PipelineError(f"registry: {str(exc).splitlines()[0]}") from None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from tests.conftest import Project, stage_outputs
+from tests.conftest import PACKAGE, Project, stage_outputs
 
 pytestmark = pytest.mark.integration
 
@@ -19,7 +19,7 @@ def use_file(project: Project, name: str, content: str | None, target: str = "la
     if content is not None:
         (project.root / "data" / "source" / name).write_text(content)
     project.run(
-        "lockstep",
+        PACKAGE,
         "params",
         "data=file",
         f"data.ingest.path=data/source/{name}",
@@ -78,7 +78,7 @@ def test_bad_data_file(reproduced: Project, case: str) -> None:
     locked_before = lock_entry(reproduced, failing_stage)
     result = reproduced.run("dvc", "repro", check=False)
     assert result.returncode != 0
-    error_lines = [line for line in result.stdout.splitlines() if line.startswith(f"lockstep {failing_stage}: error:")]
+    error_lines = [line for line in result.stdout.splitlines() if line.startswith(f"{PACKAGE} {failing_stage}: error:")]
     assert len(error_lines) == 1, result.stdout
     assert message in error_lines[0]
     assert "Traceback" not in result.stdout
@@ -123,8 +123,8 @@ def test_override_with_a_bad_value(reproduced: Project, override: str, stage: st
     locked_before = lock_entry(reproduced, stage)
     result = reproduced.run("dvc", "exp", "run", "-S", override, check=False)
     assert result.returncode != 0
-    assert f"lockstep {stage}: error: invalid params: {message}" in result.stdout or (
-        f"lockstep {stage}: error: {message}" in result.stdout
+    assert f"{PACKAGE} {stage}: error: invalid params: {message}" in result.stdout or (
+        f"{PACKAGE} {stage}: error: {message}" in result.stdout
     ), result.stdout
     assert "Traceback" not in result.stdout
     assert lock_entry(reproduced, stage) == locked_before

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes
 
-from tests.conftest import Project
+from tests.conftest import PACKAGE, Project
 
 pytestmark = pytest.mark.integration
 
@@ -84,6 +84,6 @@ def test_a_classifier_on_a_regression_target_is_refused(reproduced: Project) -> 
     )
     assert result.returncode != 0
     assert (
-        "lockstep train: error: model LogisticRegression is not a regressor but the task is regression; try -S model=ridge"
+        f"{PACKAGE} train: error: model LogisticRegression is not a regressor but the task is regression; try -S model=ridge"
         in result.stdout
     )

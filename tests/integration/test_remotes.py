@@ -16,7 +16,7 @@ from tests.conftest import Project, tool_env
 
 pytestmark = pytest.mark.integration
 
-BUCKET = "lockstep-tests"
+BUCKET = "tests-remote"
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -63,7 +63,7 @@ def test_the_default_local_remote_works_out_of_the_box(reproduced: Project) -> N
 
 def test_push_to_s3_then_pull_into_a_second_clone(reproduced: Project, s3_endpoint: str, tmp_path: Path) -> None:
     env = tool_env(**CREDENTIALS)
-    reproduced.run("dvc", "remote", "add", "--default", "s3", f"s3://{BUCKET}/lockstep", env=env)
+    reproduced.run("dvc", "remote", "add", "--default", "s3", f"s3://{BUCKET}/project", env=env)
     reproduced.run("dvc", "remote", "modify", "--local", "s3", "endpointurl", s3_endpoint, env=env)
     pushed = reproduced.run("dvc", "push", "--run-cache", env=env).stdout
     assert "pushed" in pushed

@@ -10,6 +10,7 @@ from lockstep.config import Config, parse_params
 from lockstep.data.prepare import PreparedData, prepare_data
 from lockstep.data.synthetic import generate_credit_data
 from lockstep.modeling.train import train_model
+
 from tests.conftest import REPO_ROOT
 
 

@@ -7,40 +7,42 @@ from pathlib import Path
 import pytest
 
 from lockstep.cli import STAGES, main
-from tests.conftest import REPO_ROOT, tool_env
+
+from tests.conftest import PACKAGE, REPO_ROOT, tool_env
 
 
-def lockstep(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "lockstep.cli", *args], cwd=cwd, env=tool_env(), capture_output=True, text=True
+        [sys.executable, "-m", f"{PACKAGE}.cli", *args], cwd=cwd, env=tool_env(), capture_output=True, text=True
     )
 
 
 def test_help_lists_every_stage() -> None:
-    result = lockstep("--help", cwd=REPO_ROOT)
+    result = run_cli("--help", cwd=REPO_ROOT)
     assert result.returncode == 0
     for stage in [*STAGES, "params"]:
         assert stage in result.stdout
 
 
 def test_wrong_argument_is_a_usage_error(tmp_path: Path) -> None:
-    result = lockstep("train", "--epochs", "3", cwd=tmp_path)
+    result = run_cli("train", "--epochs", "3", cwd=tmp_path)
     assert result.returncode == 2
     assert "unrecognized arguments: --epochs 3" in result.stderr
-    assert lockstep("deploy", cwd=tmp_path).returncode == 2
+    assert run_cli("deploy", cwd=tmp_path).returncode == 2
 
 
 def test_stage_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
-    result = lockstep("prepare", cwd=tmp_path)
+    result = run_cli("prepare", cwd=tmp_path)
     assert result.returncode == 2
     assert (
-        result.stderr == "lockstep prepare: error: params.yaml not found: run `make params` to compose it from conf/\n"
+        result.stderr
+        == f"{PACKAGE} prepare: error: params.yaml not found: run `make params` to compose it from conf/\n"
     )
 
 
 def test_stage_reports_the_missing_input_stage(tmp_path: Path) -> None:
     (tmp_path / "params.yaml").write_text((REPO_ROOT / "params.yaml").read_text())
-    result = lockstep("prepare", cwd=tmp_path)
+    result = run_cli("prepare", cwd=tmp_path)
     assert result.returncode == 2
     assert "data/raw/dataset.parquet not found: run the ingest stage first" in result.stderr
     assert "Traceback" not in result.stderr

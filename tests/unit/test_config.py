@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lockstep.config import compose_params, load_params, parse_params, primary_metric
-from lockstep.errors import LockstepError
+from lockstep.config import compose_params, load_params, parse_params, resolve_metric
+from lockstep.errors import PipelineError
+
 from tests.conftest import REPO_ROOT
 
 
@@ -33,14 +34,14 @@ def test_composition_switches_a_config_group(tmp_path: Path, monkeypatch: pytest
 
 def test_composition_rejects_an_unknown_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO_ROOT)
-    with pytest.raises(LockstepError, match="model/xgboost"):
+    with pytest.raises(PipelineError, match="model/xgboost"):
         compose_params(["model=xgboost"], output=tmp_path / "p.yaml")
     assert not (tmp_path / "p.yaml").exists()
 
 
 def test_composition_rejects_an_unknown_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO_ROOT)
-    with pytest.raises(LockstepError, match="cannot compose"):
+    with pytest.raises(PipelineError, match="cannot compose"):
         compose_params(["split.test_fraction=0.3"], output=tmp_path / "p.yaml")
 
 
@@ -55,8 +56,9 @@ def test_parse_params_returns_typed_config(raw_params: dict) -> None:
     cfg = parse_params(raw_params)
     assert cfg.split.test_size == pytest.approx(0.2)
     assert cfg.data.schema.columns["age"].dtype == "int"
-    assert primary_metric(cfg.evaluate, "binary") == "roc_auc"
-    assert primary_metric(cfg.evaluate, "regression") == "r2"
+    assert resolve_metric(cfg.gate.metric, "binary") == "roc_auc"
+    assert resolve_metric(cfg.evaluate.importance_metric, "regression") == "r2"
+    assert resolve_metric("log_loss", "binary") == "log_loss"
 
 
 @pytest.mark.parametrize(
@@ -81,27 +83,27 @@ def test_bad_values_give_a_one_line_error(raw_params: dict, path: tuple[str, ...
     for key in path[:-1]:
         node = node[key]
     node[path[-1]] = value
-    with pytest.raises(LockstepError, match=message) as error:
+    with pytest.raises(PipelineError, match=message) as error:
         parse_params(params)
     assert "\n" not in str(error.value)
 
 
 def test_file_source_needs_a_path(raw_params: dict) -> None:
     raw_params["data"]["ingest"] |= {"source": "file", "path": None}
-    with pytest.raises(LockstepError, match=r"data\.ingest\.path is required"):
+    with pytest.raises(PipelineError, match=r"data\.ingest\.path is required"):
         parse_params(raw_params)
 
 
 def test_load_params_explains_a_missing_or_broken_file(tmp_path: Path) -> None:
-    with pytest.raises(LockstepError, match="make params"):
+    with pytest.raises(PipelineError, match="make params"):
         load_params(tmp_path / "params.yaml")
     broken = tmp_path / "broken.yaml"
     broken.write_text("seed: [1, 2\n")
-    with pytest.raises(LockstepError, match="not valid YAML"):
+    with pytest.raises(PipelineError, match="not valid YAML"):
         load_params(broken)
     listed = tmp_path / "list.yaml"
     listed.write_text("- 1\n")
-    with pytest.raises(LockstepError, match="must hold a mapping"):
+    with pytest.raises(PipelineError, match="must hold a mapping"):
         load_params(listed)
 
 

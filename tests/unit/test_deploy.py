@@ -8,7 +8,7 @@ import pytest
 from sklearn.pipeline import Pipeline
 
 from lockstep.deploy import write_bundle
-from lockstep.errors import LockstepError
+from lockstep.errors import PipelineError
 from lockstep.modeling.persistence import save_model
 
 
@@ -16,9 +16,7 @@ from lockstep.modeling.persistence import save_model
 def checked_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trained: Pipeline) -> Path:
     monkeypatch.chdir(tmp_path)
     save_model(trained, Path("models/model.skops"))
-    Path("models/model_card.json").write_text(
-        json.dumps({"metrics": {"primary": "roc_auc", "test": {"roc_auc": 0.75}}})
-    )
+    Path("models/model_card.json").write_text(json.dumps({"metrics": {"test": {"roc_auc": 0.75}}}))
     md5 = {
         name: hashlib.md5(Path(f"models/{name}").read_bytes()).hexdigest()
         for name in ("model.skops", "model_card.json")
@@ -41,7 +39,7 @@ def test_bundle_holds_the_verified_model_card_and_manifest(checked_out: Path) ->
 
 def test_a_model_that_does_not_match_the_lock_is_refused(checked_out: Path) -> None:
     Path("models/model.skops").write_bytes(b"not the locked model")
-    with pytest.raises(LockstepError, match="does not match dvc.lock"):
+    with pytest.raises(PipelineError, match="does not match dvc.lock"):
         write_bundle(Path("dist/model"), "v0.3.0", "staging")
     assert not Path("dist").exists()
 
@@ -49,12 +47,12 @@ def test_a_model_that_does_not_match_the_lock_is_refused(checked_out: Path) -> N
 def test_an_edited_card_is_refused_and_an_old_bundle_is_kept(checked_out: Path) -> None:
     write_bundle(Path("dist/model"), "v0.3.0", "staging")
     Path("models/model_card.json").write_text("{}")
-    with pytest.raises(LockstepError, match="model_card.json does not match dvc.lock"):
+    with pytest.raises(PipelineError, match="model_card.json does not match dvc.lock"):
         write_bundle(Path("dist/model"), "v0.4.0", "staging")
     assert json.loads(Path("dist/model/manifest.json").read_text())["version"] == "v0.3.0"
 
 
 def test_a_missing_model_says_to_pull_it(checked_out: Path) -> None:
     Path("models/model.skops").unlink()
-    with pytest.raises(LockstepError, match="dvc pull models/model.skops"):
+    with pytest.raises(PipelineError, match="dvc pull models/model.skops"):
         write_bundle(Path("dist/model"), "v0.3.0", "staging")

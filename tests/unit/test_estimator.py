@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from lockstep.errors import LockstepError
+from lockstep.errors import PipelineError
 from lockstep.modeling.estimator import build_estimator
 
 LOGISTIC = {"_target_": "sklearn.linear_model.LogisticRegression", "C": 0.5, "max_iter": 200}
@@ -33,7 +33,7 @@ def test_builds_the_estimator_with_its_hyperparameters() -> None:
     ],
 )
 def test_bad_model_configs_get_a_one_line_error(model: dict, task: str, message: str) -> None:
-    with pytest.raises(LockstepError, match=message) as error:
+    with pytest.raises(PipelineError, match=message) as error:
         build_estimator(model, task)
     assert "\n" not in str(error.value)
 
@@ -48,12 +48,13 @@ def test_a_fit_that_fails_is_a_one_line_error() -> None:
     from lockstep.data.prepare import prepare_data
     from lockstep.data.synthetic import generate_credit_data
     from lockstep.modeling.train import train_model
+
     from tests.conftest import REPO_ROOT
 
     cfg = parse_params(yaml.safe_load((REPO_ROOT / "params.yaml").read_text()))
     prepared = prepare_data(generate_credit_data(2_000, seed=1), cfg)
     l1_with_lbfgs = replace(cfg, model=LOGISTIC | {"penalty": "l1", "solver": "lbfgs"})
-    with pytest.raises(LockstepError, match="model: LogisticRegression cannot be fitted") as error:
+    with pytest.raises(PipelineError, match="model: LogisticRegression cannot be fitted") as error:
         train_model(prepared.train, prepared.features, l1_with_lbfgs)
     assert "\n" not in str(error.value)
     assert isinstance(prepared.train, pd.DataFrame)

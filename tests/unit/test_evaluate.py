@@ -13,16 +13,17 @@ from lockstep import paths
 from lockstep.config import Config
 from lockstep.data.ingest import run_ingest
 from lockstep.data.prepare import PreparedData, run_prepare
-from lockstep.errors import LockstepError
+from lockstep.errors import PipelineError
 from lockstep.evaluation.evaluate import PLOT_STYLES, evaluate_model, run_evaluate
 from lockstep.evaluation.model_card import source_sha256
 from lockstep.modeling.train import run_train
+
 from tests.conftest import REPO_ROOT
 
 
 def test_evaluation_of_a_binary_model(trained: Pipeline, prepared: PreparedData, cfg: Config) -> None:
     evaluation = evaluate_model(trained, prepared.test, prepared.features, cfg)
-    assert evaluation.primary_metric == "roc_auc"
+    assert evaluation.importance_metric == "roc_auc"
     assert 0.6 < evaluation.metrics["roc_auc"] < 0.9
     assert set(evaluation.plots) == {"roc", "precision_recall", "calibration", "confusion_matrix", "feature_importance"}
     assert len(evaluation.plots["roc"]) == cfg.evaluate.curve_points
@@ -40,9 +41,9 @@ def test_slices_cover_each_category_with_enough_rows(trained: Pipeline, prepared
     assert all(set(values) == {"rows", "roc_auc", "accuracy", "recall"} for values in purposes.values())
 
 
-def test_primary_metric_must_fit_the_task(trained: Pipeline, prepared: PreparedData, cfg: Config) -> None:
-    cfg = replace(cfg, evaluate=replace(cfg.evaluate, primary_metric="r2"))
-    with pytest.raises(LockstepError, match="'r2' is not a binary metric; use one of accuracy"):
+def test_importance_metric_must_fit_the_task(trained: Pipeline, prepared: PreparedData, cfg: Config) -> None:
+    cfg = replace(cfg, evaluate=replace(cfg.evaluate, importance_metric="r2"))
+    with pytest.raises(PipelineError, match="'r2' is not a binary metric; use one of accuracy"):
         evaluate_model(trained, prepared.test, prepared.features, cfg)
 
 
@@ -77,7 +78,7 @@ def test_plot_styles_match_the_plots_declared_in_dvc_yaml() -> None:
 
 
 @pytest.mark.parametrize("metric", ["precision", "recall", "f1", "brier", "log_loss", "average_precision"])
-def test_every_binary_primary_metric_works_with_string_labels(metric: str, cfg: Config) -> None:
+def test_every_binary_metric_drives_importance_with_string_labels(metric: str, cfg: Config) -> None:
     from lockstep.data.prepare import prepare_data
     from lockstep.data.synthetic import generate_credit_data
     from lockstep.modeling.train import train_model
@@ -86,7 +87,7 @@ def test_every_binary_primary_metric_works_with_string_labels(metric: str, cfg: 
     raw["default"] = raw["default"].map({0: "repaid", 1: "defaulted"})
     schema = replace(cfg.data.schema, columns={k: v for k, v in cfg.data.schema.columns.items() if k != "default"})
     string_cfg = replace(
-        cfg, data=replace(cfg.data, schema=schema), evaluate=replace(cfg.evaluate, primary_metric=metric)
+        cfg, data=replace(cfg.data, schema=schema), evaluate=replace(cfg.evaluate, importance_metric=metric)
     )
     string_cfg.data.schema.columns["default"] = replace(
         cfg.data.schema.columns["loan_id"], dtype="category", unique=False
@@ -94,5 +95,5 @@ def test_every_binary_primary_metric_works_with_string_labels(metric: str, cfg: 
     prepared = prepare_data(raw, string_cfg)
     model = train_model(prepared.train, prepared.features, string_cfg)
     evaluation = evaluate_model(model, prepared.test, prepared.features, string_cfg)
-    assert evaluation.primary_metric == metric
+    assert evaluation.importance_metric == metric
     assert len(evaluation.plots["feature_importance"]) == len(prepared.features.columns)

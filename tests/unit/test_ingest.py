@@ -7,7 +7,7 @@ import pytest
 
 from lockstep.config import IngestConfig
 from lockstep.data.ingest import load_raw_data, read_source_file, run_ingest
-from lockstep.errors import LockstepError
+from lockstep.errors import PipelineError
 
 
 def test_reads_csv_and_parquet_alike(tmp_path: Path) -> None:
@@ -31,7 +31,7 @@ def test_unusable_files_get_a_clear_error(tmp_path: Path, name: str, content: st
     path = tmp_path / name
     if content is not None:
         path.write_text(content)
-    with pytest.raises(LockstepError, match=message) as error:
+    with pytest.raises(PipelineError, match=message) as error:
         read_source_file(path)
     assert str(path) in str(error.value)
 
@@ -39,7 +39,7 @@ def test_unusable_files_get_a_clear_error(tmp_path: Path, name: str, content: st
 def test_file_source_must_live_under_data_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "elsewhere.csv").write_text("a,b\n1,2\n")
-    with pytest.raises(LockstepError, match="must live under data/source"):
+    with pytest.raises(PipelineError, match="must live under data/source"):
         load_raw_data(IngestConfig(source="file", path="elsewhere.csv"))
 
 

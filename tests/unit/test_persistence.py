@@ -11,7 +11,7 @@ from sklearn.pipeline import Pipeline
 
 from lockstep.config import Config
 from lockstep.data.prepare import PreparedData
-from lockstep.errors import LockstepError
+from lockstep.errors import PipelineError
 from lockstep.modeling.persistence import canonical_skops, load_model, save_model
 from lockstep.modeling.train import train_model
 
@@ -46,10 +46,10 @@ def test_canonical_form_is_stable(trained: Pipeline) -> None:
 def test_refuses_untrusted_types(tmp_path: Path) -> None:
     path = tmp_path / "odd.skops"
     path.write_bytes(sio.dumps({"callback": Path}))
-    with pytest.raises(LockstepError, match="not trusted: pathlib"):
+    with pytest.raises(PipelineError, match="not trusted: pathlib"):
         load_model(path)
 
 
 def test_missing_model_file_says_which_stage_to_run(tmp_path: Path) -> None:
-    with pytest.raises(LockstepError, match="run the train stage first"):
+    with pytest.raises(PipelineError, match="run the train stage first"):
         load_model(tmp_path / "model.skops")

@@ -8,6 +8,7 @@ import yaml
 
 from lockstep import paths
 from lockstep.evaluation.evaluate import PLOT_STYLES
+
 from tests.conftest import REPO_ROOT, stage_outputs
 
 DVC_YAML = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text())

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from lockstep import registry
-from lockstep.errors import LockstepError
+from lockstep.errors import PipelineError
+
 from tests.conftest import REPO_ROOT, tool_env
 
 
@@ -49,7 +50,7 @@ def test_assign_is_idempotent_and_moves_the_stage(repo: str) -> None:
 
 def test_bad_assignments_are_one_line_errors(repo: str) -> None:
     registry.register(repo)
-    with pytest.raises(LockstepError, match=r"model has no version v9\.9\.9; registered: v0\.1\.0"):
+    with pytest.raises(PipelineError, match=r"model has no version v9\.9\.9; registered: v0\.1\.0"):
         registry.assign(repo, "v9.9.9", "staging")
-    with pytest.raises(LockstepError, match="registry: Allowed stages are"):
+    with pytest.raises(PipelineError, match="registry: Allowed stages are"):
         registry.assign(repo, "v0.1.0", "prdo")

@@ -7,6 +7,7 @@ import yaml
 from lockstep.config import parse_params
 from lockstep.data.synthetic import CHUNK_ROWS, MISSING_RATES, generate_credit_data
 from lockstep.data.validate import validate_table
+
 from tests.conftest import REPO_ROOT
 
 

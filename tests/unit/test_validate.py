@@ -10,7 +10,8 @@ import yaml
 from lockstep.config import ColumnSpec, DataConfig, SchemaConfig, parse_params
 from lockstep.data.synthetic import generate_credit_data
 from lockstep.data.validate import describe_features, infer_task, validate_table
-from lockstep.errors import LockstepError
+from lockstep.errors import PipelineError
+
 from tests.conftest import REPO_ROOT
 
 
@@ -25,7 +26,7 @@ def loans() -> pd.DataFrame:
 
 
 def _one_line_error(frame: pd.DataFrame, cfg: DataConfig) -> str:
-    with pytest.raises(LockstepError) as error:
+    with pytest.raises(PipelineError) as error:
         validate_table(frame, cfg)
     assert "\n" not in str(error.value)
     return str(error.value)
@@ -124,16 +125,16 @@ def test_infer_task_from_the_target(values: list, task: str) -> None:
 
 def test_explicit_task_wins_but_binary_needs_two_classes() -> None:
     assert infer_task(pd.Series([1, 2, 3, 4]), "regression") == "regression"
-    with pytest.raises(LockstepError, match="regression but the target is not numeric"):
+    with pytest.raises(PipelineError, match="regression but the target is not numeric"):
         infer_task(pd.Series(["a", "b", "c"]), "regression")
-    with pytest.raises(LockstepError, match="binary but the target has 3 classes"):
+    with pytest.raises(PipelineError, match="binary but the target has 3 classes"):
         infer_task(pd.Series(["a", "b", "c"]), "binary")
 
 
 def test_single_class_target_is_rejected(loans: pd.DataFrame, credit_cfg: DataConfig) -> None:
     loans["default"] = 0
     with pytest.raises(
-        LockstepError, match=r"target 'default' has a single class \(0\); a classifier needs at least two"
+        PipelineError, match=r"target 'default' has a single class \(0\); a classifier needs at least two"
     ):
         describe_features(loans, credit_cfg, "binary")
 
@@ -141,7 +142,7 @@ def test_single_class_target_is_rejected(loans: pd.DataFrame, credit_cfg: DataCo
 def test_rare_class_is_rejected(loans: pd.DataFrame, credit_cfg: DataConfig) -> None:
     loans["default"] = 0
     loans.loc[:4, "default"] = 1
-    with pytest.raises(LockstepError, match=r"class 1 of target 'default' has 5 rows, fewer than"):
+    with pytest.raises(PipelineError, match=r"class 1 of target 'default' has 5 rows, fewer than"):
         describe_features(loans, credit_cfg, "binary")
 
 
@@ -160,5 +161,5 @@ def test_features_come_from_the_schema_or_from_dtypes(loans: pd.DataFrame, credi
 def test_inferred_schema_still_checks_the_target(credit_cfg: DataConfig) -> None:
     cfg = DataConfig(target="y", schema=SchemaConfig(min_rows=2, columns={"n": ColumnSpec(dtype="float")}))
     table = pd.DataFrame({"n": [1.0, 2.0], "y": [0, None]})
-    with pytest.raises(LockstepError, match="target column 'y' has 1 missing values"):
+    with pytest.raises(PipelineError, match="target column 'y' has 1 missing values"):
         validate_table(table, cfg)

@@ -15,10 +15,10 @@ from moto.server import ThreadedMotoServer
 from tests.conftest import REPO_ROOT, Project, copy_project, tool_env
 from tests.workflows.harness import JobResult, Simulation, run_workflow
 
-BUCKET = "lockstep-ci"
+BUCKET = "ci-remote"
 REPOSITORY = "acme/credit-risk"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
-CI_VARS = {"AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/lockstep-ci", "AWS_REGION": "us-east-1"}
+CI_VARS = {"AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/ci-model-review", "AWS_REGION": "us-east-1"}
 
 
 @dataclass

@@ -134,7 +134,7 @@ def check_executable(workflow: dict[str, Any]) -> None:
                 raise HarnessError(f"step {step.get('name')!r}: continue-on-error is not simulated")
             if "run" in step:
                 if TEMPLATE.search(step["run"]):
-                    raise HarnessError(f"step {step.get('name')!r}: ${{{{ }}}} inside run: (pass values through env:)")
+                    raise HarnessError(f"step {step.get('name')!r}: " + "${{ }} inside run: (pass values through env:)")
                 if step.get("shell", "bash") != "bash" or "working-directory" in step:
                     raise HarnessError(f"step {step.get('name')!r}: only plain bash run: steps are supported")
             elif _action_name(step["uses"]) not in LOCAL_ACTIONS:

@@ -29,7 +29,7 @@ def test_a_better_model_gets_one_sticky_comment_and_passes(world: World) -> None
 
     (comment,) = comments(world, 1)
     body = comment["body"]
-    assert body.startswith("## Lockstep model report: ✅ the gate passes")
+    assert body.startswith("## Model report: ✅ the gate passes")
     base_auc = main_metric(world, "roc_auc")
     row = next(line for line in body.splitlines() if line.startswith("| ★ roc_auc |"))
     _, _, base_cell, new_cell, change_cell, _ = (cell.strip() for cell in row.split("|"))
@@ -74,7 +74,7 @@ def test_a_clearly_worse_model_is_reported_then_blocked(world: World) -> None:
     assert job.step("Post the sticky comment").exit_code == 0
     assert job.failed_step == "Gate"
     (comment,) = comments(world, 4)
-    assert comment["body"].startswith("## Lockstep model report: ❌ the gate fails")
+    assert comment["body"].startswith("## Model report: ❌ the gate fails")
     gate = job.step("Gate").output
     assert "misses the threshold" in gate or "excludes 0" in gate
     assert "gate: FAIL" in gate

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from lockstep import paths
-from lockstep.config import IngestConfig
-from lockstep.errors import LockstepError
+from .. import paths
+from ..config import IngestConfig
+from ..errors import PipelineError
 
-log = logging.getLogger("lockstep.ingest")
+log = logging.getLogger(__name__)
 
 READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}
 
@@ -20,25 +20,25 @@ def read_source_file(path: Path) -> pd.DataFrame:
     """Read a CSV or Parquet file, failing with a clear message if it is unusable."""
     reader = READERS.get(path.suffix.lower())
     if reader is None:
-        raise LockstepError(f"{path}: unsupported file type {path.suffix!r}; use .csv or .parquet")
+        raise PipelineError(f"{path}: unsupported file type {path.suffix!r}; use .csv or .parquet")
     if not path.is_file():
-        raise LockstepError(f"{path}: data file not found; put it there or fix data.ingest.path")
+        raise PipelineError(f"{path}: data file not found; put it there or fix data.ingest.path")
     if path.stat().st_size == 0:
-        raise LockstepError(f"{path}: data file is empty")
+        raise PipelineError(f"{path}: data file is empty")
     try:
         frame = reader(path)
     except (pd.errors.EmptyDataError, pd.errors.ParserError, OSError, ValueError) as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise LockstepError(f"{path}: cannot read data file: {first_line}") from None
+        raise PipelineError(f"{path}: cannot read data file: {first_line}") from None
     if frame.empty:
-        raise LockstepError(f"{path}: data file has no rows")
+        raise PipelineError(f"{path}: data file has no rows")
     return frame
 
 
 def load_raw_data(cfg: IngestConfig) -> pd.DataFrame:
     """Return the raw table that `cfg` describes."""
     if cfg.source == "synthetic":
-        from lockstep.data.synthetic import generate_credit_data
+        from .synthetic import generate_credit_data
 
         assert cfg.n_rows is not None
         log.info("generating %s synthetic loan applications (seed %s)", f"{cfg.n_rows:,}", cfg.seed)
@@ -46,7 +46,7 @@ def load_raw_data(cfg: IngestConfig) -> pd.DataFrame:
     assert cfg.path is not None
     path = Path(cfg.path)
     if paths.SOURCE_DIR.resolve() not in path.resolve().parents:
-        raise LockstepError(
+        raise PipelineError(
             f"{path}: data files must live under {paths.SOURCE_DIR}/ so DVC sees when they change; move it there"
         )
     log.info("reading %s", path)
@@ -58,7 +58,7 @@ def load_raw_data(cfg: IngestConfig) -> pd.DataFrame:
 
 def run_ingest(cfg: IngestConfig, output: Path = paths.RAW_DATASET) -> pd.DataFrame:
     """Ingest stage: load the raw table and write it as Parquet."""
-    from lockstep.io import write_parquet
+    from ..io import write_parquet
 
     frame = load_raw_data(cfg)
     write_parquet(frame, output)

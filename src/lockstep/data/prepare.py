@@ -9,13 +9,13 @@ from typing import Any
 
 import pandas as pd
 
-from lockstep import paths
-from lockstep.config import Config
-from lockstep.data.split import split_train_test
-from lockstep.data.validate import FeatureSpec, describe_features, infer_task, validate_table
-from lockstep.errors import LockstepError
+from .. import paths
+from ..config import Config
+from ..errors import PipelineError
+from .split import split_train_test
+from .validate import FeatureSpec, describe_features, infer_task, validate_table
 
-log = logging.getLogger("lockstep.prepare")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def prepare_data(raw: pd.DataFrame, cfg: Config) -> PreparedData:
     stratify = cfg.split.stratify and task != "regression"
     train, test = split_train_test(table, cfg.data.target, cfg.split.test_size, cfg.seed, stratify)
     if train.empty or test.empty:
-        raise LockstepError(f"split.test_size={cfg.split.test_size} leaves an empty train or test set")
+        raise PipelineError(f"split.test_size={cfg.split.test_size} leaves an empty train or test set")
     return PreparedData(train, test, features, summarize(table, train, test, features))
 
 
@@ -64,10 +64,10 @@ def summarize(table: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame, feat
 
 def run_prepare(cfg: Config, raw_path: Path = paths.RAW_DATASET) -> PreparedData:
     """Prepare stage: read the raw table, prepare it, and write the outputs."""
-    from lockstep.io import write_json, write_parquet
+    from ..io import write_json, write_parquet
 
     if not raw_path.is_file():
-        raise LockstepError(f"{raw_path} not found: run the ingest stage first (`dvc repro ingest`)")
+        raise PipelineError(f"{raw_path} not found: run the ingest stage first (`dvc repro ingest`)")
     prepared = prepare_data(pd.read_parquet(raw_path), cfg)
     log.info(
         "%s task, %s numeric + %s categorical features; %s train / %s test rows",

@@ -13,8 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from lockstep.config import ColumnSpec, DataConfig
-from lockstep.errors import LockstepError
+from ..config import ColumnSpec, DataConfig
+from ..errors import PipelineError
 
 MAX_CLASSES = 20
 PANDERA_DTYPES = {"int": "Int64", "float": "float64", "category": "str", "string": "str", "bool": "boolean"}
@@ -43,7 +43,7 @@ class FeatureSpec:
 
 
 def validate_table(frame: pd.DataFrame, cfg: DataConfig) -> pd.DataFrame:
-    """Return `frame` with dtypes coerced to the schema, or raise LockstepError."""
+    """Return `frame` with dtypes coerced to the schema, or raise PipelineError."""
     schema = cfg.schema
     _check_table(frame, cfg)
     columns = dict(schema.columns)
@@ -56,12 +56,12 @@ def _check_table(frame: pd.DataFrame, cfg: DataConfig) -> None:
     schema = cfg.schema
     if cfg.target not in frame.columns:
         found = ", ".join(map(str, frame.columns[:8])) + (", ..." if frame.shape[1] > 8 else "")
-        raise LockstepError(f"target column {cfg.target!r} not in the data (found: {found}); set data.target")
+        raise PipelineError(f"target column {cfg.target!r} not in the data (found: {found}); set data.target")
     missing_target = int(frame[cfg.target].isna().sum())
     if missing_target:
-        raise LockstepError(f"target column {cfg.target!r} has {missing_target} missing values; drop those rows")
+        raise PipelineError(f"target column {cfg.target!r} has {missing_target} missing values; drop those rows")
     if len(frame) < schema.min_rows:
-        raise LockstepError(
+        raise PipelineError(
             f"only {len(frame)} rows, fewer than data.schema.min_rows={schema.min_rows}; add data or lower the limit"
         )
     for column in frame.columns:
@@ -71,7 +71,7 @@ def _check_table(frame: pd.DataFrame, cfg: DataConfig) -> None:
         )
         missing = float(frame[column].isna().mean())
         if missing > limit:
-            raise LockstepError(
+            raise PipelineError(
                 f"column {column!r} is {missing:.1%} missing, above the {limit:.1%} allowed "
                 "(data.schema.max_missing_fraction); fix the data or raise the limit"
             )
@@ -105,7 +105,7 @@ def _run_pandera(frame: pd.DataFrame, columns: dict[str, ColumnSpec], strict: bo
     try:
         return schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
-        raise LockstepError(_describe_failures(exc.failure_cases, columns)) from None
+        raise PipelineError(_describe_failures(exc.failure_cases, columns)) from None
 
 
 def _describe_failures(cases: pd.DataFrame, columns: dict[str, ColumnSpec]) -> str:
@@ -154,9 +154,9 @@ def infer_task(target: pd.Series, task: str = "auto") -> str:
             return "regression"
         task = "binary" if n_unique <= 2 else "multiclass"
     if task == "regression" and not pd.api.types.is_numeric_dtype(target):
-        raise LockstepError("data.task is regression but the target is not numeric; use a classification task")
+        raise PipelineError("data.task is regression but the target is not numeric; use a classification task")
     if task == "binary" and n_unique > 2:
-        raise LockstepError(f"data.task is binary but the target has {n_unique} classes; set data.task: multiclass")
+        raise PipelineError(f"data.task is binary but the target has {n_unique} classes; set data.task: multiclass")
     return task
 
 
@@ -178,16 +178,16 @@ def describe_features(frame: pd.DataFrame, cfg: DataConfig, task: str) -> Featur
         counts = frame[cfg.target].value_counts()
         if len(counts) < 2:
             only = _plain(counts.index[0])
-            raise LockstepError(f"target {cfg.target!r} has a single class ({only!r}); a classifier needs at least two")
+            raise PipelineError(f"target {cfg.target!r} has a single class ({only!r}); a classifier needs at least two")
         rare = counts[counts < cfg.schema.min_class_rows]
         if len(rare):
-            raise LockstepError(
+            raise PipelineError(
                 f"class {_plain(rare.index[0])!r} of target {cfg.target!r} has {int(rare.iloc[0])} rows, fewer than "
                 f"data.schema.min_class_rows={cfg.schema.min_class_rows}; add data or lower the limit"
             )
         classes = sorted(_plain(label) for label in counts.index)
     if not numeric and not categorical:
-        raise LockstepError("the data has no feature columns besides the target and id")
+        raise PipelineError("the data has no feature columns besides the target and id")
     return FeatureSpec(task, cfg.target, cfg.id_column, numeric, categorical, classes)
 
 

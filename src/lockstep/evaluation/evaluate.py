@@ -14,17 +14,17 @@ from typing import Any
 
 import pandas as pd
 
-from lockstep import paths
-from lockstep.config import Config, primary_metric
-from lockstep.data.validate import FeatureSpec
-from lockstep.errors import LockstepError
-from lockstep.evaluation.curves import Rows, classification_plots, regression_plots
-from lockstep.evaluation.importance import feature_importance
-from lockstep.evaluation.metrics import METRIC_NAMES, compute_metrics, predict
-from lockstep.evaluation.model_card import build_model_card
-from lockstep.evaluation.slices import slice_metrics
+from .. import paths
+from ..config import DEFAULT_METRICS, Config, resolve_metric
+from ..data.validate import FeatureSpec
+from ..errors import PipelineError
+from .curves import Rows, classification_plots, regression_plots
+from .importance import feature_importance
+from .metrics import METRIC_NAMES, compute_metrics, predict
+from .model_card import build_model_card
+from .slices import slice_metrics
 
-log = logging.getLogger("lockstep.evaluate")
+log = logging.getLogger(__name__)
 
 # How DVC draws each plot table: x, y and the template (see dvc.yaml `plots:`).
 PLOT_STYLES = {
@@ -44,7 +44,7 @@ class Evaluation:
 
     predictions: pd.DataFrame
     metrics: dict[str, float]
-    primary_metric: str
+    importance_metric: str
     plots: dict[str, Rows]
     slices: dict[str, Any]
 
@@ -52,11 +52,11 @@ class Evaluation:
 def evaluate_model(model: Any, test: pd.DataFrame, features: FeatureSpec, cfg: Config) -> Evaluation:
     """Predict on `test` and compute metrics, plot tables and slice metrics."""
     ecfg = cfg.evaluate
-    primary = primary_metric(ecfg, features.task)
-    if primary not in METRIC_NAMES[features.task]:
+    importance_metric = resolve_metric(ecfg.importance_metric, features.task)
+    if importance_metric not in METRIC_NAMES[features.task]:
         choices = ", ".join(METRIC_NAMES[features.task])
-        raise LockstepError(
-            f"evaluate.primary_metric {primary!r} is not a {features.task} metric; use one of {choices}"
+        raise PipelineError(
+            f"evaluate.importance_metric {importance_metric!r} is not a {features.task} metric; use one of {choices}"
         )
     log.info("predicting %s test rows", f"{len(test):,}")
     predictions = predict(model, test, features, ecfg.decision_threshold)
@@ -70,17 +70,17 @@ def evaluate_model(model: Any, test: pd.DataFrame, features: FeatureSpec, cfg: C
         )
     log.info("permutation importance of %s columns (%s repeats)", len(features.columns), ecfg.importance_repeats)
     plots["feature_importance"] = feature_importance(
-        model, test, features, primary, ecfg.importance_repeats, ecfg.importance_max_rows, cfg.seed
+        model, test, features, importance_metric, ecfg.importance_repeats, ecfg.importance_max_rows, cfg.seed
     )
     slices = slice_metrics(test, predictions, features, ecfg.slice_min_rows)
-    return Evaluation(predictions, metrics, primary, plots, slices)
+    return Evaluation(predictions, metrics, importance_metric, plots, slices)
 
 
 def write_metrics_and_plots(evaluation: Evaluation, metrics_file: Path, plots_dir: Path) -> None:
     """Log metrics and plot tables with DVCLive, then move them into place."""
     from dvclive import Live
 
-    from lockstep.io import atomic_dir, atomic_path, round_floats
+    from ..io import atomic_dir, atomic_path, round_floats
 
     plots_dir.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".dvclive.", dir=plots_dir.parent) as scratch:
@@ -104,9 +104,9 @@ def write_metrics_and_plots(evaluation: Evaluation, metrics_file: Path, plots_di
 
 def run_evaluate(cfg: Config) -> Evaluation:
     """Evaluate stage: load the model and test set, evaluate, write every output."""
-    from lockstep.io import write_json, write_parquet
-    from lockstep.modeling.persistence import load_model
-    from lockstep.modeling.train import load_features
+    from ..io import write_json, write_parquet
+    from ..modeling.persistence import load_model
+    from ..modeling.train import load_features
 
     features = load_features()
     model = load_model(paths.MODEL_FILE)
@@ -115,7 +115,6 @@ def run_evaluate(cfg: Config) -> Evaluation:
         model,
         features,
         evaluation.metrics,
-        evaluation.primary_metric,
         {"train": paths.TRAIN_SET, "test": paths.TEST_SET},
         cfg.data.name,
     )
@@ -123,8 +122,12 @@ def run_evaluate(cfg: Config) -> Evaluation:
     write_json(evaluation.slices, paths.SLICE_METRICS)
     write_parquet(evaluation.predictions, paths.PREDICTIONS)
     write_json(card, paths.MODEL_CARD)
-    score = evaluation.metrics[evaluation.primary_metric]
+    headline = DEFAULT_METRICS[features.task]
     log.info(
-        "%s = %.4f; metrics in %s, plots in %s/", evaluation.primary_metric, score, paths.EVAL_METRICS, paths.PLOTS_DIR
+        "%s = %.4f; metrics in %s, plots in %s/",
+        headline,
+        evaluation.metrics[headline],
+        paths.EVAL_METRICS,
+        paths.PLOTS_DIR,
     )
     return evaluation

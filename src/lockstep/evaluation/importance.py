@@ -1,8 +1,9 @@
-"""Feature importance: how much the primary metric drops when a column is shuffled.
+"""Feature importance: how much a metric drops when a column is shuffled.
 
 Permutation importance works for any model in the Pipeline and speaks of the
 raw columns a user knows, not of one-hot-encoded ones. It scores with the same
-metric functions as the evaluation, so every primary metric is supported.
+metric functions as the evaluation, so every metric is supported; evaluate.importance_metric
+picks one.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import numpy as np
 import pandas as pd
 from sklearn.inspection import permutation_importance
 
-from lockstep.data.validate import FeatureSpec
-from lockstep.evaluation.metrics import LOWER_IS_BETTER, METRICS, Scored, predict
+from ..data.validate import FeatureSpec
+from .metrics import LOWER_IS_BETTER, METRICS, Scored, predict
 
 
 def feature_importance(

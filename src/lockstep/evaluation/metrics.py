@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from lockstep.data.validate import FeatureSpec
+from ..data.validate import FeatureSpec
 
 LOWER_IS_BETTER = frozenset({"rmse", "mae", "median_absolute_error", "log_loss", "brier"})
 

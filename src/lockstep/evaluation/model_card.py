@@ -13,14 +13,17 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import lockstep
-from lockstep.data.validate import FeatureSpec
-from lockstep.io import file_sha256
+from .. import __version__
+from ..data.validate import FeatureSpec
+from ..io import file_sha256
 
 LIBRARIES = ("scikit-learn", "pandas", "numpy", "skops", "dvc", "pandera")
 
 
-def source_sha256(package_dir: Path = Path(lockstep.__file__).parent) -> str:
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+
+
+def source_sha256(package_dir: Path = PACKAGE_DIR) -> str:
     """One hash over every Python file of the package, in path order."""
     digest = hashlib.sha256()
     for path in sorted(package_dir.rglob("*.py")):
@@ -43,7 +46,6 @@ def build_model_card(
     model: Any,
     features: FeatureSpec,
     metrics: dict[str, float],
-    primary_metric: str,
     data_files: dict[str, Path],
     dataset_name: str,
 ) -> dict[str, Any]:
@@ -65,8 +67,8 @@ def build_model_card(
                 name: {"path": path.as_posix(), "sha256": file_sha256(path)} for name, path in data_files.items()
             },
         },
-        "metrics": {"primary": primary_metric, "test": metrics},
-        "code": {"lockstep_version": lockstep.__version__, "source_sha256": source_sha256()},
+        "metrics": {"test": metrics},
+        "code": {"version": __version__, "source_sha256": source_sha256()},
         "libraries": library_versions(),
     }
 

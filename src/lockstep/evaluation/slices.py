@@ -10,8 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from lockstep.data.validate import FeatureSpec
-from lockstep.evaluation.metrics import compute_metrics
+from ..data.validate import FeatureSpec
+from .metrics import compute_metrics
 
 SLICE_METRICS = {
     "binary": ("roc_auc", "accuracy", "recall"),

@@ -7,7 +7,7 @@ from typing import Any
 
 from sklearn.base import BaseEstimator, is_classifier, is_regressor
 
-from lockstep.errors import LockstepError
+from ..errors import PipelineError
 
 
 def import_estimator_class(target: str) -> type:
@@ -16,7 +16,7 @@ def import_estimator_class(target: str) -> type:
     try:
         return getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError, ValueError):
-        raise LockstepError(
+        raise PipelineError(
             f"model._target_ {target!r} cannot be imported; choose a model from conf/model/ or fix the class path"
         ) from None
 
@@ -30,17 +30,17 @@ def build_estimator(model_cfg: dict[str, Any], task: str) -> BaseEstimator:
     try:
         estimator = cls(**kwargs)
     except TypeError as exc:
-        raise LockstepError(f"model: {name} rejects its parameters: {exc}") from None
+        raise PipelineError(f"model: {name} rejects its parameters: {exc}") from None
     if not (hasattr(estimator, "fit") and hasattr(estimator, "predict")):
-        raise LockstepError(f"model._target_ {target!r} is not an estimator (it needs fit and predict)")
+        raise PipelineError(f"model._target_ {target!r} is not an estimator (it needs fit and predict)")
     validate = getattr(estimator, "_validate_params", None)
     if validate is not None:
         try:
             validate()
         except ValueError as exc:
-            raise LockstepError(f"model: {str(exc).splitlines()[0]}") from None
+            raise PipelineError(f"model: {str(exc).splitlines()[0]}") from None
     if task == "regression" and not is_regressor(estimator):
-        raise LockstepError(f"model {name} is not a regressor but the task is regression; try -S model=ridge")
+        raise PipelineError(f"model {name} is not a regressor but the task is regression; try -S model=ridge")
     if task != "regression" and not is_classifier(estimator):
-        raise LockstepError(f"model {name} is not a classifier but the task is {task}; choose a classifier model")
+        raise PipelineError(f"model {name} is not a classifier but the task is {task}; choose a classifier model")
     return estimator

@@ -11,8 +11,8 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from lockstep.config import FeaturesConfig
-from lockstep.data.validate import FeatureSpec
+from ..config import FeaturesConfig
+from ..data.validate import FeatureSpec
 
 
 def build_preprocessor(features: FeatureSpec, cfg: FeaturesConfig) -> ColumnTransformer:

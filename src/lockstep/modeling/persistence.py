@@ -15,8 +15,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from lockstep.errors import LockstepError
-from lockstep.io import atomic_path
+from ..errors import PipelineError
+from ..io import atomic_path
 
 TRUSTED_MODULE_PREFIXES = ("sklearn.", "numpy.", "scipy.")
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -76,9 +76,9 @@ def load_model(path: Path) -> Any:
     import skops.io as sio
 
     if not path.is_file():
-        raise LockstepError(f"{path} not found: run the train stage first (`dvc repro train`)")
+        raise PipelineError(f"{path} not found: run the train stage first (`dvc repro train`)")
     untrusted = sio.get_untrusted_types(file=path)
     unknown = [name for name in untrusted if not name.startswith(TRUSTED_MODULE_PREFIXES)]
     if unknown:
-        raise LockstepError(f"{path} holds types that are not trusted: {', '.join(unknown)}")
+        raise PipelineError(f"{path} holds types that are not trusted: {', '.join(unknown)}")
     return sio.load(path, trusted=untrusted)

@@ -9,14 +9,14 @@ from pathlib import Path
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from lockstep import paths
-from lockstep.config import Config
-from lockstep.data.validate import FeatureSpec
-from lockstep.errors import LockstepError
-from lockstep.modeling.estimator import build_estimator
-from lockstep.modeling.features import build_preprocessor
+from .. import paths
+from ..config import Config
+from ..data.validate import FeatureSpec
+from ..errors import PipelineError
+from .estimator import build_estimator
+from .features import build_preprocessor
 
-log = logging.getLogger("lockstep.train")
+log = logging.getLogger(__name__)
 
 
 def build_pipeline(features: FeatureSpec, cfg: Config) -> Pipeline:
@@ -38,23 +38,23 @@ def train_model(train: pd.DataFrame, features: FeatureSpec, cfg: Config) -> Pipe
     try:
         pipeline.fit(train[features.columns], train[features.target])
     except ValueError as exc:  # e.g. a solver that does not support the chosen penalty
-        raise LockstepError(f"model: {name} cannot be fitted: {str(exc).splitlines()[0]}") from None
+        raise PipelineError(f"model: {name} cannot be fitted: {str(exc).splitlines()[0]}") from None
     log.info("fitted %s in %.1f s", name, time.perf_counter() - started)
     return pipeline
 
 
 def load_features(path: Path = paths.FEATURES_FILE) -> FeatureSpec:
     """Read the feature description the prepare stage wrote."""
-    from lockstep.io import read_json
+    from ..io import read_json
 
     if not path.is_file():
-        raise LockstepError(f"{path} not found: run the prepare stage first (`dvc repro prepare`)")
+        raise PipelineError(f"{path} not found: run the prepare stage first (`dvc repro prepare`)")
     return FeatureSpec(**read_json(path))
 
 
 def run_train(cfg: Config) -> Pipeline:
     """Train stage: fit on the training set and save the model with skops."""
-    from lockstep.modeling.persistence import save_model
+    from .persistence import save_model
 
     features = load_features()
     pipeline = train_model(pd.read_parquet(paths.TRAIN_SET), features, cfg)

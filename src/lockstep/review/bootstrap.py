@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lockstep.evaluation.metrics import MetricFunction, Scored
+from ..evaluation.metrics import MetricFunction, Scored
 
 
 @dataclass(frozen=True)

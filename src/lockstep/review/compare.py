@@ -19,16 +19,16 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from lockstep import paths
-from lockstep.config import GateConfig, parse_gate
-from lockstep.errors import LockstepError
-from lockstep.evaluation.evaluate import PLOT_STYLES
-from lockstep.evaluation.metrics import LOWER_IS_BETTER, METRICS, Scored
-from lockstep.evaluation.slices import SLICE_METRICS
-from lockstep.review.bootstrap import Interval, paired_bootstrap
-from lockstep.review.gate import Verdict, decide
+from .. import paths
+from ..config import GateConfig, parse_gate, resolve_metric
+from ..errors import PipelineError
+from ..evaluation.evaluate import PLOT_STYLES
+from ..evaluation.metrics import LOWER_IS_BETTER, METRICS, Scored
+from ..evaluation.slices import SLICE_METRICS
+from .bootstrap import Interval, paired_bootstrap
+from .gate import Verdict, decide
 
-log = logging.getLogger("lockstep.review")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -92,12 +92,12 @@ def read_workspace(label: str = "this revision") -> Side:
 
 
 def resolve_revision(rev: str) -> str:
-    """The full commit hash of `rev`, or a LockstepError saying how to fetch it."""
+    """The full commit hash of `rev`, or a PipelineError saying how to fetch it."""
     result = subprocess.run(
-        ["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], capture_output=True, text=True
+        ["git", "rev-parse", "--verify", "--quiet", rev + "^{commit}"], capture_output=True, text=True
     )
     if result.returncode != 0:
-        raise LockstepError(f"base revision {rev!r} not found; fetch it first (git fetch origin main)")
+        raise PipelineError(f"base revision {rev!r} not found; fetch it first (git fetch origin main)")
     return result.stdout.strip()
 
 
@@ -134,14 +134,20 @@ def gate_config(base: Side, new: Side) -> GateConfig:
     gate = source.get("gate") if isinstance(source, dict) else None
     try:
         return parse_gate(gate if gate is not None else {})
-    except LockstepError as exc:
-        raise LockstepError(f"the base branch's gate settings do not parse ({exc}): the gate fails closed") from None
+    except PipelineError as exc:
+        raise PipelineError(f"the base branch's gate settings do not parse ({exc}): the gate fails closed") from None
 
 
-def primary_of(side: Side) -> tuple[str | None, str | None]:
-    """(task, primary metric) that a side's model card records."""
-    card = side.card or {}
-    return card.get("task"), (card.get("metrics") or {}).get("primary")
+def task_of(side: Side) -> str | None:
+    """The task that a side's model card records."""
+    return (side.card or {}).get("task")
+
+
+def own_metric_setting(side: Side) -> str | None:
+    """The `gate.metric` a side's own params ask for, if they say."""
+    gate = (side.params or {}).get("gate") if isinstance(side.params, dict) else None
+    metric = gate.get("metric", "auto") if isinstance(gate, dict) else "auto"
+    return metric if isinstance(metric, str) else None
 
 
 def paired_interval(
@@ -177,19 +183,25 @@ def compare(base_rev: str) -> Comparison:
 def compare_sides(base: Side, new: Side) -> Comparison:
     """Compare two revisions' results and decide the gate.
 
-    The task and primary metric are the base's when it has a model: a change
-    cannot pick the metric it is judged on. The new value is recomputed from
+    The task is the base's when it has a model, and the metric is the base's
+    `gate.metric`: a change cannot pick the metric it is judged on. The new value is recomputed from
     the test-set predictions when they are present, so an edited metrics.json
     cannot pass either.
     """
     cfg = gate_config(base, new)
-    new_task, new_metric = primary_of(new)
-    base_task, base_metric = primary_of(base)
-    task, metric = (base_task, base_metric) if base_task else (new_task, new_metric)
-    if task not in METRICS or metric not in METRICS.get(task, {}):
-        return _closed(base, new, metric, "no readable model card: the gate fails closed")
+    new_task, base_task = task_of(new), task_of(base)
+    task = base_task or new_task
+    if task not in METRICS:
+        return _closed(base, new, None, "no readable model card: the gate fails closed")
+    metric = resolve_metric(cfg.metric, task)
+    if metric not in METRICS[task]:
+        choices = ", ".join(sorted(METRICS[task]))
+        reason = f"gate.metric {metric!r} is not a {task} metric (use one of {choices}): the gate fails closed"
+        return _closed(base, new, metric, reason)
     if new_task != task:
         return _closed(base, new, metric, f"the task changed from {task} to {new_task}: the gate cannot compare them")
+    own = own_metric_setting(new)
+    new_metric = resolve_metric(own, task) if own else None
     new_value = (new.metrics or {}).get(metric)
     if new.predictions is not None and new_value is not None:
         scored = Scored.from_predictions(new.predictions, task, (new.card or {}).get("classes"))
@@ -203,8 +215,8 @@ def compare_sides(base: Side, new: Side) -> Comparison:
     if base_value is not None:
         seed = int((new.params or {}).get("seed", 0))
         interval, note = paired_interval(base, new, task, metric, cfg, seed)
-    if metric != new_metric:
-        note += f"; judged on the base's primary metric `{metric}`, not this revision's `{new_metric}`"
+    if new_metric is not None and metric != new_metric:
+        note += f"; judged on the base's gate.metric `{metric}`, not this revision's `{new_metric}`"
     return Comparison(base, new, task, decide(metric, new_value, base_value, interval, cfg), note)
 
 

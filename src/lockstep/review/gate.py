@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from lockstep.config import GateConfig
-from lockstep.evaluation.metrics import LOWER_IS_BETTER
-from lockstep.review.bootstrap import Interval
+from ..config import GateConfig
+from ..evaluation.metrics import LOWER_IS_BETTER
+from .bootstrap import Interval
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lockstep.evaluation.evaluate import PLOT_STYLES
+from ..evaluation.evaluate import PLOT_STYLES
 
 Rows = list[dict[str, Any]]
 TITLES = {

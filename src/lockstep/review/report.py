@@ -10,11 +10,11 @@ import math
 from pathlib import Path
 from typing import Any
 
-from lockstep.io import atomic_path, write_json
-from lockstep.review.compare import Comparison, changed_params, gate_config, worse_slices
-from lockstep.review.render import render_plots
+from ..io import atomic_path, write_json
+from .compare import Comparison, changed_params, gate_config, worse_slices
+from .render import render_plots
 
-WATERMARK = "Lockstep model report"
+WATERMARK = "Model report"
 
 
 def _number(value: Any) -> str:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lockstep.errors import LockstepError
+from lockstep.errors import PipelineError
 from lockstep.evaluation.metrics import roc_auc
 from lockstep.review.compare import Side, compare_sides
 
@@ -20,13 +20,13 @@ def predictions(strength: float, seed: int) -> pd.DataFrame:
     )
 
 
-def side(label: str, strength: float, seed: int, primary: str = "roc_auc", gate: dict | None = None) -> Side:
+def side(label: str, strength: float, seed: int, gate: dict | None = None) -> Side:
     frame = predictions(strength, seed)
     metrics = {
         "roc_auc": roc_auc(TRUTH, frame["score"].to_numpy()),
         "accuracy": float((frame["y_pred"] == TRUTH).mean()),
     }
-    card = {"task": "binary", "metrics": {"primary": primary}, "classes": [0, 1]}
+    card = {"task": "binary", "metrics": {}, "classes": [0, 1]}
     params = {"seed": 1, "gate": gate or {"threshold": 0.6, "max_regression": 0.01}}
     return Side(label, metrics, None, params, None, card, {}, frame)
 
@@ -39,10 +39,25 @@ def test_a_clearly_worse_model_is_blocked_by_the_bootstrap() -> None:
 
 
 def test_the_pr_cannot_choose_the_metric_it_is_judged_on() -> None:
-    result = compare_sides(side("main", 3.0, 1), side("pr", 1.2, 2, primary="accuracy"))
+    lenient = {"metric": "accuracy", "threshold": 0.6, "max_regression": 0.01}
+    result = compare_sides(side("main", 3.0, 1), side("pr", 1.2, 2, gate=lenient))
     assert result.verdict.metric == "roc_auc"
     assert not result.verdict.passed
-    assert "judged on the base's primary metric `roc_auc`, not this revision's `accuracy`" in result.interval_note
+    assert "judged on the base's gate.metric `roc_auc`, not this revision's `accuracy`" in result.interval_note
+
+
+def test_the_base_s_gate_metric_is_the_one_judged() -> None:
+    on_accuracy = {"metric": "accuracy", "threshold": 0.6, "max_regression": 0.01}
+    result = compare_sides(side("main", 3.0, 1, gate=on_accuracy), side("pr", 3.0, 2, gate=on_accuracy))
+    assert result.verdict.metric == "accuracy"
+    assert result.verdict.new_value == pytest.approx(result.new.metrics["accuracy"])
+
+
+def test_a_gate_metric_that_does_not_fit_the_task_fails_closed() -> None:
+    on_r2 = {"metric": "r2", "threshold": 0.6, "max_regression": 0.01}
+    result = compare_sides(side("main", 3.0, 1, gate=on_r2), side("pr", 3.0, 2))
+    assert not result.verdict.passed
+    assert "gate.metric 'r2' is not a binary metric (use one of accuracy" in result.verdict.reasons[0]
 
 
 def test_the_pr_cannot_loosen_the_thresholds() -> None:
@@ -53,7 +68,7 @@ def test_the_pr_cannot_loosen_the_thresholds() -> None:
 
 def test_a_broken_base_gate_fails_closed() -> None:
     base = side("main", 3.0, 1, gate={"threshold": "high"})
-    with pytest.raises(LockstepError, match="base branch's gate settings do not parse"):
+    with pytest.raises(PipelineError, match="base branch's gate settings do not parse"):
         compare_sides(base, side("pr", 3.0, 2))
 
 

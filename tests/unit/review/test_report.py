@@ -20,7 +20,7 @@ PARAMS = {
     "gate": {"threshold": 0.7, "max_regression": 0.01},
 }
 SLICES = {"home_ownership": {"own": {"rows": 600, "roc_auc": 0.74}, "rent": {"rows": 1700, "roc_auc": 0.73}}}
-CARD = {"task": "binary", "metrics": {"primary": "roc_auc"}, "classes": [0, 1]}
+CARD = {"task": "binary", "metrics": {}, "classes": [0, 1]}
 ROC = [{"fpr": 0.0, "tpr": 0.0}, {"fpr": 0.5, "tpr": 0.8}, {"fpr": 1.0, "tpr": 1.0}]
 
 
