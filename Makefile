@@ -1,17 +1,17 @@
-# Lockstep: `make repro` runs the pipeline, `make test` runs the tests.
+# `make repro` runs the pipeline, `make test` runs the tests.
 # Every target sets up the environment from uv.lock first if it is missing or stale.
 
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
-PYTHON_VERSION := 3.11
+PYTHON_VERSION := $(shell cat .python-version)
 UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENV := .venv
 BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
-# Stages call `lockstep`, so the environment's bin/ goes first on PATH.
+# Stages call the project's command (`lockstep`), so the environment's bin/ goes first on PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 ## help: list the targets
@@ -39,15 +39,18 @@ repro: install
 	@echo "Metrics: metrics/metrics.json (dvc metrics show)  Plots: metrics/plots/ (dvc plots show)"
 	@echo "Model:   models/model.skops  Card: models/model_card.json"
 
-## test: set up, lint, and run every test (integration tests included)
+# Test processes (pytest-xdist): one per core; `make test PYTEST_WORKERS=0` runs them in one.
+PYTEST_WORKERS ?= auto
+
+## test: set up, lint, and run every test (integration tests included), one process per core
 .PHONY: test
 test: install lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 ## test-fast: run only the fast unit tests
 .PHONY: test-fast
 test-fast: install
-	$(BIN)/pytest -m "not integration"
+	$(BIN)/pytest -m "not integration and not slow"
 
 ## lint: ruff lint and format check, and the workflows' schema and security audit
 .PHONY: lint
@@ -128,7 +131,7 @@ ci-repro: install
 ## ci-comment: CI: post or update the one sticky report comment on the pull request
 .PHONY: ci-comment
 ci-comment:
-	cml comment update --watermark-title="Lockstep model report" "$(REPORT_DIR)/report.md"
+	cml comment update --watermark-title="Model report" "$(REPORT_DIR)/report.md"
 
 ## ci-summary: CI: put the report in the job summary (fork pull requests get no comment)
 .PHONY: ci-summary

@@ -49,21 +49,22 @@ def _boto_credentials() -> dict[str, str]:
     }
 
 
-def test_the_default_local_remote_works_out_of_the_box(reproduced: Project) -> None:
+def test_the_local_remote_works_out_of_the_box(reproduced: Project) -> None:
+    # The template's default remote; a project created with an S3 URL keeps it as a second one.
     assert "local" in reproduced.run("dvc", "remote", "list").stdout
-    reproduced.run("dvc", "push", "--run-cache")
+    reproduced.run("dvc", "push", "--run-cache", "--remote", "local")
     assert "/storage" in (reproduced.root / ".dvc" / ".gitignore").read_text()
     assert reproduced.git_status() == ""
     shutil.rmtree(reproduced.root / ".dvc" / "cache")
     shutil.rmtree(reproduced.root / "models")
     reproduced.run("git", "checkout", "--", "models")
-    reproduced.run("dvc", "pull", "--run-cache")
+    reproduced.run("dvc", "pull", "--run-cache", "--remote", "local")
     assert "Data and pipelines are up to date." in reproduced.run("dvc", "status").stdout
 
 
 def test_push_to_s3_then_pull_into_a_second_clone(reproduced: Project, s3_endpoint: str, tmp_path: Path) -> None:
     env = tool_env(**CREDENTIALS)
-    reproduced.run("dvc", "remote", "add", "--default", "s3", f"s3://{BUCKET}/project", env=env)
+    reproduced.run("dvc", "remote", "add", "--force", "--default", "s3", f"s3://{BUCKET}/project", env=env)
     reproduced.run("dvc", "remote", "modify", "--local", "s3", "endpointurl", s3_endpoint, env=env)
     pushed = reproduced.run("dvc", "push", "--run-cache", env=env).stdout
     assert "pushed" in pushed

@@ -56,8 +56,8 @@ def test_parse_params_returns_typed_config(raw_params: dict) -> None:
     cfg = parse_params(raw_params)
     assert cfg.split.test_size == pytest.approx(0.2)
     assert cfg.data.schema.columns["age"].dtype == "int"
-    assert resolve_metric(cfg.gate.metric, "binary") == "roc_auc"
-    assert resolve_metric(cfg.evaluate.importance_metric, "regression") == "r2"
+    assert resolve_metric("auto", "binary") == "roc_auc"
+    assert resolve_metric("auto", "regression") == "r2"
     assert resolve_metric("log_loss", "binary") == "log_loss"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from tests.workflows.harness import JobResult, Simulation, run_workflow
 BUCKET = "ci-remote"
 REPOSITORY = "acme/credit-risk"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+# The gate policy these scenarios are written for (a project may have chosen another metric).
+GATE_POLICY = {"metric": "roc_auc", "threshold": "0.7"}
 CI_VARS = {"AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/ci-model-review", "AWS_REGION": "us-east-1"}
 
 
@@ -130,6 +133,12 @@ def make_world(root: Path, endpoint: str, prefix: str, reproduce: bool = True) -
     main = copy_project(root)
     env = tool_env(**aws_env)
     main.run("dvc", "remote", "add", "--force", "--default", "s3", f"s3://{BUCKET}/{prefix}", env=env)
+    config = main.root / "conf" / "config.yaml"
+    text = config.read_text()
+    for key, value in GATE_POLICY.items():
+        text = re.sub(rf"(?m)^(  {key}: ).*$", rf"\g<1>{value}", text)
+    config.write_text(text)
+    main.run("lockstep", "params", env=env)
     if reproduce:
         main.run("dvc", "repro", env=env)
         main.run("dvc", "push", "--run-cache", env=env)

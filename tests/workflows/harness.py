@@ -334,8 +334,10 @@ class _Runner:
         subprocess.run(["git", "checkout", "-q", "--detach", ref], cwd=self.workspace, check=True, capture_output=True)
 
     def setup_python(self, args: dict[str, str]) -> None:
-        if args.get("python-version") != f"{sys.version_info.major}.{sys.version_info.minor}":
-            raise HarnessError(f"workflow asks for Python {args.get('python-version')}, the harness runs {sys.version}")
+        version_file = args.get("python-version-file")
+        wanted = (self.workspace / version_file).read_text().strip() if version_file else args.get("python-version")
+        if wanted != f"{sys.version_info.major}.{sys.version_info.minor}":
+            raise HarnessError(f"workflow asks for Python {wanted}, the harness runs {sys.version}")
 
     def setup_cml(self, args: dict[str, str]) -> None:
         stand_in = self.bin_dir / "cml"

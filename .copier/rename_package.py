@@ -1,0 +1,166 @@
+"""Copier task: make the copied template the project the answers describe.
+
+Copier runs this in the new project's root after it has copied the files, and
+again in the project on `copier update`. It runs in Copier's own Python, so it
+uses the standard library only. It:
+
+1. moves src/lockstep/ to src/<package>/ (over the existing one on an update);
+2. replaces the package name in the files the template ships: imports in tests,
+   commands in dvc.yaml and the Makefile, paths in dvc.lock, uv.lock's entry;
+3. sets the README's title and first paragraph, and the gate's metric and
+   threshold in conf/config.yaml and params.yaml;
+4. keeps the shipped dvc.lock true: uv.lock's new hash replaces its old one.
+   The package's own files do not mention its name, so their hashes, and every
+   output of the pipeline, are the same under any name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import re
+import shutil
+from pathlib import Path
+
+TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE_PACKAGE = "lockstep"
+TEMPLATE_ONLY = ("copier.yml", ".copier", "tests/template", ".git")
+# The word also appears in its everyday sense ("move in lockstep with Git").
+PACKAGE_WORD = re.compile(rf"\b{TEMPLATE_PACKAGE}\b(?! with Git)")
+
+
+def shipped_files(template_root: Path, package: str) -> list[Path]:
+    """Where each file the template copies as it is lands in the project (relative paths)."""
+    files = []
+    for path in sorted(template_root.rglob("*")):
+        relative = path.relative_to(template_root)
+        if not path.is_file() or path.suffix == ".jinja":
+            continue
+        if any(relative.as_posix() == part or relative.as_posix().startswith(part + "/") for part in TEMPLATE_ONLY):
+            continue
+        parts = list(relative.parts)
+        if parts[:2] == ["src", TEMPLATE_PACKAGE]:
+            parts[1] = package
+        files.append(Path(*parts))
+    return files
+
+
+def move_package(project: Path, package: str) -> None:
+    """Move src/lockstep/ to src/<package>/, file by file, replacing what is there."""
+    source = project / "src" / TEMPLATE_PACKAGE
+    if package == TEMPLATE_PACKAGE or not source.is_dir():
+        return
+    target = project / "src" / package
+    for path in sorted(source.rglob("*")):
+        if path.is_file():
+            destination = target / path.relative_to(source)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            path.replace(destination)
+    shutil.rmtree(source)
+
+
+def distribution_name(package: str) -> str:
+    """The name uv.lock records for the project (PEP 503 normalized)."""
+    return re.sub(r"[-_.]+", "-", package).lower()
+
+
+def file_md5(path: Path) -> tuple[str, int]:
+    """(md5, size) as DVC records a file dependency."""
+    data = path.read_bytes()
+    return hashlib.md5(data).hexdigest(), len(data)
+
+
+def rename_in_text(text: str, relative: Path, package: str) -> str:
+    """`text` of the file at `relative`, with the package name replaced."""
+    if relative.as_posix() == "uv.lock":
+        return text.replace(f'name = "{TEMPLATE_PACKAGE}"', f'name = "{distribution_name(package)}"')
+    return PACKAGE_WORD.sub(package, text)
+
+
+def set_readme_head(text: str, title: str, description: str, template_title: str, template_description: str) -> str:
+    """Put the project's title and description at the top of the README, if they differ from the template's."""
+    lines = text.split("\n")
+    if title != template_title and lines[0] == f"# {template_title}":
+        lines[0] = f"# {title}"
+    if description != template_description and lines[1] == "":
+        end = lines.index("", 2)
+        lines[2:end] = [description]
+    return "\n".join(lines)
+
+
+def set_gate(text: str, metric: str, threshold: float) -> str:
+    """Set `gate.metric` and `gate.threshold` in a YAML file, leaving the rest byte for byte."""
+    lines = text.split("\n")
+    start = lines.index("gate:")
+    for index in range(start + 1, len(lines)):
+        line = lines[index]
+        if line and not line.startswith((" ", "#")):
+            break
+        key, _, value = line.strip().partition(": ")
+        if key == "metric" and value.split("#")[0].strip() != metric:
+            lines[index] = f"  metric: {metric}"
+        if key == "threshold" and float(value.split("#")[0]) != threshold:
+            lines[index] = f"  threshold: {threshold!r}"
+    return "\n".join(lines)
+
+
+def update_uv_lock_hash(dvc_lock: str, old: tuple[str, int], new: tuple[str, int]) -> str:
+    """Replace uv.lock's recorded (md5, size) `old` by `new` in dvc.lock's text."""
+    pattern = re.compile(rf"(- path: uv\.lock\n\s+hash: md5\n\s+md5: ){old[0]}(\n\s+size: ){old[1]}\n")
+    return pattern.sub(rf"\g<1>{new[0]}\g<2>{new[1]}\n", dvc_lock)
+
+
+def template_defaults() -> tuple[str, str]:
+    """The template's own project_name and description (copier.yml's defaults)."""
+    text = (TEMPLATE_ROOT / "copier.yml").read_text(encoding="utf-8")
+    values = {}
+    for key in ("project_name", "description"):
+        block = text[text.index(f"\n{key}:\n") :]
+        values[key] = re.search(r"\n  default: (.*)\n", block).group(1)
+    return values["project_name"], values["description"]
+
+
+def main() -> None:
+    """Parse the answers Copier passes and rename the project in the current folder."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--package", required=True)
+    parser.add_argument("--project-name", required=True)
+    parser.add_argument("--description", required=True)
+    parser.add_argument("--gate-metric", required=True)
+    parser.add_argument("--gate-threshold", type=float, required=True)
+    args = parser.parse_args()
+    project = Path.cwd()
+
+    move_package(project, args.package)
+    old_uv_lock = file_md5(TEMPLATE_ROOT / "uv.lock")
+    if args.package != TEMPLATE_PACKAGE:
+        for relative in shipped_files(TEMPLATE_ROOT, args.package):
+            path = project / relative
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (FileNotFoundError, UnicodeDecodeError):
+                continue  # excluded by the user, or binary
+            renamed = rename_in_text(text, relative, args.package)
+            if renamed != text:
+                path.write_text(renamed, encoding="utf-8")
+
+    template_title, template_description = template_defaults()
+    readme = project / "README.md"
+    if readme.is_file():
+        text = readme.read_text(encoding="utf-8")
+        readme.write_text(
+            set_readme_head(text, args.project_name, args.description, template_title, template_description),
+            encoding="utf-8",
+        )
+    for name in ("conf/config.yaml", "params.yaml"):
+        path = project / name
+        if path.is_file():
+            path.write_text(set_gate(path.read_text(encoding="utf-8"), args.gate_metric, args.gate_threshold))
+    dvc_lock = project / "dvc.lock"
+    if dvc_lock.is_file() and (project / "uv.lock").is_file():
+        text = dvc_lock.read_text(encoding="utf-8")
+        dvc_lock.write_text(update_uv_lock_hash(text, old_uv_lock, file_md5(project / "uv.lock")), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
