@@ -7,8 +7,8 @@ uses the standard library only. It:
 1. moves src/lockstep/ to src/<package>/ (over the existing one on an update);
 2. replaces the package name in the files the template ships: imports in tests,
    commands in dvc.yaml and the Makefile, paths in dvc.lock, uv.lock's entry;
-3. sets the README's title and first paragraph, and the gate's metric and
-   threshold in conf/config.yaml and params.yaml;
+3. sets the README's title and first paragraph (and drops its section on creating
+   projects), and the gate's metric and threshold in conf/config.yaml and params.yaml;
 4. keeps the shipped dvc.lock true: uv.lock's new hash replaces its old one.
    The package's own files do not mention its name, so their hashes, and every
    output of the pipeline, are the same under any name.
@@ -24,19 +24,26 @@ from pathlib import Path
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_PACKAGE = "lockstep"
-TEMPLATE_ONLY = ("copier.yml", ".copier", "tests/template", ".git")
 # The word also appears in its everyday sense ("move in lockstep with Git").
 PACKAGE_WORD = re.compile(rf"\b{TEMPLATE_PACKAGE}\b(?! with Git)")
 
 
+def template_only(template_root: Path) -> list[str]:
+    """The paths copier.yml's `_exclude` keeps out of projects (a plain list of names there)."""
+    text = (template_root / "copier.yml").read_text(encoding="utf-8")
+    block = text[text.index("\n_exclude:\n") + len("\n_exclude:\n") :]
+    return [line.strip()[2:] for line in block.split("\n\n")[0].splitlines() if line.strip().startswith("- ")]
+
+
 def shipped_files(template_root: Path, package: str) -> list[Path]:
     """Where each file the template copies as it is lands in the project (relative paths)."""
+    excluded = template_only(template_root)
     files = []
     for path in sorted(template_root.rglob("*")):
         relative = path.relative_to(template_root)
         if not path.is_file() or path.suffix == ".jinja":
             continue
-        if any(relative.as_posix() == part or relative.as_posix().startswith(part + "/") for part in TEMPLATE_ONLY):
+        if any(relative.as_posix() == part or relative.as_posix().startswith(part + "/") for part in excluded):
             continue
         parts = list(relative.parts)
         if parts[:2] == ["src", TEMPLATE_PACKAGE]:
@@ -86,6 +93,14 @@ def set_readme_head(text: str, title: str, description: str, template_title: str
         end = lines.index("", 2)
         lines[2:end] = [description]
     return "\n".join(lines)
+
+
+def drop_template_only(text: str) -> str:
+    """The README without its template-only section (how to create a project from the template)."""
+    start, end = "<!-- template-only", "<!-- /template-only -->\n\n"
+    if start not in text or end not in text:
+        return text
+    return text[: text.index(start)] + text[text.index(end) + len(end) :]
 
 
 def set_gate(text: str, metric: str, threshold: float) -> str:
@@ -148,10 +163,10 @@ def main() -> None:
     readme = project / "README.md"
     if readme.is_file():
         text = readme.read_text(encoding="utf-8")
-        readme.write_text(
-            set_readme_head(text, args.project_name, args.description, template_title, template_description),
-            encoding="utf-8",
-        )
+        text = set_readme_head(text, args.project_name, args.description, template_title, template_description)
+        if (args.package, args.project_name) != (TEMPLATE_PACKAGE, template_title):
+            text = drop_template_only(text)
+        readme.write_text(text, encoding="utf-8")
     for name in ("conf/config.yaml", "params.yaml"):
         path = project / name
         if path.is_file():

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import PACKAGE, VENV_BIN, Project, copy_project, tool_env
+from tests.conftest import PACKAGE, REPO_ROOT, VENV_BIN, Project, copy_project, tool_env
 
 pytestmark = pytest.mark.integration
 
@@ -28,8 +28,9 @@ ANSWERS = {
     "s3_remote_url": "s3://acme-models/churn",
     "primary_metric": "average_precision",
 }
-# Files only the template has: Copier's settings, the rename task, these tests, and the twins it renders.
-TEMPLATE_ONLY = re.compile(r"^(copier\.yml|\.copier/.*|tests/template/.*|.*\.jinja)$")
+# Files only the template has: what copier.yml excludes (its settings, the rename task, these tests), and the twins.
+EXCLUDED = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())["_exclude"]
+TEMPLATE_ONLY = re.compile("|".join([rf"^{re.escape(path)}(/.*)?$" for path in EXCLUDED] + [r".*\.jinja$"]))
 # "lockstep" may stay where it is an ordinary word or names the template, not the package.
 ALLOWED_MENTIONS = re.compile(r"Lockstep template|in lockstep with Git")
 
@@ -134,7 +135,7 @@ def test_the_answers_are_recorded_for_copier_update(acme: Path) -> None:
     assert {key: answers[key] for key in ANSWERS} == ANSWERS
     assert answers["gate_threshold"] == pytest.approx(0.3)
     assert answers["_commit"]
-    assert answers["_src_path"]
+    assert Path(answers["_src_path"]).name == "work"  # the template repository it was made from
 
 
 def test_the_gate_answers_reach_the_config(acme: Path) -> None:
@@ -181,6 +182,8 @@ def test_any_valid_package_name_gives_a_lint_clean_project(
         ("package_name=3d_model", 'package_name "3d_model" is not a valid package name'),
         ("package_name=pandas", 'package_name "pandas" is taken'),
         ("package_name=class", 'package_name "class" is taken'),
+        ("package_name=json", 'package_name "json" is taken'),
+        ("description=C:\\data", "description must be one line without double quotes or backslashes"),
         ("s3_remote_url=https://bucket/x", 's3_remote_url "https://bucket/x" is not an S3 URL: use s3://bucket/prefix'),
     ],
 )
@@ -209,9 +212,13 @@ def test_copier_update_brings_a_newer_template_into_the_project(tmp_path: Path) 
     project = Project(render(template, tmp_path / "acme-churn", ANSWERS, vcs_ref="v1.0.0"), tmp_path)
     project.run("git", "init", "-q", "-b", "main")
     project.commit_all("Create the project")
+    package = ANSWERS["package_name"]
     readme = project.read("README.md").replace("## Quickstart", "Our own notes.\n\n## Quickstart")
     (project.root / "README.md").write_text(readme)
-    project.commit_all("Our own change")
+    features = project.root / "src" / package / "modeling" / "features.py"
+    features.write_text(features.read_text() + "\n# Our own note in the package.\n")
+    project.commit_all("Our own changes")
+    our_lock = project.read("dvc.lock")
 
     # The template moves on: a new model config, and a change to the package's code.
     (template.root / "conf" / "model" / "extra_trees.yaml").write_text(
@@ -219,15 +226,18 @@ def test_copier_update_brings_a_newer_template_into_the_project(tmp_path: Path) 
     )
     cli = template.root / "src" / PACKAGE / "cli.py"
     cli.write_text(cli.read_text().replace("plus the tools around it.", "plus the tools around it (v1.1)."))
+    lock = template.root / "dvc.lock"
+    lock.write_text(lock.read_text().replace("schema: '2.0'", "schema: '2.0'\n# the template's own results"))
     template.commit_all("Template v1.1.0")
     template.run("git", "tag", "v1.1.0")
 
     result = copier("update", "--trust", "--defaults", cwd=project.root)
     assert result.returncode == 0, result.stderr
-    package = ANSWERS["package_name"]
     assert "plus the tools around it (v1.1)." in project.read(f"src/{package}/cli.py")
     assert project.read("conf/model/extra_trees.yaml").startswith("_target_: sklearn.ensemble.ExtraTreesClassifier")
     assert "Our own notes." in project.read("README.md")
+    assert "# Our own note in the package." in features.read_text()
+    assert project.read("dvc.lock") == our_lock  # the project's results are its own
     assert not (project.root / "src" / PACKAGE).exists()
     assert yaml.safe_load(project.read(".copier-answers.yml"))["_commit"] == "v1.1.0"
     conflicts = [line for line in project.git_status().splitlines() if line[:2] in ("UU", "AA", "DU", "UD")]

@@ -96,6 +96,6 @@ def _importance(plt: Any, base: Rows, new: Rows, labels: tuple[str, str]) -> Any
             label=label,
         )
     axis.set_yticks(range(len(features)), features, fontsize="small")
-    axis.set_xlabel("drop in the primary metric when shuffled")
+    axis.set_xlabel("drop in evaluate.importance_metric when shuffled")
     axis.legend(loc="lower right", fontsize="small")
     return figure
