@@ -2,7 +2,7 @@
 
 Copier runs this in the new project's root after it has copied the files, and
 again in the project on `copier update`. It runs in Copier's own Python, so it
-uses the standard library only. It:
+uses only the standard library and PyYAML (a dependency of Copier). It:
 
 1. moves src/lockstep/ to src/<package>/ (over the existing one on an update);
 2. replaces the package name in the files the template ships: imports in tests,
@@ -20,7 +20,11 @@ import argparse
 import hashlib
 import re
 import shutil
+from functools import cache
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_PACKAGE = "lockstep"
@@ -28,16 +32,15 @@ TEMPLATE_PACKAGE = "lockstep"
 PACKAGE_WORD = re.compile(rf"\b{TEMPLATE_PACKAGE}\b(?! with Git)")
 
 
-def template_only(template_root: Path) -> list[str]:
-    """The paths copier.yml's `_exclude` keeps out of projects (a plain list of names there)."""
-    text = (template_root / "copier.yml").read_text(encoding="utf-8")
-    block = text[text.index("\n_exclude:\n") + len("\n_exclude:\n") :]
-    return [line.strip()[2:] for line in block.split("\n\n")[0].splitlines() if line.strip().startswith("- ")]
+@cache
+def template_settings(template_root: Path = TEMPLATE_ROOT) -> dict[str, Any]:
+    """The template's copier.yml: its `_exclude` list and its questions' defaults."""
+    return yaml.safe_load((template_root / "copier.yml").read_text(encoding="utf-8"))
 
 
 def shipped_files(template_root: Path, package: str) -> list[Path]:
     """Where each file the template copies as it is lands in the project (relative paths)."""
-    excluded = template_only(template_root)
+    excluded = template_settings(template_root)["_exclude"]
     files = []
     for path in sorted(template_root.rglob("*")):
         relative = path.relative_to(template_root)
@@ -125,16 +128,6 @@ def update_uv_lock_hash(dvc_lock: str, old: tuple[str, int], new: tuple[str, int
     return pattern.sub(rf"\g<1>{new[0]}\g<2>{new[1]}\n", dvc_lock)
 
 
-def template_defaults() -> tuple[str, str]:
-    """The template's own project_name and description (copier.yml's defaults)."""
-    text = (TEMPLATE_ROOT / "copier.yml").read_text(encoding="utf-8")
-    values = {}
-    for key in ("project_name", "description"):
-        block = text[text.index(f"\n{key}:\n") :]
-        values[key] = re.search(r"\n  default: (.*)\n", block).group(1)
-    return values["project_name"], values["description"]
-
-
 def main() -> None:
     """Parse the answers Copier passes and rename the project in the current folder."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -159,7 +152,8 @@ def main() -> None:
             if renamed != text:
                 path.write_text(renamed, encoding="utf-8")
 
-    template_title, template_description = template_defaults()
+    settings = template_settings()
+    template_title, template_description = (settings[key]["default"] for key in ("project_name", "description"))
     readme = project / "README.md"
     if readme.is_file():
         text = readme.read_text(encoding="utf-8")
