@@ -55,11 +55,16 @@ def run_matrix(
             shutil.copytree(source, copy)
             copies.append(copy)
         command = [sys.executable, str(DRIVER), *map(str, copies)]
-        runs[machine] = (copies, subprocess.Popen(command, env=outside | variables | extra, stdout=subprocess.DEVNULL))
+        log = (copies[0].parent / "log.txt").open("w")
+        process = subprocess.Popen(command, env=outside | variables | extra, stdout=log, stderr=subprocess.STDOUT)
+        runs[machine] = (copies, process, log)
     results = {}
-    for machine, (copies, process) in runs.items():
-        if process.wait() != 0:
-            raise AssertionError(f"train/evaluate failed on the simulated machine {machine!r}")
+    for machine, (copies, process, log) in runs.items():
+        process.wait()
+        log.close()
+        if process.returncode != 0:
+            output = Path(log.name).read_text()[-2000:]
+            raise AssertionError(f"train/evaluate failed on the simulated machine {machine!r}:\n{output}")
         results[machine] = {copy.name: output_hashes(copy) for copy in copies}
     return results
 

@@ -15,10 +15,12 @@ turns the pin off for users who prefer speed to bit-identity.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 SWITCH = "LOCKSTEP_NUMERICS"
 MODES = ("pinned", "native")
@@ -122,3 +124,21 @@ def describe() -> dict[str, object]:
     if pinned and is_x86_64():
         described["glibc_hwcaps_masked"] = list(_GLIBC_MASKED)
     return described
+
+
+@contextlib.contextmanager
+def one_prediction_worker(model: Any) -> Iterator[None]:
+    """Predict with one joblib worker, then restore the model's `n_jobs`.
+
+    A forest adds its trees' probabilities into one array in the order its
+    threads finish, so with n_jobs > 1 the same model scores the same rows
+    differently in the last bit from run to run (measured: a random forest's
+    predictions differed between three runs on one machine). Fitting in
+    parallel is deterministic and keeps its n_jobs.
+    """
+    parallel = {key: value for key, value in model.get_params().items() if key.endswith("n_jobs") and value != 1}
+    model.set_params(**dict.fromkeys(parallel, 1))
+    try:
+        yield
+    finally:
+        model.set_params(**parallel)

@@ -39,3 +39,13 @@ def test_glibc_tunables_keep_the_users_other_tunables_and_replace_cpu_ones():
 def test_an_unknown_mode_is_refused_with_the_choices():
     with pytest.raises(SystemExit, match=r"LOCKSTEP_NUMERICS='fast' is not valid: use one of pinned, native"):
         numerics.mode({"LOCKSTEP_NUMERICS": "fast"})
+
+
+def test_prediction_runs_on_one_worker_and_the_model_keeps_its_n_jobs():
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.pipeline import Pipeline
+
+    model = Pipeline([("model", RandomForestClassifier(n_estimators=3, n_jobs=4))])
+    with numerics.one_prediction_worker(model):
+        assert model.get_params()["model__n_jobs"] == 1
+    assert model.get_params()["model__n_jobs"] == 4

@@ -11,6 +11,7 @@ import pandas as pd
 from sklearn import metrics as skm
 
 from ..data.validate import FeatureSpec
+from ..numerics import one_prediction_worker
 
 LOWER_IS_BETTER = frozenset({"rmse", "mae", "median_absolute_error", "log_loss", "brier"})
 
@@ -21,9 +22,11 @@ def predict(model: Any, table: pd.DataFrame, features: FeatureSpec, threshold: f
     ids = table[features.id_column] if features.id_column else pd.Series(np.arange(len(table)))
     out = pd.DataFrame({"id": ids.to_numpy(), "y_true": table[features.target].to_numpy()})
     if features.task == "regression":
-        out["y_pred"] = model.predict(inputs).astype(float)
+        with one_prediction_worker(model):
+            out["y_pred"] = model.predict(inputs).astype(float)
         return out
-    proba = model.predict_proba(inputs)
+    with one_prediction_worker(model):
+        proba = model.predict_proba(inputs)
     classes = list(model.classes_)
     if features.task == "binary":
         out["score"] = proba[:, 1]
