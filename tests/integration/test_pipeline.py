@@ -61,7 +61,8 @@ def test_registration_refuses_outputs_that_are_not_the_commit_s_or_not_in_the_re
     refused = reproduced.run("lockstep", "registry", "register", check=False)
     assert refused.returncode == 2
     assert "error: the DVC remote does not hold " in refused.stdout
-    assert "models/model.skops" in refused.stdout and "`make push` first" in refused.stdout
+    assert "models/model.skops" in refused.stdout
+    assert "`make push` first" in refused.stdout
     reproduced.run("dvc", "push")
 
     metrics = reproduced.root / "metrics" / "metrics.json"

@@ -140,4 +140,5 @@ def test_a_revision_that_did_not_reproduce_shows_only_the_base_and_fails() -> No
     assert not result.verdict.passed
     assert result.verdict.reasons == [NOT_REPRODUCED]
     assert result.verdict.metric == "roc_auc"
-    assert result.new.metrics is None and result.new.model_md5 is None
+    assert result.new.metrics is None
+    assert result.new.model_md5 is None
