@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from . import __version__, paths
+from . import __version__, numerics, paths
 from .config import Config, compose_params, load_params
 from .errors import PipelineError
 
@@ -204,5 +204,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The console script: pin the numerical environment (see numerics.py), then run the command."""
+    numerics.pin_process()
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()
