@@ -56,7 +56,9 @@ def hold_to_commit(comparison: Comparison, stale: list[str], committed_metrics: 
     ]
     committed = (committed_metrics or {}).get(verdict.metric)
     reproduced = (comparison.new.metrics or {}).get(verdict.metric)
-    if paths.EVAL_METRICS.as_posix() in stale and committed is not None and committed != reproduced:
+    # With a current lock, a metrics.json that differs was edited by hand: quote both values.
+    edited = paths.LOCK_FILE.as_posix() not in stale and paths.EVAL_METRICS.as_posix() in stale
+    if edited and committed is not None and committed != reproduced:
         reasons.insert(
             0,
             f"the committed {paths.EVAL_METRICS} says {verdict.metric} = {committed}, "
