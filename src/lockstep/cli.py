@@ -75,12 +75,20 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         review = commands.add_parser(name, help=help_text, description=help_text)
         review.add_argument("--base", default="main", help="the revision to compare with (default: main)")
+        review.add_argument(
+            "--not-reproduced",
+            action="store_true",
+            help="the pipeline failed to reproduce (CI): show the base alone and fail the gate",
+        )
         if name == "report":
             review.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports/)")
     registry = commands.add_parser("registry", help="version and stage the model with GTO tags")
     actions = registry.add_subparsers(dest="action", required=True, metavar="ACTION")
-    register = actions.add_parser("register", help="register the model at REV as a new version (idempotent)")
-    register.add_argument("--rev", default="HEAD", help="the commit to register (default: HEAD)")
+    register = actions.add_parser(
+        "register",
+        help="register HEAD's model as a new version if its bytes changed (idempotent); "
+        "refuses unless the reproduced outputs are HEAD's and the DVC remote holds them",
+    )
     register.add_argument("--stage", help="also assign this stage to the version (idempotent)")
     register.add_argument("--output", type=Path, help="append `version=<version>` to this file (GITHUB_OUTPUT)")
     assign = actions.add_parser("assign", help="assign a stage to a registered version (idempotent)")
@@ -114,10 +122,10 @@ def _compose(args: argparse.Namespace) -> None:
 
 
 def _review(args: argparse.Namespace) -> int:
-    from .review.compare import compare
+    from .review.committed import review
     from .review.report import write_report
 
-    comparison = compare(args.base)
+    comparison = review(args.base, reproduced=not args.not_reproduced)
     if args.command == "report":
         report = write_report(comparison, args.out)
         print(f"report: {report} ({'passes' if comparison.verdict.passed else 'fails'} the gate)")
@@ -133,8 +141,11 @@ def _registry(args: argparse.Namespace) -> int:
     from . import registry
 
     if args.action == "register":
-        version, created = registry.register(".", args.rev)
-        print(f"{registry.ARTIFACT} {version} ({'registered' if created else 'already registered'})")
+        from .lockfile import require_published
+
+        require_published()
+        version, created = registry.register(".")
+        print(f"{registry.ARTIFACT} {version} ({'registered' if created else 'unchanged: already registered'})")
         if args.output:
             with args.output.open("a", encoding="utf-8") as output:
                 output.write(f"version={version}\n")

@@ -2,55 +2,51 @@
 
 The deploy workflow checks out the version's tag, pulls the model from the
 DVC remote and calls `write_bundle`; the bundle is what a serving system
-picks up. It refuses a model that does not load or does not match dvc.lock.
+picks up. It refuses a model or card whose bytes are not the ones that the
+dvc.lock of the version's own commit records, and a model that does not load.
 """
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from . import paths
+from . import paths, registry
 from .errors import PipelineError
 from .io import atomic_dir, file_sha256, read_json, write_json
+from .lockfile import file_md5, locked_md5
 
 
-def locked_md5(path: Path, lock_file: Path = Path("dvc.lock")) -> str | None:
-    """The md5 that dvc.lock records for output `path`."""
-    lock = yaml.safe_load(lock_file.read_text(encoding="utf-8"))
-    for stage in lock.get("stages", {}).values():
-        for out in stage.get("outs", []):
-            if out["path"] == path.as_posix():
-                return out.get("md5")
-    return None
+def _verify(path: Path, commit: str, version: str) -> str:
+    """The md5 of `path`, which must be the one dvc.lock records at the version's commit."""
+    actual = file_md5(path)
+    if actual is None:
+        raise PipelineError(f"{path} is missing: `dvc pull {path}` first")
+    expected = locked_md5(path, commit)
+    if actual != expected:
+        raise PipelineError(
+            f"{path} is not {version}'s: its md5 is {actual}, the version's dvc.lock ({commit[:7]}) records "
+            f"{expected}; check out the tag model@{version}, then `dvc pull`"
+        )
+    return actual
 
 
 def write_bundle(out_dir: Path, version: str, stage: str) -> dict[str, Any]:
     """Copy the model and its card into `out_dir` with a manifest; return the manifest."""
     from .modeling.persistence import load_model
 
-    if not paths.MODEL_FILE.is_file():
-        raise PipelineError(f"{paths.MODEL_FILE} is missing: `dvc pull {paths.MODEL_FILE}` first")
-    expected = locked_md5(paths.MODEL_FILE)
-    actual = hashlib.md5(paths.MODEL_FILE.read_bytes(), usedforsecurity=False).hexdigest()
-    if expected != actual:
-        raise PipelineError(f"{paths.MODEL_FILE} does not match dvc.lock ({actual} != {expected}): `dvc checkout`")
-    if not paths.MODEL_CARD.is_file():
-        raise PipelineError(f"{paths.MODEL_CARD} is missing: `dvc pull {paths.MODEL_CARD}` first")
-    card_md5 = hashlib.md5(paths.MODEL_CARD.read_bytes(), usedforsecurity=False).hexdigest()
-    if card_md5 != locked_md5(paths.MODEL_CARD):
-        raise PipelineError(f"{paths.MODEL_CARD} does not match dvc.lock: `dvc checkout`")
+    commit = registry.version_commit(".", version)
+    model_md5 = _verify(paths.MODEL_FILE, commit, version)
+    _verify(paths.MODEL_CARD, commit, version)
     load_model(paths.MODEL_FILE)  # refuses untrusted types, fails on a corrupt file
     card = read_json(paths.MODEL_CARD)
     manifest = {
-        "artifact": "model",
+        "artifact": registry.ARTIFACT,
         "version": version,
+        "commit": commit,
         "stage": stage,
-        "model": {"file": paths.MODEL_FILE.name, "sha256": file_sha256(paths.MODEL_FILE)},
+        "model": {"file": paths.MODEL_FILE.name, "md5": model_md5, "sha256": file_sha256(paths.MODEL_FILE)},
         "card": paths.MODEL_CARD.name,
         "metrics": card.get("metrics", {}),
     }

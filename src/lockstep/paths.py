@@ -9,6 +9,7 @@ from pathlib import Path
 PROJ_ROOT = Path()
 CONF_DIR = PROJ_ROOT / "conf"
 PARAMS_FILE = PROJ_ROOT / "params.yaml"
+LOCK_FILE = PROJ_ROOT / "dvc.lock"
 
 DATA_DIR = PROJ_ROOT / "data"
 SOURCE_DIR = DATA_DIR / "source"

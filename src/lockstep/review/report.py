@@ -10,8 +10,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+from .. import paths
 from ..io import atomic_path, write_json
-from .compare import Comparison, changed_params, gate_config, worse_slices
+from .compare import Comparison, changed_params, gate_config, ignored_gate_changes, worse_slices
 from .render import render_plots
 
 WATERMARK = "Model report"
@@ -49,6 +50,10 @@ def metrics_table(
     return lines
 
 
+def _hash(md5: str | None) -> str:
+    return f"md5 `{md5}`" if md5 else "none"
+
+
 def render_markdown(comparison: Comparison, images: list[str]) -> str:
     """The whole report as markdown."""
     base, new, verdict = comparison.base, comparison.new, comparison.verdict
@@ -59,8 +64,17 @@ def render_markdown(comparison: Comparison, images: list[str]) -> str:
         "",
         f"Compared with `{base.label}`. Primary metric: `{verdict.metric}` (★).",
         "",
+        f"Model `{paths.MODEL_FILE}` of this revision: {_hash(new.model_md5)}; of the base: {_hash(base.model_md5)}.",
+        "",
     ]
     lines += ["### Gate", ""] + [f"- {reason}" for reason in verdict.reasons]
+    ignored = ignored_gate_changes(base, new)
+    if ignored:
+        settings = ", ".join(f"`{key}` ({_value(old)} → {_value(value)})" for key, old, value in ignored)
+        lines.append(
+            f"- This revision changes {settings}: the gate applies the base branch's settings, "
+            "so the change takes effect once merged"
+        )
     if verdict.interval is not None:
         i = verdict.interval
         lines.append(
