@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import yaml
 from . import paths
 from .errors import PipelineError
 from .io import atomic_dir, file_sha256, read_json, write_json
+from .modeling.trust import BASE_LIBRARIES
 
 
 def locked_md5(path: Path, lock_file: Path = Path("dvc.lock")) -> str | None:
@@ -29,8 +31,8 @@ def locked_md5(path: Path, lock_file: Path = Path("dvc.lock")) -> str | None:
     return None
 
 
-def write_bundle(out_dir: Path, version: str, stage: str) -> dict[str, Any]:
-    """Copy the model and its card into `out_dir` with a manifest; return the manifest."""
+def write_bundle(out_dir: Path, version: str, stage: str, libraries: Iterable[str] = BASE_LIBRARIES) -> dict[str, Any]:
+    """Copy the model, its trusted types and its card into `out_dir` with a manifest; return the manifest."""
     from .modeling.persistence import load_model
 
     if not paths.MODEL_FILE.is_file():
@@ -44,7 +46,8 @@ def write_bundle(out_dir: Path, version: str, stage: str) -> dict[str, Any]:
     card_md5 = hashlib.md5(paths.MODEL_CARD.read_bytes(), usedforsecurity=False).hexdigest()
     if card_md5 != locked_md5(paths.MODEL_CARD):
         raise PipelineError(f"{paths.MODEL_CARD} does not match dvc.lock: `dvc checkout`")
-    load_model(paths.MODEL_FILE)  # refuses untrusted types, fails on a corrupt file
+    # Refuses a corrupt file, and types that are not trusted or differ from those recorded at train time.
+    load_model(paths.MODEL_FILE, paths.MODEL_TYPES, libraries)
     card = read_json(paths.MODEL_CARD)
     manifest = {
         "artifact": "model",
@@ -52,10 +55,12 @@ def write_bundle(out_dir: Path, version: str, stage: str) -> dict[str, Any]:
         "stage": stage,
         "model": {"file": paths.MODEL_FILE.name, "sha256": file_sha256(paths.MODEL_FILE)},
         "card": paths.MODEL_CARD.name,
+        "trusted_types": paths.MODEL_TYPES.name,
         "metrics": card.get("metrics", {}),
     }
     with atomic_dir(out_dir) as staging:
         shutil.copyfile(paths.MODEL_FILE, staging / paths.MODEL_FILE.name)
         shutil.copyfile(paths.MODEL_CARD, staging / paths.MODEL_CARD.name)
+        shutil.copyfile(paths.MODEL_TYPES, staging / paths.MODEL_TYPES.name)
         write_json(manifest, staging / "manifest.json")
     return manifest

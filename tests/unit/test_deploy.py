@@ -15,7 +15,7 @@ from lockstep.modeling.persistence import save_model
 @pytest.fixture
 def checked_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trained: Pipeline) -> Path:
     monkeypatch.chdir(tmp_path)
-    save_model(trained, Path("models/model.skops"))
+    save_model(trained, Path("models/model.skops"), Path("models/trusted_types.json"))
     Path("models/model_card.json").write_text(json.dumps({"metrics": {"test": {"roc_auc": 0.75}}}))
     md5 = {
         name: hashlib.md5(Path(f"models/{name}").read_bytes()).hexdigest()
@@ -31,7 +31,12 @@ def checked_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trained: Pipeli
 
 def test_bundle_holds_the_verified_model_card_and_manifest(checked_out: Path) -> None:
     manifest = write_bundle(Path("dist/model"), "v0.3.0", "staging")
-    assert sorted(p.name for p in Path("dist/model").iterdir()) == ["manifest.json", "model.skops", "model_card.json"]
+    assert sorted(p.name for p in Path("dist/model").iterdir()) == [
+        "manifest.json",
+        "model.skops",
+        "model_card.json",
+        "trusted_types.json",
+    ]
     assert (manifest["version"], manifest["stage"]) == ("v0.3.0", "staging")
     assert manifest["model"]["sha256"] == hashlib.sha256(Path("models/model.skops").read_bytes()).hexdigest()
     assert manifest["metrics"]["test"]["roc_auc"] == 0.75
