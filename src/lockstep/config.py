@@ -293,14 +293,29 @@ def load_params(path: Path = paths.PARAMS_FILE) -> Config:
     if not path.is_file():
         raise PipelineError(f"{path} not found: run `make params` to compose it from conf/")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        with path.open(encoding="utf-8") as handle:  # from a file, an error names it
+            raw = yaml.safe_load(handle)
     except yaml.YAMLError as exc:
-        raise PipelineError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+        raise PipelineError(f"not valid YAML: {describe_yaml_error(exc)}") from None
     return parse_params(raw)
+
+
+def describe_yaml_error(exc: Exception) -> str:
+    """A YAML error in one line, naming the file and the line where the parser stopped."""
+    mark = getattr(exc, "problem_mark", None)
+    what = ": ".join(str(part) for part in (getattr(exc, "context", None), getattr(exc, "problem", None)) if part)
+    what = what or str(exc).splitlines()[0]
+    if mark is None:
+        return what
+    name = Path(mark.name)
+    if name.is_absolute() and name.is_relative_to(Path.cwd()):
+        name = name.relative_to(Path.cwd())
+    return f"{name}, line {mark.line + 1}: {what}"
 
 
 def compose_params(overrides: list[str] | None = None, output: Path = paths.PARAMS_FILE) -> Config:
     """Compose `conf/` into `output` exactly as `dvc exp run` does, and check it."""
+    import yaml
     from dvc.utils.hydra import compose_and_dump
     from hydra.errors import HydraException
 
@@ -318,5 +333,7 @@ def compose_params(overrides: list[str] | None = None, output: Path = paths.PARA
             )
         except HydraException as exc:
             raise PipelineError(f"cannot compose conf/: {str(exc).splitlines()[0]}") from None
+        except yaml.YAMLError as exc:
+            raise PipelineError(f"cannot compose conf/: {describe_yaml_error(exc)}; fix the YAML") from None
         config = load_params(tmp)
     return config

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import shlex
@@ -132,7 +133,7 @@ def test_a_module_outside_the_trusted_libraries_is_never_imported(tmp_path: Path
 def test_function_transformer_payloads_are_refused(tmp_path: Path) -> None:
     """The audit's chain: full_like fills in the command, ravel flattens it, Popen runs it."""
     marker = tmp_path / "pwned"
-    popen = getattr(__import__(REEXPORTED_POPEN[0], fromlist=["Popen"]), "Popen")
+    popen = importlib.import_module(REEXPORTED_POPEN[0]).Popen
     chain = Pipeline(
         [
             ("fill", FunctionTransformer(np.full_like, kw_args={"fill_value": f"touch {marker}"})),

@@ -93,3 +93,12 @@ def test_a_base_without_a_model_uses_the_threshold_and_this_revision_s_metric() 
     result = compare_sides(base, side("pr", 3.0, 2))
     assert result.verdict.passed
     assert result.verdict.base_value is None
+
+
+@pytest.mark.parametrize("value", ["0.91", None, True])
+def test_a_metric_that_is_not_a_number_fails_closed(value: object) -> None:
+    new = side("pr", 3.0, 2)
+    new.metrics["roc_auc"] = value
+    result = compare_sides(side("main", 3.0, 1), new)
+    assert not result.verdict.passed
+    assert result.verdict.reasons == ["no readable `roc_auc` for this revision: the gate fails closed"]

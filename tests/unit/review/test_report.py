@@ -88,3 +88,17 @@ def test_headline_matches_the_verdict(auc: float) -> None:
     )
     headline = render_markdown(result, []).splitlines()[0]
     assert headline.endswith("✅ the gate passes" if result.verdict.passed else "❌ the gate fails")
+
+
+def test_the_data_table_shows_inferred_decisions_and_their_changes() -> None:
+    from lockstep.review.report import metrics_table
+
+    base = {"rows": 100, "inferred": {"columns": {"zip": "numeric"}, "task": "binary (inferred)"}}
+    new = {"rows": 100, "inferred": {"columns": {"zip": "categorical (40 values)"}, "task": "binary (inferred)"}}
+    assert metrics_table(base, new, ("main", "pr"), "") == [
+        "| metric | main | pr | change |",
+        "| --- | ---: | ---: | ---: |",
+        "| inferred.columns.zip | `numeric` | `categorical (40 values)` | – |",
+        "| inferred.task | `binary (inferred)` | `binary (inferred)` | – |",
+        "| rows | 100 | 100 | +0 |",
+    ]
