@@ -175,8 +175,10 @@ def _run_cache(args: argparse.Namespace) -> int:
 
 def _bundle(args: argparse.Namespace) -> int:
     from .deploy import write_bundle
+    from .modeling.trust import model_libraries
 
-    manifest = write_bundle(args.out, args.version, args.stage)
+    libraries = model_libraries(load_params().extra_model_libraries)
+    manifest = write_bundle(args.out, args.version, args.stage, libraries)
     print(f"bundle: {args.out} ({manifest['model']['sha256'][:12]}, {args.version} -> {args.stage})")
     return 0
 
@@ -201,7 +203,24 @@ def main(argv: list[str] | None = None) -> int:
     except PipelineError as exc:
         print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a full disk, a read-only folder: outputs are atomic, so nothing is half-written
+        print(f"{PROG} {args.command}: error: {describe_os_error(exc)}", file=sys.stderr)
+        return 2
     return 0
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line for an error from the file system, with what to do about the common ones."""
+    import errno
+
+    where = f"{exc.filename}: " if exc.filename else ""
+    advice = {
+        errno.ENOSPC: "free some disk space and re-run",
+        errno.EDQUOT: "free some disk space and re-run",
+        errno.EACCES: "check the folder's permissions",
+        errno.EROFS: "the file system is read-only",
+    }.get(exc.errno or 0, "fix it and re-run")
+    return f"{where}{exc.strerror or type(exc).__name__}; {advice}"
 
 
 def run() -> None:

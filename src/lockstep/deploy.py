@@ -9,6 +9,7 @@ dvc.lock of the version's own commit records, and a model that does not load.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from . import paths, registry
 from .errors import PipelineError
 from .io import atomic_dir, file_sha256, read_json, write_json
 from .lockfile import file_md5, locked_md5
+from .modeling.trust import BASE_LIBRARIES
 
 
 def _verify(path: Path, commit: str, version: str) -> str:
@@ -32,14 +34,16 @@ def _verify(path: Path, commit: str, version: str) -> str:
     return actual
 
 
-def write_bundle(out_dir: Path, version: str, stage: str) -> dict[str, Any]:
-    """Copy the model and its card into `out_dir` with a manifest; return the manifest."""
+def write_bundle(out_dir: Path, version: str, stage: str, libraries: Iterable[str] = BASE_LIBRARIES) -> dict[str, Any]:
+    """Copy the model, its trusted types and its card into `out_dir` with a manifest; return the manifest."""
     from .modeling.persistence import load_model
 
     commit = registry.version_commit(".", version)
     model_md5 = _verify(paths.MODEL_FILE, commit, version)
     _verify(paths.MODEL_CARD, commit, version)
-    load_model(paths.MODEL_FILE)  # refuses untrusted types, fails on a corrupt file
+    _verify(paths.MODEL_TYPES, commit, version)
+    # Refuses a corrupt file, and types that are not trusted or differ from those recorded at train time.
+    load_model(paths.MODEL_FILE, paths.MODEL_TYPES, libraries)
     card = read_json(paths.MODEL_CARD)
     manifest = {
         "artifact": registry.ARTIFACT,
@@ -48,10 +52,12 @@ def write_bundle(out_dir: Path, version: str, stage: str) -> dict[str, Any]:
         "stage": stage,
         "model": {"file": paths.MODEL_FILE.name, "md5": model_md5, "sha256": file_sha256(paths.MODEL_FILE)},
         "card": paths.MODEL_CARD.name,
+        "trusted_types": paths.MODEL_TYPES.name,
         "metrics": card.get("metrics", {}),
     }
     with atomic_dir(out_dir) as staging:
         shutil.copyfile(paths.MODEL_FILE, staging / paths.MODEL_FILE.name)
         shutil.copyfile(paths.MODEL_CARD, staging / paths.MODEL_CARD.name)
+        shutil.copyfile(paths.MODEL_TYPES, staging / paths.MODEL_TYPES.name)
         write_json(manifest, staging / "manifest.json")
     return manifest

@@ -21,6 +21,8 @@ FEATURES_FILE = PREPARED_DIR / "features.json"
 
 MODELS_DIR = PROJ_ROOT / "models"
 MODEL_FILE = MODELS_DIR / "model.skops"
+# The types the model file holds, recorded at train time and checked at load time.
+MODEL_TYPES = MODELS_DIR / "trusted_types.json"
 MODEL_CARD = MODELS_DIR / "model_card.json"
 
 METRICS_DIR = PROJ_ROOT / "metrics"

@@ -17,7 +17,7 @@ from lockstep.modeling.persistence import save_model
 
 from tests.conftest import REPO_ROOT, tool_env
 
-FILES = ("models/model.skops", "models/model_card.json")
+FILES = ("models/model.skops", "models/model_card.json", "models/trusted_types.json")
 
 
 def git(*args: str) -> str:
@@ -44,7 +44,7 @@ def checked_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trained: Pipeli
     Path("dvc.yaml").write_text("artifacts:\n  model:\n    path: models/model.skops\n    type: model\n")
     Path(".gto").write_text((REPO_ROOT / ".gto").read_text())
     git("add", "dvc.yaml", ".gto")
-    save_model(trained, Path("models/model.skops"))
+    save_model(trained, Path("models/model.skops"), Path("models/trusted_types.json"))
     Path("models/model_card.json").write_text(json.dumps({"metrics": {"test": {"roc_auc": 0.75}}}))
     commit_lock("the first model")
     assert registry.register(".") == ("v0.1.0", True)
@@ -53,7 +53,12 @@ def checked_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trained: Pipeli
 
 def test_bundle_holds_the_verified_model_card_and_manifest(checked_out: Path) -> None:
     manifest = write_bundle(Path("dist/model"), "v0.1.0", "staging")
-    assert sorted(p.name for p in Path("dist/model").iterdir()) == ["manifest.json", "model.skops", "model_card.json"]
+    assert sorted(p.name for p in Path("dist/model").iterdir()) == [
+        "manifest.json",
+        "model.skops",
+        "model_card.json",
+        "trusted_types.json",
+    ]
     assert (manifest["version"], manifest["stage"]) == ("v0.1.0", "staging")
     assert manifest["commit"] == git("rev-parse", "HEAD").strip()
     model = Path("models/model.skops").read_bytes()

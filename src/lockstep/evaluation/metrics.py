@@ -29,8 +29,10 @@ def predict(model: Any, table: pd.DataFrame, features: FeatureSpec, threshold: f
         proba = model.predict_proba(inputs)
     classes = list(model.classes_)
     if features.task == "binary":
-        out["score"] = proba[:, 1]
-        out["y_pred"] = np.where(proba[:, 1] >= threshold, classes[1], classes[0])
+        assert features.classes is not None
+        negative, positive = features.classes  # the positive class last (see describe_features)
+        out["score"] = proba[:, classes.index(positive)]
+        out["y_pred"] = np.where(out["score"] >= threshold, positive, negative)
     else:
         for index, label in enumerate(classes):
             out[f"proba_{label}"] = proba[:, index]
@@ -69,7 +71,7 @@ class Scored:
 
     @property
     def is_positive(self) -> np.ndarray:
-        """Binary truth as 0/1, the last class being the positive one."""
+        """Binary truth as 0/1; the positive class is the last (see FeatureSpec.classes)."""
         return (self.y_true == self.classes[-1]).astype(int)
 
     @property

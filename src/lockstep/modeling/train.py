@@ -24,7 +24,7 @@ def build_pipeline(features: FeatureSpec, cfg: Config) -> Pipeline:
     return Pipeline(
         [
             ("preprocess", build_preprocessor(features, cfg.features)),
-            ("model", build_estimator(cfg.model, features.task)),
+            ("model", build_estimator(cfg.model, features.task, cfg.extra_model_libraries)),
         ]
     )
 
@@ -55,9 +55,10 @@ def load_features(path: Path = paths.FEATURES_FILE) -> FeatureSpec:
 def run_train(cfg: Config) -> Pipeline:
     """Train stage: fit on the training set and save the model with skops."""
     from .persistence import save_model
+    from .trust import model_libraries
 
     features = load_features()
     pipeline = train_model(pd.read_parquet(paths.TRAIN_SET), features, cfg)
-    save_model(pipeline, paths.MODEL_FILE)
-    log.info("saved %s", paths.MODEL_FILE)
+    types = save_model(pipeline, paths.MODEL_FILE, paths.MODEL_TYPES, model_libraries(cfg.extra_model_libraries))
+    log.info("saved %s; it holds %s types beyond skops' defaults (%s)", paths.MODEL_FILE, len(types), paths.MODEL_TYPES)
     return pipeline

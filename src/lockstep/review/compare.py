@@ -173,6 +173,12 @@ def paired_interval(
     return interval, f"paired bootstrap, {interval.resamples} resamples of {len(n):,} test rows"
 
 
+def metric_value(metrics: dict[str, Any] | None, name: str) -> float | None:
+    """A metric's value as a number; None when absent or not a number (a string, say): the gate fails closed."""
+    value = (metrics or {}).get(name) if isinstance(metrics, dict) else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def _closed(base: Side, new: Side, metric: str | None, reason: str) -> Comparison:
     return Comparison(base, new, None, Verdict(False, metric or "primary metric", None, None, None, [reason]), "")
 
@@ -200,7 +206,7 @@ def compare_sides(base: Side, new: Side) -> Comparison:
         return _closed(base, new, metric, reason)
     if new_task != task:
         return _closed(base, new, metric, f"the task changed from {task} to {new_task}: the gate cannot compare them")
-    new_value = (new.metrics or {}).get(metric)
+    new_value = metric_value(new.metrics, metric)
     if new.predictions is not None and new_value is not None:
         scored = Scored.from_predictions(new.predictions, task, (new.card or {}).get("classes"))
         recomputed = METRICS[task][metric](scored)
@@ -208,7 +214,7 @@ def compare_sides(base: Side, new: Side) -> Comparison:
             return _closed(
                 base, new, metric, f"metrics.json says {metric} = {new_value} but the predictions give {recomputed:.6f}"
             )
-    base_value = (base.metrics or {}).get(metric) if base_task else None
+    base_value = metric_value(base.metrics, metric) if base_task else None
     interval, note = (None, "no base model")
     if base_value is not None:
         # The base's seed, like its thresholds: a change cannot pick a lucky resampling.
@@ -247,17 +253,18 @@ def worse_slices(comparison: Comparison, tolerance: float) -> list[dict[str, Any
 
 def changed_params(base: Side, new: Side) -> list[tuple[str, Any, Any]]:
     """(key, base value, new value) for every param that differs, keys flattened with dots."""
-    flat_base, flat_new = _flatten(base.params or {}), _flatten(new.params or {})
+    flat_base, flat_new = flatten_keys(base.params or {}), flatten_keys(new.params or {})
     keys = sorted(set(flat_base) | set(flat_new))
     return [(k, flat_base.get(k), flat_new.get(k)) for k in keys if flat_base.get(k) != flat_new.get(k)]
 
 
-def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def flatten_keys(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested mapping as one level, its keys joined with dots."""
     flat: dict[str, Any] = {}
     for key, value in tree.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict) and value:
-            flat |= _flatten(value, f"{name}.")
+            flat |= flatten_keys(value, f"{name}.")
         else:
             flat[name] = value
     return flat

@@ -12,13 +12,15 @@ from typing import Any
 
 from .. import paths
 from ..io import atomic_path, write_json
-from .compare import Comparison, changed_params, gate_config, ignored_gate_changes, worse_slices
+from .compare import Comparison, changed_params, flatten_keys, gate_config, ignored_gate_changes, worse_slices
 from .render import render_plots
 
 WATERMARK = "Model report"
 
 
 def _number(value: Any) -> str:
+    if value is not None and not isinstance(value, int | float):  # data.json's decisions: `datetime, dropped`
+        return f"`{value}`"
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     return f"{value:,}" if isinstance(value, int) else f"{value:.4f}"
@@ -41,7 +43,7 @@ def metrics_table(
     base: dict[str, Any] | None, new: dict[str, Any] | None, labels: tuple[str, str], primary: str
 ) -> list[str]:
     """A markdown table of every metric: base, new and the change; the primary one starred."""
-    base, new = base or {}, new or {}
+    base, new = flatten_keys(base or {}), flatten_keys(new or {})
     lines = [f"| metric | {labels[0]} | {labels[1]} | change |", "| --- | ---: | ---: | ---: |"]
     for name in sorted(set(base) | set(new), key=lambda n: (n != primary, n)):
         mark = "★ " if name == primary else ""

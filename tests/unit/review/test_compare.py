@@ -142,3 +142,12 @@ def test_a_revision_that_did_not_reproduce_shows_only_the_base_and_fails() -> No
     assert result.verdict.metric == "roc_auc"
     assert result.new.metrics is None
     assert result.new.model_md5 is None
+
+
+@pytest.mark.parametrize("value", ["0.91", None, True])
+def test_a_metric_that_is_not_a_number_fails_closed(value: object) -> None:
+    new = side("pr", 3.0, 2)
+    new.metrics["roc_auc"] = value
+    result = compare_sides(side("main", 3.0, 1), new)
+    assert not result.verdict.passed
+    assert result.verdict.reasons == ["no readable `roc_auc` for this revision: the gate fails closed"]

@@ -102,3 +102,17 @@ def test_the_model_s_hash_and_ignored_gate_changes_are_stated() -> None:
         "- This revision changes `gate.threshold` (`0.7` → `0.5`): the gate applies the base branch's settings, "
         "so the change takes effect once merged"
     ) in markdown
+
+
+def test_the_data_table_shows_inferred_decisions_and_their_changes() -> None:
+    from lockstep.review.report import metrics_table
+
+    base = {"rows": 100, "inferred": {"columns": {"zip": "numeric"}, "task": "binary (inferred)"}}
+    new = {"rows": 100, "inferred": {"columns": {"zip": "categorical (40 values)"}, "task": "binary (inferred)"}}
+    assert metrics_table(base, new, ("main", "pr"), "") == [
+        "| metric | main | pr | change |",
+        "| --- | ---: | ---: | ---: |",
+        "| inferred.columns.zip | `numeric` | `categorical (40 values)` | – |",
+        "| inferred.task | `binary (inferred)` | `binary (inferred)` | – |",
+        "| rows | 100 | 100 | +0 |",
+    ]
