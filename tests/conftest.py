@@ -186,6 +186,11 @@ def make_project(tmp_path: Path) -> Callable[[str], Project]:
     return make
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist declares this marker itself, but not when it is disabled (`-p no:xdist`).
+    config.addinivalue_line("markers", "xdist_group(name): run these tests on one xdist worker")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Keep a module's tests on one xdist worker when they share a module-scoped fixture.
 
