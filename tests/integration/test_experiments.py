@@ -52,7 +52,7 @@ def test_a_queued_sweep(reproduced: Project) -> None:
     assert queued.count("Queued experiment") == 2
     # Starts the queue's worker, as `dvc queue start -j 1` does, and follows each experiment to its end.
     ran = reproduced.run("dvc", "exp", "run", "--run-all", "-j", "1").stdout
-    assert ran.count("Running stage 'train'") == 2, ran
+    assert ran.count("Reproducing experiment") == 2, ran
     status = reproduced.run("dvc", "queue", "status").stdout
     assert status.count("Success") == 2, status
     swept = sorted(e["params"]["model"]["C"] for e in experiments(reproduced).values())
