@@ -40,17 +40,21 @@ repro: install
 	@echo "Model:   models/model.skops  Card: models/model_card.json"
 
 # Test processes (pytest-xdist): one per core; `make test PYTEST_WORKERS=0` runs them in one.
+# loadgroup keeps the tests that share a module's fixture on one worker (tests/conftest.py).
 PYTEST_WORKERS ?= auto
 
-## test: set up, lint, and run every test (integration tests included), one process per core
+## test: set up, lint, and run every test but the minutes-long `slow` ones (budget 6 minutes on 2 cores)
 .PHONY: test
 test: install lint
-	$(BIN)/pytest -n $(PYTEST_WORKERS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not slow"
 
 ## test-fast: run only the fast unit tests
 .PHONY: test-fast
 test-fast: install
 	$(BIN)/pytest -m "not integration and not slow"
+
+# The template repository's bake (`make test-template`); a project made from the template has no such file.
+-include .copier/template.mk
 
 ## lint: ruff lint and format check, and the workflows' schema and security audit
 .PHONY: lint

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.shared import build_once, copy_tree
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The package, and the command it installs (a new project renames both).
 PACKAGE = "lockstep"
@@ -50,8 +52,24 @@ def tool_env(**extra: str) -> dict[str, str]:
     env["DVC_NO_ANALYTICS"] = "1"
     site_cache = f"{PACKAGE}-dvc-site-cache"
     env["DVC_SITE_CACHE_DIR"] = str(Path(os.environ.get("TMPDIR", "/tmp")) / site_cache)
+    # Bytecode for the tools tests start, kept outside the source tree and the venv: without it
+    # (PYTHONDONTWRITEBYTECODE) every DVC or stage process compiles pandas, scikit-learn and DVC again.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(Path(os.environ.get("TMPDIR", "/tmp")) / f"{PACKAGE}-test-bytecode")
     env.update(extra)
     return env
+
+
+def fresh_shell_env() -> dict[str, str]:
+    """This machine's environment minus this test run's venv: what a fresh shell would have."""
+    venv = str(VENV_BIN)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PYTEST", "VIRTUAL_ENV", "DVC_", "GIT_", "AWS_", "UV_PROJECT"))
+    }
+    env["PATH"] = os.pathsep.join(part for part in env.get("PATH", "").split(os.pathsep) if part != venv)
+    return env | {key: value for key, value in tool_env().items() if key.startswith("GIT_")}
 
 
 @dataclass
@@ -107,10 +125,7 @@ def copy_project(destination: Path) -> Project:
 def clone_reproduced(template: Project, destination: Path) -> Project:
     """Copy a reproduced project whole (Git history, DVC cache, outputs), with its own origin."""
     root, origin = destination / "work", destination / "origin.git"
-    scratch = template.root / ".dvc" / "tmp"
-    shutil.copytree(
-        template.root, root, symlinks=True, ignore=lambda d, _: ["tmp"] if Path(d) == scratch.parent else []
-    )
+    copy_tree(template.root, root)
     shutil.copytree(template.origin, origin)
     project = Project(root, origin)
     project.run("git", "remote", "set-url", "origin", str(origin))
@@ -123,15 +138,35 @@ def project(tmp_path: Path) -> Project:
     return copy_project(tmp_path)
 
 
-@pytest.fixture(scope="session")
-def reproduced_template(tmp_path_factory: pytest.TempPathFactory) -> Project:
-    """One copy of the project whose pipeline has run: the DVC cache other copies start from."""
-    template = copy_project(tmp_path_factory.mktemp("reproduced"))
-    template.run("dvc", "repro")
+WARM_IMPORTS = """
+import importlib, pkgutil, {package}
+for module in pkgutil.walk_packages({package}.__path__, "{package}."):
+    importlib.import_module(module.name)
+import dvc_s3, gto.api, s3fs
+"""
+
+
+def install_and_reproduce(destination: Path) -> None:
+    """Copy the project into `destination`, then `make repro` there: `make install` from uv.lock, then `dvc repro`."""
+    template = copy_project(destination)
+    # Python writes bytecode into this .venv, as on a fresh machine: every copy that links it reads it.
+    env = {key: value for key, value in fresh_shell_env().items() if key != "PYTHONDONTWRITEBYTECODE"}
+    template.run("make", "repro", env=env)
     if template.git_status():  # a work tree whose dvc.lock is stale; the bit-for-bit test reports that
         template.commit_all("Reproduce the pipeline")
         template.run("git", "push", "-q", "origin", "main")
-    return template
+    # The workflows' jobs also import the rest of the package (review, registry, bundle) and the S3 remote.
+    template.run(".venv/bin/python", "-c", WARM_IMPORTS.format(package=PACKAGE), env=env)
+
+
+@pytest.fixture(scope="session")
+def reproduced_template(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """One copy of the project with its environment installed and its pipeline run, shared by every worker.
+
+    Others copy it (`reproduced`) or link its environment (the workflow jobs); none changes it.
+    """
+    shared = build_once(tmp_path_factory, "reproduced", install_and_reproduce)
+    return Project(shared / "work", shared / "origin.git")
 
 
 @pytest.fixture
@@ -149,3 +184,24 @@ def make_project(tmp_path: Path) -> Callable[[str], Project]:
         return copy_project(tmp_path / name)
 
     return make
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist declares this marker itself, but not when it is disabled (`-p no:xdist`).
+    config.addinivalue_line("markers", "xdist_group(name): run these tests on one xdist worker")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep a module's tests on one xdist worker when they share a module-scoped fixture.
+
+    With `--dist loadgroup` (`make test`), the fixture is then built once, not once
+    per worker that gets one of its tests. Other tests spread one by one.
+    """
+    for item in items:
+        definitions = getattr(item, "_fixtureinfo", None)  # pytest's own record of the item's fixtures
+        if definitions is None:
+            continue
+        scopes = {fixture.scope for chain in definitions.name2fixturedefs.values() for fixture in chain}
+        if "module" in scopes:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))

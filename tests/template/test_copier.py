@@ -7,7 +7,6 @@ user would, and are themselves excluded from the projects they create.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import PACKAGE, REPO_ROOT, VENV_BIN, Project, copy_project, tool_env
+from tests.conftest import PACKAGE, REPO_ROOT, VENV_BIN, Project, copy_project, fresh_shell_env, tool_env
 
 pytestmark = pytest.mark.integration
 
@@ -245,26 +244,17 @@ def test_copier_update_brings_a_newer_template_into_the_project(tmp_path: Path) 
     assert not list(project.root.rglob("*.rej"))
 
 
-def bake_env() -> dict[str, str]:
-    """This machine's environment minus this test run's venv: what a fresh shell would have."""
-    venv = str(VENV_BIN)
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PYTEST", "VIRTUAL_ENV", "DVC_", "GIT_", "AWS_", "UV_PROJECT"))
-    }
-    env["PATH"] = os.pathsep.join(part for part in env.get("PATH", "").split(os.pathsep) if part != venv)
-    return env | {key: value for key, value in tool_env().items() if key.startswith("GIT_")}
-
-
 @pytest.mark.slow
-def test_bake_a_new_project_and_run_its_own_make_test_and_make_repro(acme: Path) -> None:
-    """The whole promise: create, commit, `make test`, `make repro`, and Git stays clean."""
-    env = bake_env()
-    for target in ("test", "repro"):
+def test_bake_a_new_project_then_its_lint_fast_tests_and_bit_for_bit_repro(acme: Path) -> None:
+    """The whole promise (`make test-template`): create, commit, lint, test, `make repro`, and Git stays clean."""
+    shipped_lock = (acme / "dvc.lock").read_text()
+    env = fresh_shell_env()
+    for target in ("lint", "test-fast", "repro"):
         result = subprocess.run(
             ["make", target], cwd=acme, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
         assert result.returncode == 0, f"make {target} failed:\n{result.stdout[-6000:]}"
+    assert "Running stage 'evaluate'" in result.stdout
+    assert (acme / "dvc.lock").read_text() == shipped_lock, "make repro did not reproduce the shipped dvc.lock"
     status = subprocess.run(["git", "status", "--porcelain"], cwd=acme, capture_output=True, text=True).stdout
     assert status == ""

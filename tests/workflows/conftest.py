@@ -15,7 +15,7 @@ import pytest
 import yaml
 from moto.server import ThreadedMotoServer
 
-from tests.conftest import REPO_ROOT, Project, copy_project, tool_env
+from tests.conftest import REPO_ROOT, Project, clone_reproduced, copy_project, tool_env
 from tests.workflows.harness import JobResult, Simulation, run_workflow
 
 BUCKET = "ci-remote"
@@ -34,6 +34,7 @@ class World:
     aws_env: dict[str, str]
     runs_dir: Path
     counter: Iterator[int]
+    environment: Path | None = None  # a project whose installed environment the jobs link (None: they install)
 
     @property
     def origin(self) -> Path:
@@ -151,6 +152,7 @@ class World:
             repository=REPOSITORY,
             vars=dict(CI_VARS),
             aws_env=self.aws_env,
+            environment=self.environment,
             **refs,
         )
 
@@ -184,10 +186,16 @@ def s3_endpoint() -> Iterator[str]:
     server.stop()
 
 
-def make_world(root: Path, endpoint: str, prefix: str, reproduce: bool = True) -> World:
-    """A bare origin whose main uses s3://BUCKET/prefix as its DVC remote, reproduced and pushed."""
+def make_world(
+    root: Path, endpoint: str, prefix: str, reproduce: bool = True, start_from: Project | None = None
+) -> World:
+    """A bare origin whose main uses s3://BUCKET/prefix as its DVC remote, reproduced and pushed.
+
+    `start_from`, a reproduced project (`reproduced_template`), saves running the pipeline again:
+    its copy's `dvc repro` only checks that nothing changed, and the jobs link its environment.
+    """
     aws_env = CREDENTIALS | {"AWS_ENDPOINT_URL_S3": endpoint}
-    main = copy_project(root)
+    main = clone_reproduced(start_from, root) if start_from else copy_project(root)
     env = tool_env(**aws_env)
     main.run("dvc", "remote", "add", "--force", "--default", "s3", f"s3://{BUCKET}/{prefix}", env=env)
     config = main.root / "conf" / "config.yaml"
@@ -204,9 +212,10 @@ def make_world(root: Path, endpoint: str, prefix: str, reproduce: bool = True) -
     main.run("git", "push", "-q", "origin", "main", env=env)
     runs = root / "runs"
     runs.mkdir()
-    return World(main, aws_env, runs, itertools.count(1))
+    return World(main, aws_env, runs, itertools.count(1), start_from.root if start_from else None)
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str) -> World:
-    return make_world(tmp_path_factory.mktemp("github"), s3_endpoint, prefix=tmp_path_factory.mktemp("p").name)
+def world(tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str, reproduced_template: Project) -> World:
+    root, prefix = tmp_path_factory.mktemp("github"), tmp_path_factory.mktemp("p").name
+    return make_world(root, s3_endpoint, prefix, start_from=reproduced_template)

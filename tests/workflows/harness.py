@@ -6,6 +6,11 @@ Each job checks out a fresh clone of a bare `origin` into its own workspace.
 setup-python is this environment, setup-cml puts a recording `cml` stand-in
 first on PATH, configure-aws-credentials points at moto, upload-artifact
 copies files). Anything else raises HarnessError.
+
+A simulation may name a built `environment`: a project whose `.venv` and `.tools`
+`make install` made from the same uv.lock. Checkouts then hard-link them
+(tests/shared.py), and the workflow's own `make install` step finds them up to
+date instead of syncing 200 packages again in every job.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from tests.shared import link_environment
 from tests.workflows.expressions import TEMPLATE, HarnessError, condition, substitute
 
 CML_STAND_IN = Path(__file__).with_name("cml_stand_in.py")
@@ -84,6 +90,7 @@ class Simulation:
     aws_env: dict[str, str] = field(default_factory=dict)
     inputs: dict[str, Any] = field(default_factory=dict)
     comments: Path | None = None  # the pull request's comment thread, shared by its runs
+    environment: Path | None = None  # a project whose installed .venv checkouts link (None: `make install` syncs)
 
     @property
     def cml_state(self) -> Path:
@@ -332,6 +339,8 @@ class _Runner:
             )
             ref = "FETCH_HEAD"
         subprocess.run(["git", "checkout", "-q", "--detach", ref], cwd=self.workspace, check=True, capture_output=True)
+        if self.sim.environment is not None:
+            link_environment(self.sim.environment, self.workspace)
 
     def setup_python(self, args: dict[str, str]) -> None:
         version_file = args.get("python-version-file")

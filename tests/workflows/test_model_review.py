@@ -113,7 +113,10 @@ def test_a_fork_pr_gets_the_report_in_the_summary_and_the_same_gate(world: World
 
 @pytest.fixture(scope="module")
 def modelless(tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str) -> World:
-    """A main branch with the pipeline but no model yet: no metrics, no lock."""
+    """A main branch with the pipeline but no model yet: no metrics, no lock.
+
+    Its jobs link no prebuilt environment: their `make install` runs a real `uv sync` from uv.lock.
+    """
     world = make_world(
         tmp_path_factory.mktemp("first"), s3_endpoint, prefix=tmp_path_factory.mktemp("f").name, reproduce=False
     )
@@ -136,6 +139,7 @@ def test_the_first_model_passes_on_the_threshold_alone(modelless: World) -> None
     sha = modelless.open_pr("first-model", [], reproduce=True)
     job = modelless.pull_request("first-model", sha, number=1)["review"]
     assert job.passed, job.report()
+    assert "Installed" in job.step("Set up the environment").output  # uv synced .venv from uv.lock
     assert "Running stage 'ingest'" in job.step("Reproduce what changed").output
     (comment,) = comments(modelless, 1)
     assert "the base has no model to compare with: judged on the threshold alone" in comment["body"]

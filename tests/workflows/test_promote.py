@@ -27,8 +27,9 @@ def remote_tags(origin: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def merged(tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str) -> World:
-    return make_world(tmp_path_factory.mktemp("merged"), s3_endpoint, prefix=tmp_path_factory.mktemp("m").name)
+def merged(tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str, reproduced_template: Project) -> World:
+    root, prefix = tmp_path_factory.mktemp("merged"), tmp_path_factory.mktemp("m").name
+    return make_world(root, s3_endpoint, prefix, start_from=reproduced_template)
 
 
 def test_merge_registers_stages_and_deploys_once(merged: World) -> None:
