@@ -30,6 +30,8 @@ TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_PACKAGE = "lockstep"
 # The word also appears in its everyday sense ("move in lockstep with Git").
 PACKAGE_WORD = re.compile(rf"\b{TEMPLATE_PACKAGE}\b(?! with Git)")
+# Environment variables the package names after itself (LOCKSTEP_NUMERICS).
+VARIABLE_PREFIX = re.compile(rf"\b{TEMPLATE_PACKAGE.upper()}_")
 
 
 @cache
@@ -84,7 +86,7 @@ def rename_in_text(text: str, relative: Path, package: str) -> str:
     """`text` of the file at `relative`, with the package name replaced."""
     if relative.as_posix() == "uv.lock":
         return text.replace(f'name = "{TEMPLATE_PACKAGE}"', f'name = "{distribution_name(package)}"')
-    return PACKAGE_WORD.sub(package, text)
+    return VARIABLE_PREFIX.sub(f"{package.upper()}_", PACKAGE_WORD.sub(package, text))
 
 
 def set_readme_head(text: str, title: str, description: str, template_title: str, template_description: str) -> str:

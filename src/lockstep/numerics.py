@@ -9,7 +9,7 @@ set from outside looks the same as a different CPU).
 
 The pin targets x86-64-v2 (SSE4.2, the oldest CPU NumPy 2.4's wheels run on),
 so the same code paths run on every x86-64 machine, with or without AVX2 or
-AVX-512. The cost is measured in BENCHMARKS.md; `LOCKSTEP_NUMERICS=native`
+AVX-512. The cost is measured in BENCHMARKS.md; `<PACKAGE>_NUMERICS=native`
 turns the pin off for users who prefer speed to bit-identity.
 """
 
@@ -22,10 +22,11 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-SWITCH = "LOCKSTEP_NUMERICS"
+# <PACKAGE>_NUMERICS, named after the package, so that a project made from the template has its own.
+SWITCH = f"{__name__.split('.')[0].upper()}_NUMERICS"
 MODES = ("pinned", "native")
 # Set by the re-executed process, so a pin that does not take hold fails instead of looping.
-_REEXECUTED = "LOCKSTEP_NUMERICS_REEXECUTED"
+_REEXECUTED = f"{SWITCH}_REEXECUTED"
 
 # The CPU features glibc may not use. libm has FMA variants of exp, log, pow,
 # sin and others whose results differ in the last bit from the SSE2 ones
@@ -56,7 +57,7 @@ PINNED_X86_64: dict[str, str] = {
 
 
 def mode(environ: Mapping[str, str] = os.environ) -> str:
-    """`pinned` (the default) or `native`, from LOCKSTEP_NUMERICS; anything else is an error."""
+    """`pinned` (the default) or `native`, from <PACKAGE>_NUMERICS; anything else is an error."""
     value = environ.get(SWITCH, "pinned") or "pinned"
     if value not in MODES:
         raise SystemExit(f"{SWITCH}={value!r} is not valid: use one of {', '.join(MODES)} (default: pinned)")
@@ -95,10 +96,10 @@ def pin_process() -> None:
         os.environ.pop(_REEXECUTED, None)  # so the processes this one starts check for themselves
         return
     if os.environ.get(_REEXECUTED):
-        raise SystemExit("the pinned numerical environment did not take hold; set LOCKSTEP_NUMERICS=native to skip it")
+        raise SystemExit(f"the pinned numerical environment did not take hold; set {SWITCH}=native to skip it")
     sys.stdout.flush()
     sys.stderr.flush()
-    # sys.orig_argv keeps `-m lockstep` or the console script's path, as the user ran it.
+    # sys.orig_argv keeps `-m <package>` or the console script's path, as the user ran it.
     environ = {**os.environ, **wanted, _REEXECUTED: "1"}
     os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], environ)
 
