@@ -21,6 +21,7 @@ FEATURES_FILE = PREPARED_DIR / "features.json"
 MODELS_DIR = PROJ_ROOT / "models"
 MODEL_FILE = MODELS_DIR / "model.skops"
 MODEL_CARD = MODELS_DIR / "model_card.json"
+MODEL_CONTRACT = MODELS_DIR / "contract.json"
 
 METRICS_DIR = PROJ_ROOT / "metrics"
 DATA_METRICS = METRICS_DIR / "data.json"

@@ -53,11 +53,14 @@ def load_features(path: Path = paths.FEATURES_FILE) -> FeatureSpec:
 
 
 def run_train(cfg: Config) -> Pipeline:
-    """Train stage: fit on the training set and save the model with skops."""
+    """Train stage: fit on the training set, save the model with skops and its contract beside it."""
+    from ..contract.model_contract import build_contract, write_contract
     from .persistence import save_model
 
     features = load_features()
+    contract = build_contract(features, cfg)
     pipeline = train_model(pd.read_parquet(paths.TRAIN_SET), features, cfg)
     save_model(pipeline, paths.MODEL_FILE)
-    log.info("saved %s", paths.MODEL_FILE)
+    write_contract(contract, paths.MODEL_CONTRACT)
+    log.info("saved %s and %s", paths.MODEL_FILE, paths.MODEL_CONTRACT)
     return pipeline

@@ -1,0 +1,50 @@
+"""Predict: the one function that turns model inputs into scores and labels.
+
+Evaluate, batch scoring and the HTTP API all call `predict_frame`, so a served
+prediction is computed exactly as the evaluated one was: the same columns, the
+same positive class, the same decision threshold (all from the contract).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..contract.model_contract import ModelContract
+
+
+def score_columns(contract: ModelContract) -> list[str]:
+    """The names of the score columns `predict_frame` returns for this contract's task."""
+    if contract.task == "binary":
+        return ["score"]
+    if contract.task == "multiclass":
+        return [f"proba_{label}" for label in contract.classes or []]
+    return []
+
+
+def predict_frame(model: Any, inputs: pd.DataFrame, contract: ModelContract) -> pd.DataFrame:
+    """Scores and a label per row of `inputs` (the contract's columns).
+
+    binary: `score` (probability of the positive class) and `label` (positive
+    when score >= the contract's decision threshold); multiclass: one
+    `proba_<class>` per class and the most likely `label`; regression: `label`.
+    """
+    features = inputs[contract.feature_names]
+    out = pd.DataFrame(index=pd.RangeIndex(len(inputs)))
+    if contract.task == "regression":
+        out["label"] = model.predict(features).astype(float)
+        return out
+    proba = model.predict_proba(features)
+    classes = model.classes_
+    if contract.task == "binary":
+        positive = int(np.flatnonzero(classes == contract.positive_class)[0])
+        negative = classes[1 - positive]
+        out["score"] = proba[:, positive]
+        out["label"] = np.where(out["score"] >= contract.decision_threshold, classes[positive], negative)
+        return out
+    for index, label in enumerate(classes):
+        out[f"proba_{label}"] = proba[:, index]
+    out["label"] = classes[proba.argmax(axis=1)]
+    return out
