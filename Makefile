@@ -169,7 +169,7 @@ push-tags:
 ## ci-bundle: CI: pull the checked-out model version and package it into dist/model (VERSION, STAGE)
 .PHONY: ci-bundle
 ci-bundle: install
-	$(BIN)/dvc pull models/model.skops models/model_card.json
+	$(BIN)/dvc pull models/model.skops models/model_card.json models/contract.json
 	$(BIN)/lockstep bundle --out dist/model --version "$(VERSION)" --stage "$(STAGE)"
 
 ## bench: time dvc repro against plain Python, and the PR job's pipeline step (figures for BENCHMARKS.md)

@@ -45,6 +45,8 @@ def write_bundle(out_dir: Path, version: str, stage: str) -> dict[str, Any]:
     if card_md5 != locked_md5(paths.MODEL_CARD):
         raise PipelineError(f"{paths.MODEL_CARD} does not match dvc.lock: `dvc checkout`")
     load_model(paths.MODEL_FILE)  # refuses untrusted types, fails on a corrupt file
+    if locked_md5(paths.MODEL_CONTRACT) != _md5_of(paths.MODEL_CONTRACT):
+        raise PipelineError(f"{paths.MODEL_CONTRACT} is missing or does not match dvc.lock: `dvc pull` it")
     card = read_json(paths.MODEL_CARD)
     manifest = {
         "artifact": "model",
@@ -52,10 +54,16 @@ def write_bundle(out_dir: Path, version: str, stage: str) -> dict[str, Any]:
         "stage": stage,
         "model": {"file": paths.MODEL_FILE.name, "sha256": file_sha256(paths.MODEL_FILE)},
         "card": paths.MODEL_CARD.name,
+        "contract": {"file": paths.MODEL_CONTRACT.name, "sha256": file_sha256(paths.MODEL_CONTRACT)},
         "metrics": card.get("metrics", {}),
     }
     with atomic_dir(out_dir) as staging:
         shutil.copyfile(paths.MODEL_FILE, staging / paths.MODEL_FILE.name)
         shutil.copyfile(paths.MODEL_CARD, staging / paths.MODEL_CARD.name)
+        shutil.copyfile(paths.MODEL_CONTRACT, staging / paths.MODEL_CONTRACT.name)
         write_json(manifest, staging / "manifest.json")
     return manifest
+
+
+def _md5_of(path: Path) -> str | None:
+    return hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest() if path.is_file() else None

@@ -1,0 +1,151 @@
+"""Store: the one place that loads "model version X", verified, with its contract.
+
+A version is named by a bundle folder (what `lockstep bundle` writes), a
+registered GTO version (`v0.3.0`), a stage (`prod`), or `workspace` (the
+checked-out model). Whatever the name, the model file's hash is checked against
+the record of that version (the bundle's manifest, or the `dvc.lock` committed
+with the version) before anything is loaded, and the model comes back with the
+contract it was trained under. Batch scoring, the HTTP API and the bundle all
+load models here; nothing else reads model files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import paths
+from .contract.model_contract import ModelContract, read_contract
+from .errors import PipelineError
+from .io import file_sha256
+
+WORKSPACE = "workspace"
+SEMVER = re.compile(r"^v\d+\.\d+\.\d+$")
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """A loaded, verified model and what is known about it."""
+
+    model: Any
+    contract: ModelContract
+    version: str
+    sha256: str  # of the model file's bytes
+
+
+def load_version(ref: str, repo: Path = paths.PROJ_ROOT) -> ModelVersion:
+    """Load the model `ref` names (bundle folder, version, stage or `workspace`), or raise PipelineError."""
+    if (Path(ref) / MANIFEST).is_file():
+        return _load_bundle(Path(ref))
+    if ref == WORKSPACE:
+        return _load_files(lambda path: _read_file(repo / path), WORKSPACE)
+    version = ref if SEMVER.match(ref) else _stage_version(repo, ref)
+    return _load_files(_revision_reader(repo, version), version)
+
+
+def _stage_version(repo: Path, stage: str) -> str:
+    from gto.exceptions import GTOException
+
+    from .registry import stage_version
+
+    try:
+        version = stage_version(str(repo), stage)
+    except GTOException:  # no model registered yet, or no Git repository
+        version = None
+    if version is None:
+        raise PipelineError(
+            f"{stage!r} is not a bundle folder, a version (v1.2.3), a stage with a model in it, or {WORKSPACE!r}"
+        )
+    return version
+
+
+def _revision_reader(repo: Path, version: str) -> Callable[[Path], bytes]:
+    """Read files as committed with `version` (DVC-tracked ones from the cache or the remote)."""
+    import dvc.api
+    from scmrepo.exceptions import RevError
+    from scmrepo.git import Git
+
+    from .registry import ARTIFACT
+
+    tag = f"{ARTIFACT}@{version}"
+    try:
+        commit = Git(str(repo)).resolve_rev(tag)
+    except RevError:
+        raise PipelineError(f"{ARTIFACT} has no version {version} (no tag {tag}): `git fetch --tags` first") from None
+
+    def read(path: Path) -> bytes:
+        try:
+            return dvc.api.read(path.as_posix(), repo=str(repo), rev=commit, mode="rb")
+        except Exception as exc:  # not in the cache nor the remote, no credentials: one message for all
+            raise PipelineError(f"{path} of {version} cannot be read ({type(exc).__name__}): `dvc pull` it") from None
+
+    return read
+
+
+def _read_file(path: Path) -> bytes:
+    if not path.is_file():
+        raise PipelineError(f"{path} not found: `dvc pull {path}` or run the pipeline first")
+    return path.read_bytes()
+
+
+def _md5(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def _load_files(read: Callable[[Path], bytes], version: str) -> ModelVersion:
+    """Read the model and contract with `read`, check both against dvc.lock (read the same way), load them."""
+    from .deploy import locked_md5
+
+    with tempfile.TemporaryDirectory(prefix="lockstep-model-") as scratch:
+        folder = Path(scratch)
+        (folder / "dvc.lock").write_bytes(read(Path("dvc.lock")))
+        for path in (paths.MODEL_FILE, paths.MODEL_CONTRACT):
+            expected = locked_md5(path, folder / "dvc.lock")
+            if expected is None:
+                raise PipelineError(f"the dvc.lock of {version} records no {path}: serve a version trained since")
+            data = read(path)
+            if _md5(data) != expected:
+                raise PipelineError(f"{path} of {version} does not match its dvc.lock ({_md5(data)} != {expected})")
+            (folder / path.name).write_bytes(data)
+        return _load_verified(folder / paths.MODEL_FILE.name, folder / paths.MODEL_CONTRACT.name, version)
+
+
+def _load_bundle(folder: Path) -> ModelVersion:
+    """A bundle: its files must match the hashes its manifest records."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        recorded = {
+            paths.MODEL_FILE.name: manifest["model"]["sha256"],
+            paths.MODEL_CONTRACT.name: manifest["contract"]["sha256"],
+        }
+        version = str(manifest["version"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PipelineError(
+            f"{folder / MANIFEST} is not a bundle manifest ({exc}): rebuild it with `lockstep bundle`"
+        ) from None
+    for name, sha256 in recorded.items():
+        if not (folder / name).is_file():
+            raise PipelineError(f"bundle {folder} has no {name}: rebuild it with `lockstep bundle`")
+        if file_sha256(folder / name) != sha256:
+            raise PipelineError(
+                f"{folder / name} does not match the bundle's manifest: rebuild it with `lockstep bundle`"
+            )
+    return _load_verified(folder / paths.MODEL_FILE.name, folder / paths.MODEL_CONTRACT.name, version)
+
+
+def _load_verified(model_file: Path, contract_file: Path, version: str) -> ModelVersion:
+    """The only call of the model loader: trusted types only, and the model must fit its contract."""
+    from .modeling.persistence import load_model
+
+    contract = read_contract(contract_file)
+    model = load_model(model_file)
+    if hasattr(model, "feature_names_in_") and list(model.feature_names_in_) != contract.feature_names:
+        raise PipelineError(f"the model of {version} was not trained on its contract's columns: retrain it")
+    return ModelVersion(model, contract, version, file_sha256(model_file))
