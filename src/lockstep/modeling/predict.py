@@ -14,6 +14,11 @@ import pandas as pd
 
 from ..contract.model_contract import ModelContract
 
+# BLAS kernels take rows in blocks, and a row in the tail block is summed in another order, so a row's
+# score could differ in its last bit between a 1-row request and a 64k-row batch. Padding every call
+# to a whole number of blocks makes each row's score independent of what it is scored with.
+ROW_BLOCK = 16
+
 
 def score_columns(contract: ModelContract) -> list[str]:
     """The names of the score columns `predict_frame` returns for this contract's task."""
@@ -31,12 +36,13 @@ def predict_frame(model: Any, inputs: pd.DataFrame, contract: ModelContract) -> 
     when score >= the contract's decision threshold); multiclass: one
     `proba_<class>` per class and the most likely `label`; regression: `label`.
     """
-    features = inputs[contract.feature_names]
-    out = pd.DataFrame(index=pd.RangeIndex(len(inputs)))
+    rows = len(inputs)
+    features = _padded(inputs[contract.feature_names])
+    out = pd.DataFrame(index=pd.RangeIndex(rows))
     if contract.task == "regression":
-        out["label"] = model.predict(features).astype(float)
+        out["label"] = model.predict(features)[:rows].astype(float)
         return out
-    proba = model.predict_proba(features)
+    proba = model.predict_proba(features)[:rows]
     classes = model.classes_
     if contract.task == "binary":
         positive = int(np.flatnonzero(classes == contract.positive_class)[0])
@@ -48,3 +54,11 @@ def predict_frame(model: Any, inputs: pd.DataFrame, contract: ModelContract) -> 
         out[f"proba_{label}"] = proba[:, index]
     out["label"] = classes[proba.argmax(axis=1)]
     return out
+
+
+def _padded(features: pd.DataFrame) -> pd.DataFrame:
+    """`features` with copies of its first row appended up to a multiple of ROW_BLOCK rows."""
+    extra = -len(features) % ROW_BLOCK
+    if not extra or features.empty:
+        return features
+    return pd.concat([features, features.iloc[[0] * extra]], ignore_index=True)
