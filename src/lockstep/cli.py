@@ -112,7 +112,24 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--output", type=Path, required=True, help="the scores (.parquet or .csv)")
     predict.add_argument("--rejects", type=Path, help="refused rows and why (default: <output>.rejects.<suffix>)")
     predict.add_argument("--batch-rows", type=_positive, default=65_536, help="rows per record batch (default: 65536)")
+    serve = commands.add_parser("serve", help="serve a model version over HTTP (POST /v1/predict, OIP v2, /metrics)")
+    serve.add_argument("--model", required=True, help="a bundle folder, a version (v0.3.0), a stage or `workspace`")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default: 8080)")
+    serve.add_argument(
+        "--prediction-log",
+        type=Path,
+        default=Path("logs/predictions.jsonl"),
+        help="rotating JSON-lines log of every prediction (default: logs/predictions.jsonl)",
+    )
     return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .serving.server import build_server
+
+    build_server(args.model, args.host, args.port, args.prediction_log).run()
+    return 0
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -214,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
             return _bundle(args)
         if args.command == "predict":
             return _predict(args)
+        if args.command == "serve":
+            return _serve(args)
         if args.command == "run-cache":
             return _run_cache(args)
         if args.command == "params":

@@ -58,3 +58,24 @@ def write_lock(lock: Path, models: Path) -> None:
         for p in sorted(models.iterdir())
     )
     lock.write_text("stages:\n  train:\n    outs:\n" + outs)
+
+
+def make_bundle(folder: Path, model: Pipeline, contract: ModelContract, version: str) -> Path:
+    """A deploy bundle of `model`, written by `lockstep bundle`'s own function from a work tree in `folder`."""
+    import contextlib
+
+    from lockstep.deploy import write_bundle
+
+    with contextlib.chdir(folder):
+        save_model(model, Path("models/model.skops"))
+        Path("models/model_card.json").write_text(json.dumps({"metrics": {}}))
+        write_contract(contract, Path("models/contract.json"))
+        write_lock(Path("dvc.lock"), Path("models"))
+        write_bundle(Path("bundle"), version, "prod")
+    return folder / "bundle"
+
+
+@pytest.fixture(scope="session")
+def bundle(tmp_path_factory: pytest.TempPathFactory, trained: Pipeline, contract: ModelContract) -> Path:
+    """A bundle of the trained model, as version v0.3.0."""
+    return make_bundle(tmp_path_factory.mktemp("bundle"), trained, contract, "v0.3.0")

@@ -66,22 +66,26 @@ def check_record_fields(records: Iterable[Mapping[str, Any]], contract: ModelCon
 
 def check_rows(frame: pd.DataFrame, contract: ModelContract, text: bool = False) -> CheckedRows:
     """Check every contract column of `frame`; `text` says values may be numbers written as strings (CSV)."""
-    columns: dict[str, pd.Series] = {}
+    columns: dict[str, np.ndarray] = {}
     problems: list[Problem] = []
     for rule in contract.columns:
-        values, found = _check_column(frame[rule.name].reset_index(drop=True), rule, text)
+        values, found = _check_column(frame[rule.name].to_numpy(), rule, text)
         columns[rule.name] = values
         problems += found
     bad = np.zeros(len(frame), dtype=bool)
     bad[[problem.row for problem in problems]] = True
     positions = np.flatnonzero(~bad)
-    inputs = pd.DataFrame(columns).iloc[positions].reset_index(drop=True)
+    inputs = pd.DataFrame({name: values[positions] if problems else values for name, values in columns.items()})
     return CheckedRows(inputs, positions, sorted(problems, key=lambda p: p.row))
 
 
-def _check_column(column: pd.Series, rule: ColumnRule, text: bool) -> tuple[pd.Series, list[Problem]]:
-    """The column as the model takes it, and every broken rule in it."""
-    missing = column.isna().to_numpy()
+def _check_column(column: np.ndarray, rule: ColumnRule, text: bool) -> tuple[np.ndarray, list[Problem]]:
+    """The column as the model takes it, and every broken rule in it.
+
+    The checks run on NumPy arrays (a Python loop only over object columns):
+    an online request is one row, and pandas' per-call overhead would dominate.
+    """
+    missing = np.asarray(pd.isna(column), dtype=bool)
     if rule.numeric:
         values, wrong_type = _as_numbers(column, missing, text)
     else:
@@ -91,58 +95,66 @@ def _check_column(column: pd.Series, rule: ColumnRule, text: bool) -> tuple[pd.S
         checks.append((missing, "null", "is null, but the field is required"))
     ok = ~missing & ~wrong_type
     if rule.numeric:
-        numbers = values.to_numpy(dtype=float)
-        checks.append((ok & ~np.isfinite(np.where(ok, numbers, 0.0)), "type", "is not a finite number"))
-        ok &= np.isfinite(np.where(ok, numbers, 0.0))
+        numbers = np.where(ok, values, 0.0)
+        checks.append((ok & ~np.isfinite(numbers), "type", "is not a finite number"))
+        ok &= np.isfinite(numbers)
         if rule.dtype == "int":
-            checks.append((ok & (np.where(ok, numbers, 0.0) % 1 != 0), "type", "is not an integer"))
+            checks.append((ok & (numbers % 1 != 0), "type", "is not an integer"))
         if rule.min is not None:
-            checks.append(
-                (ok & (np.where(ok, numbers, rule.min) < rule.min), "range", f"is below the minimum {rule.min:g}")
-            )
+            checks.append((ok & (numbers < rule.min), "range", f"is below the minimum {rule.min:g}"))
         if rule.max is not None:
-            checks.append(
-                (ok & (np.where(ok, numbers, rule.max) > rule.max), "range", f"is above the maximum {rule.max:g}")
-            )
+            checks.append((ok & (numbers > rule.max), "range", f"is above the maximum {rule.max:g}"))
     if rule.allowed is not None:
-        allowed = {float(v) for v in rule.allowed} if rule.numeric else {str(v) for v in rule.allowed}
-        known = values.map(lambda v: v in allowed).to_numpy(dtype=bool)
+        if rule.numeric:
+            known = np.isin(values, [float(v) for v in rule.allowed])
+        else:
+            allowed = {str(v) for v in rule.allowed}
+            known = np.fromiter((v in allowed for v in values), dtype=bool, count=len(values))
         shown = ", ".join(map(str, rule.allowed))
         checks.append((ok & ~known, "category", f"is not an allowed value ({shown})"))
     problems = [
-        Problem(int(row), rule.name, kind, f"{rule.name}: {_show(column.iloc[row])} {message}")
+        Problem(int(row), rule.name, kind, f"{rule.name}: {_show(column[row])} {message}")
         for mask, kind, message in checks
+        if mask.any()
         for row in np.flatnonzero(mask)
     ]
     return values, problems
 
 
-def _as_numbers(column: pd.Series, missing: np.ndarray, text: bool) -> tuple[pd.Series, np.ndarray]:
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool | np.bool_)
+
+
+def _as_numbers(column: np.ndarray, missing: np.ndarray, text: bool) -> tuple[np.ndarray, np.ndarray]:
     """Numbers as float64 (NaN where missing or wrong), and where a value is not a number."""
-    if pd.api.types.is_bool_dtype(column):
-        return pd.Series(np.full(len(column), np.nan)), ~missing
-    if pd.api.types.is_numeric_dtype(column):
+    if column.dtype.kind in "iuf":
         return column.astype("float64"), np.zeros(len(column), dtype=bool)
+    if column.dtype.kind == "b":
+        return np.full(len(column), np.nan), ~missing
     if text:
-        values = pd.to_numeric(column.map(lambda v: v.strip() if isinstance(v, str) else v), errors="coerce")
-        is_number = column.map(lambda v: isinstance(v, str | int | float) and not isinstance(v, bool)).to_numpy(bool)
-        wrong = ~missing & (~is_number | values.isna().to_numpy())
-        return values.astype("float64").where(~wrong), wrong
-    is_number = column.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool)).to_numpy(dtype=bool)
-    wrong = ~missing & ~is_number
-    return pd.Series(np.where(is_number, column, np.nan), dtype="float64"), wrong
+        is_text = np.fromiter((isinstance(v, str) for v in column), dtype=bool, count=len(column))
+        values = pd.to_numeric(pd.Series(np.where(is_text, column, None), dtype=object), errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan
+        )
+        wrong = ~missing & np.isnan(values)
+        return values, wrong
+    is_number = np.fromiter((_is_number(v) for v in column), dtype=bool, count=len(column))
+    values = np.array([float(v) if ok else np.nan for v, ok in zip(column, is_number, strict=True)], dtype="float64")
+    return values, ~missing & ~is_number
 
 
-def _as_labels(column: pd.Series, missing: np.ndarray, dtype: str, text: bool) -> tuple[pd.Series, np.ndarray]:
+def _as_labels(column: np.ndarray, missing: np.ndarray, dtype: str, text: bool) -> tuple[np.ndarray, np.ndarray]:
     """Categories as Python objects (NaN where missing, as the imputer expects), and where the type is wrong."""
     if dtype == "bool":
-        parse = (lambda v: BOOL_TEXT.get(v.lower()) if isinstance(v, str) else None) if text else None
-        parsed = column.map(lambda v: v if isinstance(v, bool | np.bool_) else (parse(v) if parse else None))
-        wrong = ~missing & parsed.isna().to_numpy()
-        return parsed.astype(object).where(~(missing | wrong), np.nan), wrong
-    is_text = column.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
-    wrong = ~missing & ~is_text
-    return column.astype(object).where(is_text, np.nan), wrong
+        parsed = [
+            v if isinstance(v, bool | np.bool_) else BOOL_TEXT.get(v.lower()) if text and isinstance(v, str) else None
+            for v in column
+        ]
+        wrong = ~missing & np.array([v is None for v in parsed], dtype=bool)
+        return np.array([np.nan if v is None else bool(v) for v in parsed], dtype=object), wrong
+    is_text = np.fromiter((isinstance(v, str) for v in column), dtype=bool, count=len(column))
+    values = np.where(is_text, column, np.nan).astype(object)
+    return values, ~missing & ~is_text
 
 
 def _kind(dtype: str) -> str:
