@@ -42,15 +42,20 @@ repro: install
 # Test processes (pytest-xdist): one per core; `make test PYTEST_WORKERS=0` runs them in one.
 PYTEST_WORKERS ?= auto
 
-## test: set up, lint, and run every test (integration tests included), one process per core
+## test: set up, lint, and run every test (integration tests included) but the load and container ones
 .PHONY: test
 test: install lint
-	$(BIN)/pytest -n $(PYTEST_WORKERS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not load and not container"
+
+## test-load: the serving load test: 10,000 requests from 32 clients
+.PHONY: test-load
+test-load: install
+	$(BIN)/pytest -p no:xdist -m load
 
 ## test-fast: run only the fast unit tests
 .PHONY: test-fast
 test-fast: install
-	$(BIN)/pytest -m "not integration and not slow"
+	$(BIN)/pytest -m "not integration and not slow and not load and not container"
 
 ## lint: ruff lint and format check, and the workflows' schema and security audit
 .PHONY: lint

@@ -64,15 +64,19 @@ def check_record_fields(records: Iterable[Mapping[str, Any]], contract: ModelCon
     return problems
 
 
-def check_rows(frame: pd.DataFrame, contract: ModelContract, text: bool = False) -> CheckedRows:
-    """Check every contract column of `frame`; `text` says values may be numbers written as strings (CSV)."""
+def check_rows(frame: Mapping[str, Any], contract: ModelContract, text: bool = False) -> CheckedRows:
+    """Check every contract column of `frame` (a DataFrame, or arrays by name).
+
+    `text` says values may be numbers written as strings (CSV).
+    """
     columns: dict[str, np.ndarray] = {}
     problems: list[Problem] = []
+    length = len(next(iter(frame.values()))) if isinstance(frame, dict) else len(frame)
     for rule in contract.columns:
-        values, found = _check_column(frame[rule.name].to_numpy(), rule, text)
+        values, found = _check_column(np.asarray(frame[rule.name]), rule, text)
         columns[rule.name] = values
         problems += found
-    bad = np.zeros(len(frame), dtype=bool)
+    bad = np.zeros(length, dtype=bool)
     bad[[problem.row for problem in problems]] = True
     positions = np.flatnonzero(~bad)
     inputs = pd.DataFrame({name: values[positions] if problems else values for name, values in columns.items()})

@@ -72,7 +72,6 @@ def _log(
 ) -> None:
     scores = out.get("score")
     state.metrics.observe_predictions(loaded.version, scores, out["label"])
-    inputs = rows.inputs.astype(object).where(rows.inputs.notna(), None).to_dict("records")
     state.log.write(
         {
             "request_id": request_id,
@@ -80,7 +79,7 @@ def _log(
             "model_version": loaded.version,
             "model_sha256": loaded.sha256,
             "ids": rows.ids,
-            "inputs": inputs,
+            "inputs": rows.records,
             "outputs": out,
             "latency_ms": round((time.perf_counter() - started) * 1000, 3),
         }

@@ -64,18 +64,24 @@ class PredictionLog:
     def __init__(self, path: Path, max_bytes: int = 10_000_000, backups: int = 5) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         handler = logging.handlers.RotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.setFormatter(_JsonLines())
         self.queue: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
         self.listener = logging.handlers.QueueListener(self.queue, handler)
         self.listener.start()
         self.handler = handler
 
     def write(self, entry: dict[str, Any]) -> None:
-        """Queue one entry; the listener thread writes it."""
-        line = msgspec.json.encode(entry).decode()
-        self.queue.put(logging.makeLogRecord({"msg": line, "levelno": logging.INFO, "levelname": "INFO"}))
+        """Queue one entry; the listener thread encodes and writes it."""
+        self.queue.put(logging.makeLogRecord({"msg": entry, "levelno": logging.INFO, "levelname": "INFO"}))
 
     def close(self) -> None:
         """Write what is queued, then close the file."""
         self.listener.stop()
         self.handler.close()
+
+
+class _JsonLines(logging.Formatter):
+    """A log record whose message is a dict, as one line of JSON (run in the writer thread)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return msgspec.json.encode(record.msg).decode()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+import numpy as np
 import pandas as pd
 
 from ..contract.model_contract import ColumnRule, ModelContract
@@ -48,6 +49,7 @@ class Rows:
 
     inputs: pd.DataFrame
     ids: list[Any]
+    records: list[dict[str, Any]]  # as received, for the prediction log
 
 
 def decode(body: bytes) -> Any:
@@ -111,7 +113,16 @@ def checked_rows(records: list[dict[str, Any]], contract: ModelContract) -> Rows
     problems = check_record_fields(records, contract)
     if problems:
         raise BadRequestError(422, problems)
-    checked = check_rows(pd.DataFrame.from_records(records, columns=contract.feature_names), contract)
+    columns = {name: _column([record[name] for record in records]) for name in contract.feature_names}
+    checked = check_rows(columns, contract)
     if checked.problems:
         raise BadRequestError(422, checked.problems)
-    return Rows(checked.inputs, [record.get(contract.id_column) if contract.id_column else None for record in records])
+    ids = [record.get(contract.id_column) if contract.id_column else None for record in records]
+    return Rows(checked.inputs, ids, records)
+
+
+def _column(values: list[Any]) -> np.ndarray:
+    """JSON values as an object array (NumPy would turn [1, "a"] into strings)."""
+    column = np.empty(len(values), dtype=object)
+    column[:] = values
+    return column
