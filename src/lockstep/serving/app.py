@@ -62,18 +62,54 @@ async def _body(request: Request) -> bytes:
     return await request.body()
 
 
-async def _score(state: ServerState, rows: Rows, loaded: ModelVersion) -> dict[str, list[Any]]:
-    scored = await state.batcher.predict(loaded, rows.inputs)
-    return {name: scored[name].tolist() for name in scored.columns}
+class Api:
+    """The request handlers, around one ServerState.
 
+    Each handler reads `state.current` once, so a request is answered entirely
+    by the model that was current when it arrived.
+    """
 
-def _log(
-    state: ServerState, request_id: str, loaded: ModelVersion, rows: Rows, out: dict[str, list[Any]], started: float
-) -> None:
-    scores = out.get("score")
-    state.metrics.observe_predictions(loaded.version, scores, out["label"])
-    state.log.write(
-        {
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+
+    def routes(self) -> list[Route]:
+        """Every route, each counted and timed in /metrics."""
+        table = [
+            ("/v1/predict", self.predict_v1, ["POST"]),
+            ("/v2/models/{name}/infer", self.infer_v2, ["POST"]),
+            ("/v2/models/{name}", self.model_metadata, ["GET"]),
+            ("/v2/health/live", self.live, ["GET"]),
+            ("/v2/health/ready", self.ready, ["GET"]),
+            ("/v2", self.server_metadata, ["GET"]),
+            ("/metrics", self.metrics, ["GET"]),
+            ("/openapi.json", self.openapi, ["GET"]),
+            ("/admin/model", self.swap_model, ["POST"]),
+        ]
+        return [Route(path, self._timed(path, handler), methods=methods) for path, handler, methods in table]
+
+    def _timed(self, endpoint: str, handler: Handler) -> Handler:
+        metrics = self.state.metrics
+
+        async def wrapper(request: Request) -> Response:
+            started = time.perf_counter()
+            try:
+                response = await handler(request)
+            except BadRequestError as exc:
+                for problem in exc.problems:
+                    metrics.errors.labels(problem.rule).inc()
+                response = json_response(exc.body(), exc.status)
+            metrics.requests.labels(endpoint, str(response.status_code)).inc()
+            metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+            return response
+
+        return wrapper
+
+    async def _predict(self, rows: Rows, loaded: ModelVersion, request_id: str, started: float) -> dict[str, list]:
+        """Score `rows` with `loaded` (micro-batched), then count and log the predictions."""
+        scored = await self.state.batcher.predict(loaded, rows.inputs)
+        out = {name: scored[name].tolist() for name in scored.columns}
+        self.state.metrics.observe_predictions(loaded.version, out.get("score"), out["label"])
+        entry = {
             "request_id": request_id,
             "time": time.time(),
             "model_version": loaded.version,
@@ -83,56 +119,34 @@ def _log(
             "outputs": out,
             "latency_ms": round((time.perf_counter() - started) * 1000, 3),
         }
-    )
+        self.state.log.write(entry)
+        return out
 
-
-def build_routes(state: ServerState) -> list[Route]:
-    """Every route of the API, bound to `state`."""
-
-    def timed(endpoint: str, handler: Handler) -> Handler:
-        async def wrapper(request: Request) -> Response:
-            started = time.perf_counter()
-            try:
-                response = await handler(request)
-            except BadRequestError as exc:
-                for problem in exc.problems:
-                    state.metrics.errors.labels(problem.rule).inc()
-                response = json_response(exc.body(), exc.status)
-            state.metrics.requests.labels(endpoint, str(response.status_code)).inc()
-            state.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
-            return response
-
-        return wrapper
-
-    async def predict_v1(request: Request) -> Response:
-        started, loaded = time.perf_counter(), state.current
+    async def predict_v1(self, request: Request) -> Response:
+        """POST /v1/predict: one record or a list of records."""
+        started, loaded = time.perf_counter(), self.state.current
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         rows = checked_rows(records_from_v1(decode(await _body(request))), loaded.contract)
-        out = await _score(state, rows, loaded)
-        _log(state, request_id, loaded, rows, out, started)
-        names = score_columns(loaded.contract)
-        predictions = [
-            {"id": rows.ids[i], **{name: out[name][i] for name in names}, "label": out["label"][i]}
-            for i in range(len(rows.ids))
-        ]
+        out = await self._predict(rows, loaded, request_id, started)
+        predictions = [{"id": row_id} | {name: out[name][i] for name in out} for i, row_id in enumerate(rows.ids)]
         body = {"model_version": loaded.version, "model_sha256": loaded.sha256, "predictions": predictions}
         return json_response(body, headers={"x-request-id": request_id})
 
-    async def infer_v2(request: Request) -> Response:
-        started, loaded = time.perf_counter(), state.current
-        _known_model(request)
+    async def infer_v2(self, request: Request) -> Response:
+        """POST /v2/models/{name}/infer: the Open Inference Protocol's columnar request."""
+        started, loaded = time.perf_counter(), self.state.current
+        self._known_model(request)
         document = decode(await _body(request))
         request_id = str(document.get("id") or uuid.uuid4().hex) if isinstance(document, dict) else uuid.uuid4().hex
         rows = checked_rows(records_from_v2(document, loaded.contract), loaded.contract)
-        out = await _score(state, rows, loaded)
-        _log(state, request_id, loaded, rows, out, started)
+        out = await self._predict(rows, loaded, request_id, started)
         label_type = "FP64" if loaded.contract.task == "regression" else _v2_type(out["label"])
         outputs = [
             {"name": name, "shape": [len(data)], "datatype": label_type if name == "label" else "FP64", "data": data}
             for name, data in out.items()
         ]
         body = {
-            "model_name": state.name,
+            "model_name": self.state.name,
             "model_version": loaded.version,
             "id": request_id,
             "parameters": {"model_sha256": loaded.sha256},
@@ -140,80 +154,70 @@ def build_routes(state: ServerState) -> list[Route]:
         }
         return json_response(body)
 
-    def _known_model(request: Request) -> None:
+    def _known_model(self, request: Request) -> None:
         name = request.path_params["name"]
-        if name != state.name:
-            raise BadRequestError.single(
-                "name", "unknown_model", f"no model {name!r}; this server serves {state.name!r}", 404
-            )
+        if name != self.state.name:
+            message = f"no model {name!r}; this server serves {self.state.name!r}"
+            raise BadRequestError.single("name", "unknown_model", message, 404)
 
-    async def model_metadata(request: Request) -> Response:
-        _known_model(request)
-        contract = state.current.contract
+    async def model_metadata(self, request: Request) -> Response:
+        """GET /v2/models/{name}: the inputs and outputs, as OIP tensors."""
+        self._known_model(request)
+        loaded = self.state.current
+        contract = loaded.contract
         inputs = [{"name": r.name, "datatype": V2_DATATYPES[r.dtype], "shape": [-1]} for r in contract.columns]
         outputs = [{"name": name, "datatype": "FP64", "shape": [-1]} for name in score_columns(contract)]
-        outputs.append(
-            {"name": "label", "datatype": "BYTES" if contract.task != "regression" else "FP64", "shape": [-1]}
-        )
+        label_type = "FP64" if contract.task == "regression" else "BYTES"
+        outputs.append({"name": "label", "datatype": label_type, "shape": [-1]})
         body = {
-            "name": state.name,
-            "versions": [state.current.version],
+            "name": self.state.name,
+            "versions": [loaded.version],
             "platform": "scikit-learn",
             "inputs": inputs,
             "outputs": outputs,
         }
         return json_response(body)
 
-    async def live(request: Request) -> Response:
+    async def live(self, request: Request) -> Response:
+        """GET /v2/health/live."""
         return json_response({"live": True})
 
-    async def ready(request: Request) -> Response:
-        return json_response({"ready": True, "model_version": state.current.version})
+    async def ready(self, request: Request) -> Response:
+        """GET /v2/health/ready: a verified model is loaded (the server does not start without one)."""
+        return json_response({"ready": True, "model_version": self.state.current.version})
 
-    async def server_metadata(request: Request) -> Response:
+    async def server_metadata(self, request: Request) -> Response:
+        """GET /v2."""
         return json_response({"name": "lockstep", "version": __version__, "extensions": []})
 
-    async def metrics(request: Request) -> Response:
-        return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    async def metrics(self, request: Request) -> Response:
+        """GET /metrics, in Prometheus' text format."""
+        return Response(generate_latest(self.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    async def openapi(request: Request) -> Response:
-        return json_response(openapi_document(state.current.contract, state.current.version))
+    async def openapi(self, request: Request) -> Response:
+        """GET /openapi.json, generated from the current model's contract."""
+        return json_response(openapi_document(self.state.current.contract, self.state.current.version))
 
-    async def swap_model(request: Request) -> Response:
-        if state.admin_token is None:
-            raise BadRequestError.single(
-                "authorization", "disabled", "hot swap is off: start the server with a token", 404
-            )
+    async def swap_model(self, request: Request) -> Response:
+        """POST /admin/model {"model": ref}: load and verify `ref`, then serve it (with the admin token)."""
+        token = self.state.admin_token
+        if token is None:
+            raise BadRequestError.single("authorization", "disabled", "hot swap is off: start with a token", 404)
         given = request.headers.get("authorization", "").removeprefix("Bearer ")
-        if not hmac.compare_digest(given.encode(), state.admin_token.encode()):
-            raise BadRequestError.single(
-                "authorization", "token", "a valid `Authorization: Bearer <token>` is required", 401
-            )
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            message = "a valid `Authorization: Bearer <token>` is required"
+            raise BadRequestError.single("authorization", "token", message, 401)
         document = decode(await _body(request))
         ref = document.get("model") if isinstance(document, dict) else None
         if not isinstance(ref, str):
-            raise BadRequestError.single(
-                "model", "missing", 'the body must be {"model": "<bundle folder, version or stage>"}'
-            )
+            message = 'the body must be {"model": "<bundle folder, version or stage>"}'
+            raise BadRequestError.single("model", "missing", message)
         try:
             loaded = await asyncio.to_thread(load_version, ref)
         except PipelineError as exc:
             raise BadRequestError.single("model", "verification", str(exc)) from None
-        previous, state.current = state.current.version, loaded
+        previous, self.state.current = self.state.current.version, loaded
         return json_response({"model_version": loaded.version, "model_sha256": loaded.sha256, "previous": previous})
-
-    plain = [
-        ("/v1/predict", predict_v1, ["POST"]),
-        ("/v2/models/{name}/infer", infer_v2, ["POST"]),
-        ("/v2/models/{name}", model_metadata, ["GET"]),
-        ("/v2/health/live", live, ["GET"]),
-        ("/v2/health/ready", ready, ["GET"]),
-        ("/v2", server_metadata, ["GET"]),
-        ("/metrics", metrics, ["GET"]),
-        ("/openapi.json", openapi, ["GET"]),
-        ("/admin/model", swap_model, ["POST"]),
-    ]
-    return [Route(path, timed(path, handler), methods=methods) for path, handler, methods in plain]
 
 
 def _v2_type(labels: list[Any]) -> str:
@@ -239,6 +243,6 @@ def create_app(
             await state.batcher.stop()
             state.log.close()
 
-    app = Starlette(routes=build_routes(state), lifespan=lifespan)
+    app = Starlette(routes=Api(state).routes(), lifespan=lifespan)
     app.state.server = state
     return app
