@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -57,3 +59,23 @@ def running(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_ready(base: str, process: subprocess.Popen, timeout: float = 120) -> float:
+    """Wait until the server at `base` (started as `process`) is ready; return how long it took."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout and process.poll() is None:
+        try:
+            if Client(base, timeout=2).request("GET", "/v2/health/ready")[0] == 200:
+                return time.monotonic() - started
+        except OSError:
+            time.sleep(0.1)
+    output = process.stdout.read() if process.stdout and process.poll() is not None else "(still running)"
+    raise AssertionError(f"the server at {base} did not become ready:\n{output}")

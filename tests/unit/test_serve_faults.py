@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -20,7 +19,7 @@ from lockstep.serving.app import create_app
 from lockstep.store import load_version
 
 from tests.conftest import VENV_BIN, tool_env
-from tests.http_client import Client, running
+from tests.http_client import Client, free_port, running, wait_ready
 from tests.unit.conftest import make_bundle
 from tests.unit.test_api import records
 
@@ -92,12 +91,6 @@ def test_a_hot_swap_under_load_drops_nothing_and_each_answer_names_its_version(
         assert set(versions[switched:]) == {"v0.4.0"}  # never back to the old model
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _serve(model: Path, port: int, log: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [str(VENV_BIN / "lockstep"), "serve", "--model", str(model), "--port", str(port), "--prediction-log", str(log)],
@@ -108,22 +101,11 @@ def _serve(model: Path, port: int, log: Path) -> subprocess.Popen:
     )
 
 
-def _wait_ready(base: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if Client(base, timeout=2).request("GET", "/v2/health/ready")[0] == 200:
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"the server did not become ready:\n{process.stdout.read() if process.stdout else ''}")
-
-
 def test_sigterm_answers_every_request_in_flight(bundle: Path, prepared: PreparedData, tmp_path: Path) -> None:
-    port, log = _free_port(), tmp_path / "log.jsonl"
+    port, log = free_port(), tmp_path / "log.jsonl"
     process = _serve(bundle, port, log)
     try:
-        _wait_ready(f"http://127.0.0.1:{port}", process)
+        wait_ready(f"http://127.0.0.1:{port}", process)
         big = records(prepared.test.head(1_000))
         clients = [Client(f"http://127.0.0.1:{port}") for _ in range(6)]
         import json
@@ -146,7 +128,7 @@ def test_the_server_refuses_to_start_on_a_model_that_fails_verification(bundle: 
     tampered = tmp_path / "bundle"
     shutil.copytree(bundle, tampered)
     (tampered / "contract.json").write_text((tampered / "contract.json").read_text().replace("0.5", "0.1"))
-    process = _serve(tampered, _free_port(), tmp_path / "log.jsonl")
+    process = _serve(tampered, free_port(), tmp_path / "log.jsonl")
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 2
     assert "contract.json does not match the bundle's manifest" in output
