@@ -113,26 +113,37 @@ remote-s3: install
 
 BASE ?= main
 REPORT_DIR ?= reports
+# CI passes the reproduce step's outcome as REPRODUCE: after a failure, the report and the gate say so.
+NOT_REPRODUCED := $(if $(filter failure,$(REPRODUCE)),--not-reproduced)
 
 ## report: compare with BASE (default main): writes reports/report.md, its plots and verdict.json
 .PHONY: report
 report: install
-	$(BIN)/lockstep report --base "$(BASE)" --out "$(REPORT_DIR)"
+	$(BIN)/lockstep report --base "$(BASE)" --out "$(REPORT_DIR)" $(NOT_REPRODUCED)
 
-## gate: exit non-zero unless this model may replace BASE's (same verdict as in CI)
+## gate: exit non-zero unless this model may replace BASE's and the commit holds it (same verdict as in CI)
 .PHONY: gate
 gate: install
-	$(BIN)/lockstep gate --base "$(BASE)"
+	$(BIN)/lockstep gate --base "$(BASE)" $(NOT_REPRODUCED)
 
-## ci-repro: CI: pull what the remote has (run-cache too), reproduce only what changed
+# How CI reaches the DVC remote: `ci` (the default), `fork` (a fork's pull request gets no
+# credentials) or `none` (the repository set no AWS_ROLE_ARN). Only the last two skip it.
+CI_REMOTE ?= ci
+
+## ci-repro: CI: pull what the DVC remote holds (run-cache too), reproduce everything else
 .PHONY: ci-repro
 ci-repro: install
-	@if $(BIN)/dvc pull --run-cache --allow-missing && $(BIN)/lockstep run-cache pull; then \
-	  echo "+ dvc repro --pull --allow-missing"; $(BIN)/dvc repro --pull --allow-missing; \
-	else \
-	  echo "::notice::DVC remote not reachable (a fork, or no AWS_ROLE_ARN): reproducing from scratch"; \
-	  $(BIN)/dvc repro; \
-	fi
+ifeq ($(CI_REMOTE),fork)
+	@echo "::notice::Pull request from a fork: it gets no access to the DVC remote, so the pipeline is reproduced from scratch"
+	$(BIN)/dvc repro
+else ifeq ($(CI_REMOTE),none)
+	@echo "::notice::No DVC remote for CI (the AWS_ROLE_ARN variable is not set): the pipeline is reproduced from scratch"
+	$(BIN)/dvc repro
+else
+	$(BIN)/dvc pull --run-cache --allow-missing
+	$(BIN)/lockstep run-cache pull
+	$(BIN)/dvc repro --pull
+endif
 
 ## ci-comment: CI: post or update the one sticky report comment on the pull request
 .PHONY: ci-comment
@@ -150,11 +161,15 @@ BOT_IDENTITY := GIT_AUTHOR_NAME="github-actions[bot]" GIT_COMMITTER_NAME="github
 	GIT_AUTHOR_EMAIL="41898282+github-actions[bot]@users.noreply.github.com" \
 	GIT_COMMITTER_EMAIL="41898282+github-actions[bot]@users.noreply.github.com"
 
-## ci-register: CI: register HEAD as a model version, assign STAGE, push the tags
+## ci-register: CI: register HEAD's model if it changed (refused unless the remote holds it), assign STAGE, push tags
 .PHONY: ci-register
 ci-register: install
+ifeq ($(CI_REMOTE),none)
+	@echo "::notice::No DVC remote for CI (the AWS_ROLE_ARN variable is not set): nothing is registered, since a version must name bytes that the remote holds"
+else
 	$(BOT_IDENTITY) $(BIN)/lockstep registry register --stage "$(STAGE)" --output "$${GITHUB_OUTPUT:-/dev/null}"
 	$(MAKE) --no-print-directory push-tags
+endif
 
 ## ci-assign: CI: assign STAGE to VERSION, push the tags
 .PHONY: ci-assign
@@ -175,7 +190,7 @@ push-tags:
 ## ci-bundle: CI: pull the checked-out model version and package it into dist/model (VERSION, STAGE)
 .PHONY: ci-bundle
 ci-bundle: install
-	$(BIN)/dvc pull models/model.skops models/model_card.json models/contract.json
+	$(BIN)/dvc pull models/model.skops models/trusted_types.json models/contract.json models/model_card.json
 	$(BIN)/lockstep bundle --out dist/model --version "$(VERSION)" --stage "$(STAGE)"
 
 # The serving image (Containerfile), built and run with buildah: no Docker engine needed. The wheels are

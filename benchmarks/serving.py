@@ -66,17 +66,32 @@ def make_bundle(folder: Path, rows: int = 20_000) -> tuple[Path, list[dict]]:
     cfg = parse_params(yaml.safe_load((REPO_ROOT / "params.yaml").read_text()))
     prepared = prepare_data(generate_credit_data(rows, seed=1), cfg)
     with contextlib.chdir(folder):
-        save_model(train_model(prepared.train, prepared.features, cfg), Path("models/model.skops"))
-        write_contract(build_contract(prepared.features, cfg), Path("models/contract.json"))
+        model = train_model(prepared.train, prepared.features, cfg)
+        types = save_model(model, Path("models/model.skops"), Path("models/trusted_types.json"))
+        write_contract(build_contract(prepared.features, cfg, types), Path("models/contract.json"))
         Path("models/model_card.json").write_text("{}")
         outs = "".join(
             f"    - path: models/{p.name}\n      md5: {hashlib.md5(p.read_bytes()).hexdigest()}\n"
             for p in sorted(Path("models").iterdir())
         )
         Path("dvc.lock").write_text("stages:\n  train:\n    outs:\n" + outs)
+        _register_first_version()  # a bundle is made of a registered version only
         write_bundle(Path("bundle"), "v0.1.0", "prod")
     sample = prepared.test.drop(columns=[cfg.data.target]).head(1000)
     return folder / "bundle", pa.Table.from_pandas(sample, preserve_index=False).to_pylist()
+
+
+def _register_first_version() -> None:
+    """Commit the work tree (models/ and dvc.lock) in a new Git repository and register it as v0.1.0."""
+    from lockstep import registry
+
+    identity = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.invalid"}
+    identity |= {"GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.invalid"}
+    os.environ.update(identity)
+    Path("dvc.yaml").write_text("artifacts:\n  model:\n    path: models/model.skops\n    type: model\n")
+    for args in (["init", "-q", "-b", "main"], ["add", "-f", "dvc.yaml", "dvc.lock"], ["commit", "-q", "-m", "model"]):
+        subprocess.run(["git", *args], check=True)
+    registry.register(".")
 
 
 async def _client(port: int, bodies: list[bytes], until: float, latencies: list[float]) -> None:

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from . import __version__, paths
+from . import __version__, numerics, paths
 from .config import Config, compose_params, load_params
 from .errors import PipelineError
 
@@ -82,12 +82,20 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         review = commands.add_parser(name, help=help_text, description=help_text)
         review.add_argument("--base", default="main", help="the revision to compare with (default: main)")
+        review.add_argument(
+            "--not-reproduced",
+            action="store_true",
+            help="the pipeline failed to reproduce (CI): show the base alone and fail the gate",
+        )
         if name == "report":
             review.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports/)")
     registry = commands.add_parser("registry", help="version and stage the model with GTO tags")
     actions = registry.add_subparsers(dest="action", required=True, metavar="ACTION")
-    register = actions.add_parser("register", help="register the model at REV as a new version (idempotent)")
-    register.add_argument("--rev", default="HEAD", help="the commit to register (default: HEAD)")
+    register = actions.add_parser(
+        "register",
+        help="register HEAD's model as a new version if its bytes changed (idempotent); "
+        "refuses unless the reproduced outputs are HEAD's and the DVC remote holds them",
+    )
     register.add_argument("--stage", help="also assign this stage to the version (idempotent)")
     register.add_argument("--output", type=Path, help="append `version=<version>` to this file (GITHUB_OUTPUT)")
     assign = actions.add_parser("assign", help="assign a stage to a registered version (idempotent)")
@@ -162,10 +170,10 @@ def _compose(args: argparse.Namespace) -> None:
 
 
 def _review(args: argparse.Namespace) -> int:
-    from .review.compare import compare
+    from .review.committed import review
     from .review.report import write_report
 
-    comparison = compare(args.base)
+    comparison = review(args.base, reproduced=not args.not_reproduced)
     if args.command == "report":
         report = write_report(comparison, args.out)
         print(f"report: {report} ({'passes' if comparison.verdict.passed else 'fails'} the gate)")
@@ -181,8 +189,11 @@ def _registry(args: argparse.Namespace) -> int:
     from . import registry
 
     if args.action == "register":
-        version, created = registry.register(".", args.rev)
-        print(f"{registry.ARTIFACT} {version} ({'registered' if created else 'already registered'})")
+        from .lockfile import require_published
+
+        require_published()
+        version, created = registry.register(".")
+        print(f"{registry.ARTIFACT} {version} ({'registered' if created else 'unchanged: already registered'})")
         if args.output:
             with args.output.open("a", encoding="utf-8") as output:
                 output.write(f"version={version}\n")
@@ -213,6 +224,7 @@ def _run_cache(args: argparse.Namespace) -> int:
 def _bundle(args: argparse.Namespace) -> int:
     from .deploy import write_bundle
 
+    # The model's libraries are those its contract records: the version's own training config, not today's.
     manifest = write_bundle(args.out, args.version, args.stage)
     print(f"bundle: {args.out} ({manifest['model']['sha256'][:12]}, {args.version} -> {args.stage})")
     return 0
@@ -242,8 +254,31 @@ def main(argv: list[str] | None = None) -> int:
     except PipelineError as exc:
         print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a full disk, a read-only folder: outputs are atomic, so nothing is half-written
+        print(f"{PROG} {args.command}: error: {describe_os_error(exc)}", file=sys.stderr)
+        return 2
     return 0
 
 
-if __name__ == "__main__":
+def describe_os_error(exc: OSError) -> str:
+    """One line for an error from the file system, with what to do about the common ones."""
+    import errno
+
+    where = f"{exc.filename}: " if exc.filename else ""
+    advice = {
+        errno.ENOSPC: "free some disk space and re-run",
+        errno.EDQUOT: "free some disk space and re-run",
+        errno.EACCES: "check the folder's permissions",
+        errno.EROFS: "the file system is read-only",
+    }.get(exc.errno or 0, "fix it and re-run")
+    return f"{where}{exc.strerror or type(exc).__name__}; {advice}"
+
+
+def run() -> None:
+    """The console script: pin the numerical environment (see numerics.py), then run the command."""
+    numerics.pin_process()
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

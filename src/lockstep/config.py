@@ -13,12 +13,19 @@ from typing import Any
 
 from . import paths
 from .errors import PipelineError
+from .modeling.trust import library_problem
 
 TASKS = ("auto", "binary", "multiclass", "regression")
 DTYPES = ("int", "float", "category", "string", "bool")
 SOURCES = ("synthetic", "file")
 # The metric "auto" stands for, per task.
 DEFAULT_METRICS = {"binary": "roc_auc", "multiclass": "f1_macro", "regression": "r2"}
+# Seeds reach NumPy and scikit-learn, which take 0 to 2**32 - 1.
+MAX_SEED = 2**32 - 1
+# The synthetic generator holds its table in memory: about 165 bytes a row, twice over while it is assembled.
+MAX_SYNTHETIC_ROWS = 20_000_000
+# A test set larger than the training set is almost always a mistake.
+MAX_TEST_SIZE = 0.5
 
 
 def _require(condition: bool, key: str, message: str) -> None:
@@ -42,6 +49,12 @@ class IngestConfig:
             _require(bool(self.path), "data.ingest.path", "is required when source is 'file'")
         if self.source == "synthetic":
             _require((self.n_rows or 0) > 0, "data.ingest.n_rows", "must be a positive integer")
+        _require(
+            (self.n_rows or 0) <= MAX_SYNTHETIC_ROWS,
+            "data.ingest.n_rows",
+            f"must be at most {MAX_SYNTHETIC_ROWS:,} (the table is built in memory, about 165 bytes a row)",
+        )
+        _check_seed(self.seed, "data.ingest.seed")
 
 
 @dataclass
@@ -69,6 +82,9 @@ class SchemaConfig:
     min_class_rows: int = 10
     max_missing_fraction: float = 0.3
     columns: dict[str, ColumnSpec] = field(default_factory=dict)
+    # True: a column the data has and `columns` does not list is an error (once any is listed).
+    # False: listed columns are checked, the others inferred.
+    strict: bool = True
 
     def check(self) -> None:
         """Raise PipelineError if a value is out of its allowed range."""
@@ -80,16 +96,29 @@ class SchemaConfig:
 class DataConfig:
     """The dataset: its source, target, task and schema."""
 
-    name: str = "dataset"
+    name: str | None = None
     ingest: IngestConfig = field(default_factory=IngestConfig)
     target: str = "target"
     id_column: str | None = None
     task: str = "auto"
+    positive_class: Any = None
     schema: SchemaConfig = field(default_factory=SchemaConfig)
 
     def check(self) -> None:
         """Raise PipelineError if a value is out of its allowed range."""
         _require(self.task in TASKS, "data.task", f"must be one of {TASKS}")
+        _require(
+            self.positive_class is None or isinstance(self.positive_class, str | int | bool),
+            "data.positive_class",
+            "must be one label of the target (text, integer or bool), or null",
+        )
+
+    @property
+    def dataset_name(self) -> str:
+        """`name`, or else the data file's name without its suffix (the source's name for synthetic data)."""
+        if self.name:
+            return self.name
+        return Path(self.ingest.path).stem if self.ingest.path else self.ingest.source
 
 
 @dataclass
@@ -98,10 +127,18 @@ class SplitConfig:
 
     test_size: float = 0.2
     stratify: bool = True
+    min_rows: int = 20
+    min_class_rows: int = 5
 
     def check(self) -> None:
         """Raise PipelineError if a value is out of its allowed range."""
-        _require(0 < self.test_size < 1, "split.test_size", "must be between 0 and 1")
+        _require(
+            0 < self.test_size <= MAX_TEST_SIZE,
+            "split.test_size",
+            f"must be above 0 and at most {MAX_TEST_SIZE} (the test set should not outgrow the training set)",
+        )
+        _require(self.min_rows >= 1, "split.min_rows", "must be at least 1")
+        _require(self.min_class_rows >= 1, "split.min_class_rows", "must be at least 1")
 
 
 @dataclass
@@ -176,6 +213,7 @@ class Config:
     """The whole of `params.yaml`."""
 
     seed: int = 42
+    extra_model_libraries: list[str] = field(default_factory=list)
     data: DataConfig = field(default_factory=DataConfig)
     split: SplitConfig = field(default_factory=SplitConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
@@ -197,8 +235,16 @@ class Config:
             part.check()
         for column in self.data.schema.columns.values():
             column.check()
+        _check_seed(self.seed, "seed")
+        for library in self.extra_model_libraries:
+            problem = library_problem(library)
+            _require(problem is None, "extra_model_libraries", f"entry {library!r} {problem}")
         target = self.model.get("_target_")
         _require(isinstance(target, str) and "." in target, "model._target_", "must name an estimator class")
+
+
+def _check_seed(seed: int, key: str) -> None:
+    _require(0 <= seed <= MAX_SEED, key, f"must be an integer from 0 to {MAX_SEED} (2**32 - 1)")
 
 
 def resolve_metric(name: str, task: str) -> str:
@@ -247,14 +293,29 @@ def load_params(path: Path = paths.PARAMS_FILE) -> Config:
     if not path.is_file():
         raise PipelineError(f"{path} not found: run `make params` to compose it from conf/")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        with path.open(encoding="utf-8") as handle:  # from a file, an error names it
+            raw = yaml.safe_load(handle)
     except yaml.YAMLError as exc:
-        raise PipelineError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+        raise PipelineError(f"not valid YAML: {describe_yaml_error(exc)}") from None
     return parse_params(raw)
+
+
+def describe_yaml_error(exc: Exception) -> str:
+    """A YAML error in one line, naming the file and the line where the parser stopped."""
+    mark = getattr(exc, "problem_mark", None)
+    what = ": ".join(str(part) for part in (getattr(exc, "context", None), getattr(exc, "problem", None)) if part)
+    what = what or str(exc).splitlines()[0]
+    if mark is None:
+        return what
+    name = Path(mark.name)
+    if name.is_absolute() and name.is_relative_to(Path.cwd()):
+        name = name.relative_to(Path.cwd())
+    return f"{name}, line {mark.line + 1}: {what}"
 
 
 def compose_params(overrides: list[str] | None = None, output: Path = paths.PARAMS_FILE) -> Config:
     """Compose `conf/` into `output` exactly as `dvc exp run` does, and check it."""
+    import yaml
     from dvc.utils.hydra import compose_and_dump
     from hydra.errors import HydraException
 
@@ -272,5 +333,7 @@ def compose_params(overrides: list[str] | None = None, output: Path = paths.PARA
             )
         except HydraException as exc:
             raise PipelineError(f"cannot compose conf/: {str(exc).splitlines()[0]}") from None
+        except yaml.YAMLError as exc:
+            raise PipelineError(f"cannot compose conf/: {describe_yaml_error(exc)}; fix the YAML") from None
         config = load_params(tmp)
     return config

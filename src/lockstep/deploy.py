@@ -2,68 +2,65 @@
 
 The deploy workflow checks out the version's tag, pulls the model from the
 DVC remote and calls `write_bundle`; the bundle is what a serving system
-picks up. It refuses a model that does not load or does not match dvc.lock.
+picks up. It refuses a model, trusted types, contract or card whose bytes are
+not the ones that the dvc.lock of the version's own commit records, and a
+model that does not load (through the one loader, `store.load_verified`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from . import paths
+from . import paths, registry
 from .errors import PipelineError
 from .io import atomic_dir, file_sha256, read_json, write_json
+from .lockfile import file_md5, locked_md5
+from .store import MODEL_FILES
 
 
-def locked_md5(path: Path, lock_file: Path = Path("dvc.lock")) -> str | None:
-    """The md5 that dvc.lock records for output `path`."""
-    lock = yaml.safe_load(lock_file.read_text(encoding="utf-8"))
-    for stage in lock.get("stages", {}).values():
-        for out in stage.get("outs", []):
-            if out["path"] == path.as_posix():
-                return out.get("md5")
-    return None
+def _verify(path: Path, commit: str, version: str) -> str:
+    """The md5 of `path`, which must be the one dvc.lock records at the version's commit."""
+    actual = file_md5(path)
+    if actual is None:
+        raise PipelineError(f"{path} is missing: `dvc pull {path}` first")
+    expected = locked_md5(path, commit)
+    if actual != expected:
+        raise PipelineError(
+            f"{path} is not {version}'s: its md5 is {actual}, the version's dvc.lock ({commit[:7]}) records "
+            f"{expected}; check out the tag model@{version}, then `dvc pull`"
+        )
+    return actual
 
 
 def write_bundle(out_dir: Path, version: str, stage: str) -> dict[str, Any]:
-    """Copy the model and its card into `out_dir` with a manifest; return the manifest."""
-    from .modeling.persistence import load_model
+    """Copy the model, its trusted types, contract and card into `out_dir` with a manifest; return the manifest."""
+    from .store import load_verified
 
-    if not paths.MODEL_FILE.is_file():
-        raise PipelineError(f"{paths.MODEL_FILE} is missing: `dvc pull {paths.MODEL_FILE}` first")
-    expected = locked_md5(paths.MODEL_FILE)
-    actual = hashlib.md5(paths.MODEL_FILE.read_bytes(), usedforsecurity=False).hexdigest()
-    if expected != actual:
-        raise PipelineError(f"{paths.MODEL_FILE} does not match dvc.lock ({actual} != {expected}): `dvc checkout`")
-    if not paths.MODEL_CARD.is_file():
-        raise PipelineError(f"{paths.MODEL_CARD} is missing: `dvc pull {paths.MODEL_CARD}` first")
-    card_md5 = hashlib.md5(paths.MODEL_CARD.read_bytes(), usedforsecurity=False).hexdigest()
-    if card_md5 != locked_md5(paths.MODEL_CARD):
-        raise PipelineError(f"{paths.MODEL_CARD} does not match dvc.lock: `dvc checkout`")
-    load_model(paths.MODEL_FILE)  # refuses untrusted types, fails on a corrupt file
-    if locked_md5(paths.MODEL_CONTRACT) != _md5_of(paths.MODEL_CONTRACT):
-        raise PipelineError(f"{paths.MODEL_CONTRACT} is missing or does not match dvc.lock: `dvc pull` it")
+    commit = registry.version_commit(".", version)
+    verified = {path: _verify(path, commit, version) for path in (*MODEL_FILES, paths.MODEL_CARD)}
+    # Refuses a corrupt file, types that are not trusted or differ from those recorded at train time, and a
+    # model that does not fit its contract; the libraries are those the version was trained with.
+    load_verified(paths.MODELS_DIR, version)
     card = read_json(paths.MODEL_CARD)
     manifest = {
-        "artifact": "model",
+        "artifact": registry.ARTIFACT,
         "version": version,
+        "commit": commit,
         "stage": stage,
-        "model": {"file": paths.MODEL_FILE.name, "sha256": file_sha256(paths.MODEL_FILE)},
+        "model": _described(paths.MODEL_FILE, verified),
         "card": paths.MODEL_CARD.name,
-        "contract": {"file": paths.MODEL_CONTRACT.name, "sha256": file_sha256(paths.MODEL_CONTRACT)},
+        "trusted_types": _described(paths.MODEL_TYPES, verified),
+        "contract": _described(paths.MODEL_CONTRACT, verified),
         "metrics": card.get("metrics", {}),
     }
     with atomic_dir(out_dir) as staging:
-        shutil.copyfile(paths.MODEL_FILE, staging / paths.MODEL_FILE.name)
-        shutil.copyfile(paths.MODEL_CARD, staging / paths.MODEL_CARD.name)
-        shutil.copyfile(paths.MODEL_CONTRACT, staging / paths.MODEL_CONTRACT.name)
+        for path in verified:
+            shutil.copyfile(path, staging / path.name)
         write_json(manifest, staging / "manifest.json")
     return manifest
 
 
-def _md5_of(path: Path) -> str | None:
-    return hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest() if path.is_file() else None
+def _described(path: Path, verified: dict[Path, str]) -> dict[str, str]:
+    return {"file": path.name, "md5": verified[path], "sha256": file_sha256(path)}

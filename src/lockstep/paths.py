@@ -9,6 +9,7 @@ from pathlib import Path
 PROJ_ROOT = Path()
 CONF_DIR = PROJ_ROOT / "conf"
 PARAMS_FILE = PROJ_ROOT / "params.yaml"
+LOCK_FILE = PROJ_ROOT / "dvc.lock"
 
 DATA_DIR = PROJ_ROOT / "data"
 SOURCE_DIR = DATA_DIR / "source"
@@ -20,6 +21,8 @@ FEATURES_FILE = PREPARED_DIR / "features.json"
 
 MODELS_DIR = PROJ_ROOT / "models"
 MODEL_FILE = MODELS_DIR / "model.skops"
+# The types the model file holds, recorded at train time and checked at load time.
+MODEL_TYPES = MODELS_DIR / "trusted_types.json"
 MODEL_CARD = MODELS_DIR / "model_card.json"
 MODEL_CONTRACT = MODELS_DIR / "contract.json"
 

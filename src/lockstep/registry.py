@@ -1,8 +1,9 @@
 """Model registry: GTO tags over the `model` artifact declared in dvc.yaml.
 
 A version is an annotated tag `model@vX.Y.Z` on the commit that produced the
-model; a stage is a tag `model#<stage>#N`. Both calls here are idempotent, so
-a re-run of the merge workflow on the same commit adds no tag.
+model; a stage is a tag `model#<stage>#N`. A new version is registered only
+when the model's bytes (the md5 in dvc.lock) differ from the latest version's,
+so a merge that leaves the model alone, or a re-run, adds no tag.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+from . import paths
 from .errors import PipelineError
+from .lockfile import locked_md5
 
 ARTIFACT = "model"
 FIRST_VERSION = "v0.1.0"
@@ -38,15 +41,36 @@ def version_at(repo: str, rev: str, artifact: str = ARTIFACT) -> str | None:
     return found[-1] if found else None
 
 
+def version_commit(repo: str, version: str, artifact: str = ARTIFACT) -> str:
+    """The commit that `version` of `artifact` was registered on."""
+    found = [v["commit_hexsha"] for v in _versions(repo, artifact) if v["version"] == version]
+    if not found:
+        known = ", ".join(sorted(v["version"] for v in _versions(repo, artifact))) or "none"
+        raise PipelineError(f"{artifact} has no version {version}; registered: {known}")
+    return found[0]
+
+
+def _latest(versions: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return max(versions, key=lambda v: tuple(int(n) for n in v["version"].lstrip("v").split(".")), default=None)
+
+
 def register(repo: str = ".", rev: str = "HEAD", artifact: str = ARTIFACT) -> tuple[str, bool]:
-    """Register `rev` as the next version of `artifact`; return (version, created)."""
+    """Register `rev` as the next version of `artifact` if its model changed; return (version, created)."""
     import gto.api
 
     existing = version_at(repo, rev, artifact)
     if existing:
         log.info("%s is already registered at %s as %s", artifact, rev, existing)
         return existing, False
-    first = not _versions(repo, artifact)
+    model_md5 = locked_md5(paths.MODEL_FILE, rev, repo)
+    if model_md5 is None:
+        raise PipelineError(f"dvc.lock at {rev} records no {paths.MODEL_FILE}: reproduce and commit it first")
+    versions = _versions(repo, artifact)
+    latest = _latest(versions)
+    if latest and locked_md5(paths.MODEL_FILE, latest["commit_hexsha"], repo) == model_md5:
+        log.info("%s at %s has the bytes of %s (md5 %s): no new version", artifact, rev, latest["version"], model_md5)
+        return latest["version"], False
+    first = not versions
     with _gto_errors():
         tag = gto.api.register(repo, artifact, rev, version=FIRST_VERSION if first else None, bump_minor=not first)
     return tag.version, True

@@ -11,7 +11,6 @@ load models here; nothing else reads model files.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import tempfile
@@ -28,6 +27,8 @@ from .io import file_sha256
 WORKSPACE = "workspace"
 SEMVER = re.compile(r"^v\d+\.\d+\.\d+$")
 MANIFEST = "manifest.json"
+# What a model version is made of; dvc.lock records each, and a bundle carries each.
+MODEL_FILES = (paths.MODEL_FILE, paths.MODEL_TYPES, paths.MODEL_CONTRACT)
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,10 @@ def load_version(ref: str, repo: Path = paths.PROJ_ROOT) -> ModelVersion:
     if (Path(ref) / MANIFEST).is_file():
         return _load_bundle(Path(ref))
     if ref == WORKSPACE:
-        return _load_files(lambda path: _read_file(repo / path), WORKSPACE)
+        return _load_files(lambda path: _read_file(repo / path), None, repo, WORKSPACE)
     version = ref if SEMVER.match(ref) else _stage_version(repo, ref)
-    return _load_files(_revision_reader(repo, version), version)
+    commit = _version_commit(repo, version)
+    return _load_files(_revision_reader(repo, commit, version), commit, repo, version)
 
 
 def _stage_version(repo: Path, stage: str) -> str:
@@ -66,19 +68,20 @@ def _stage_version(repo: Path, stage: str) -> str:
     return version
 
 
-def _revision_reader(repo: Path, version: str) -> Callable[[Path], bytes]:
+def _version_commit(repo: Path, version: str) -> str:
+    from gto.exceptions import GTOException
+
+    from .registry import version_commit
+
+    try:
+        return version_commit(str(repo), version)
+    except GTOException as exc:  # no Git repository, or a registry GTO cannot read
+        raise PipelineError(f"{repo} has no model registry ({str(exc).splitlines()[0]}): `git fetch --tags`") from None
+
+
+def _revision_reader(repo: Path, commit: str, version: str) -> Callable[[Path], bytes]:
     """Read files as committed with `version` (DVC-tracked ones from the cache or the remote)."""
     import dvc.api
-    from scmrepo.exceptions import RevError
-    from scmrepo.git import Git
-
-    from .registry import ARTIFACT
-
-    tag = f"{ARTIFACT}@{version}"
-    try:
-        commit = Git(str(repo)).resolve_rev(tag)
-    except RevError:
-        raise PipelineError(f"{ARTIFACT} has no version {version} (no tag {tag}): `git fetch --tags` first") from None
 
     def read(path: Path) -> bytes:
         try:
@@ -95,26 +98,21 @@ def _read_file(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def _md5(data: bytes) -> str:
-    return hashlib.md5(data, usedforsecurity=False).hexdigest()
-
-
-def _load_files(read: Callable[[Path], bytes], version: str) -> ModelVersion:
-    """Read the model and contract with `read`, check both against dvc.lock (read the same way), load them."""
-    from .deploy import locked_md5
+def _load_files(read: Callable[[Path], bytes], commit: str | None, repo: Path, version: str) -> ModelVersion:
+    """Read the model files with `read`, check each against the dvc.lock of `commit` (None: the work tree's), load."""
+    from .lockfile import file_md5, locked_md5
 
     with tempfile.TemporaryDirectory(prefix="lockstep-model-") as scratch:
         folder = Path(scratch)
-        (folder / "dvc.lock").write_bytes(read(Path("dvc.lock")))
-        for path in (paths.MODEL_FILE, paths.MODEL_CONTRACT):
-            expected = locked_md5(path, folder / "dvc.lock")
+        for path in MODEL_FILES:
+            expected = locked_md5(path, commit, repo)
             if expected is None:
                 raise PipelineError(f"the dvc.lock of {version} records no {path}: serve a version trained since")
-            data = read(path)
-            if _md5(data) != expected:
-                raise PipelineError(f"{path} of {version} does not match its dvc.lock ({_md5(data)} != {expected})")
-            (folder / path.name).write_bytes(data)
-        return _load_verified(folder / paths.MODEL_FILE.name, folder / paths.MODEL_CONTRACT.name, version)
+            (folder / path.name).write_bytes(read(path))
+            actual = file_md5(folder / path.name)
+            if actual != expected:
+                raise PipelineError(f"{path} of {version} does not match its dvc.lock ({actual} != {expected})")
+        return load_verified(folder, version)
 
 
 def _load_bundle(folder: Path) -> ModelVersion:
@@ -124,6 +122,7 @@ def _load_bundle(folder: Path) -> ModelVersion:
         recorded = {
             paths.MODEL_FILE.name: manifest["model"]["sha256"],
             paths.MODEL_CONTRACT.name: manifest["contract"]["sha256"],
+            paths.MODEL_TYPES.name: manifest["trusted_types"]["sha256"],
         }
         version = str(manifest["version"])
     except (ValueError, KeyError, TypeError) as exc:
@@ -137,15 +136,23 @@ def _load_bundle(folder: Path) -> ModelVersion:
             raise PipelineError(
                 f"{folder / name} does not match the bundle's manifest: rebuild it with `lockstep bundle`"
             )
-    return _load_verified(folder / paths.MODEL_FILE.name, folder / paths.MODEL_CONTRACT.name, version)
+    return load_verified(folder, version)
 
 
-def _load_verified(model_file: Path, contract_file: Path, version: str) -> ModelVersion:
-    """The only call of the model loader: trusted types only, and the model must fit its contract."""
-    from .modeling.persistence import load_model
+def load_verified(folder: Path, version: str) -> ModelVersion:
+    """Load the model, trusted types and contract in `folder`, whose bytes the caller has verified.
 
-    contract = read_contract(contract_file)
-    model = load_model(model_file)
+    The only call of the model loader: the model must hold exactly the types
+    recorded at train time, from the libraries its contract names, and be
+    trained on its contract's columns.
+    """
+    from .modeling.persistence import load_model, recorded_types
+
+    model_file, types_file = folder / paths.MODEL_FILE.name, folder / paths.MODEL_TYPES.name
+    contract = read_contract(folder / paths.MODEL_CONTRACT.name)
+    if sorted(recorded_types(types_file)) != sorted(contract.trusted_types):
+        raise PipelineError(f"the contract and trusted types of {version} are from different trainings: retrain it")
+    model = load_model(model_file, types_file, contract.model_libraries)
     if hasattr(model, "feature_names_in_") and list(model.feature_names_in_) != contract.feature_names:
         raise PipelineError(f"the model of {version} was not trained on its contract's columns: retrain it")
     return ModelVersion(model, contract, version, file_sha256(model_file))

@@ -14,19 +14,25 @@ GOOD_ROWS = [f"{i % 50 + 20},{'ab'[i % 2]},{i % 2}" for i in range(200)]
 HEADER = "age,group,label"
 
 
-def use_file(project: Project, name: str, content: str | None, target: str = "label") -> None:
-    """Write data/source/<name> and point params.yaml at it."""
+LISTED_COLUMNS = (
+    "+data.schema.columns.age={dtype: int, min: 18, max: 100}",
+    "+data.schema.columns.group={dtype: category, allowed: [a, b]}",
+    "+data.schema.columns.label={dtype: int}",
+)
+
+
+def use_file(project: Project, name: str, content: str | None, target: str = "label", listed: bool = True) -> None:
+    """Write data/source/<name> and point params.yaml at it, with its columns listed or inferred."""
     if content is not None:
         (project.root / "data" / "source" / name).write_text(content)
+    columns = LISTED_COLUMNS if listed else ()
     project.run(
         PACKAGE,
         "params",
         "data=file",
         f"data.ingest.path=data/source/{name}",
         f"data.target={target}",
-        "+data.schema.columns.age={dtype: int, min: 18, max: 100}",
-        "+data.schema.columns.group={dtype: category, allowed: [a, b]}",
-        "+data.schema.columns.label={dtype: int}",
+        *columns,
         "data.schema.min_class_rows=5",
     )
 
@@ -62,6 +68,18 @@ CASES = {
         "prepare",
         "column 'group': unknown category (allowed: a, b) in 1 row (e.g. 'z')",
     ),
+    "semicolon delimiter": (
+        "\n".join([HEADER.replace(",", ";"), *(row.replace(",", ";") for row in GOOD_ROWS)]),
+        "label",
+        "ingest",
+        "the file looks separated by semicolons, not commas; save it comma-separated",
+    ),
+    "stray label, inferred schema": (
+        "\n".join([HEADER, *GOOD_ROWS[:-10], *(row[:-1] + "yes" for row in GOOD_ROWS[-10:])]),
+        "label",
+        "prepare",
+        "target 'label' mixes numbers and text: 'yes' in 10 rows; fix those rows, or set data.task",
+    ),
     "one class": (
         "\n".join([HEADER, *(r[:-1] + "0" for r in GOOD_ROWS)]),
         "label",
@@ -74,7 +92,7 @@ CASES = {
 @pytest.mark.parametrize("case", CASES)
 def test_bad_data_file(reproduced: Project, case: str) -> None:
     content, target, failing_stage, message = CASES[case]
-    use_file(reproduced, "loans.csv", content, target)
+    use_file(reproduced, "loans.csv", content, target, listed="inferred" not in case)
     locked_before = lock_entry(reproduced, failing_stage)
     result = reproduced.run("dvc", "repro", check=False)
     assert result.returncode != 0
@@ -115,7 +133,7 @@ def test_override_that_does_not_compose(reproduced: Project, override: str, mess
             "train",
             "model._target_ 'sklearn.ensemble.NoSuchForest' cannot be imported",
         ),
-        ("split.test_size=1.5", "prepare", "split.test_size must be between 0 and 1"),
+        ("split.test_size=0.9999", "prepare", "split.test_size must be above 0 and at most 0.5"),
         ("seed=abc", "prepare", "seed: Value 'abc' of type 'str' could not be converted to Integer"),
     ],
 )
@@ -128,3 +146,36 @@ def test_override_with_a_bad_value(reproduced: Project, override: str, stage: st
     ), result.stdout
     assert "Traceback" not in result.stdout
     assert lock_entry(reproduced, stage) == locked_before
+
+
+def test_a_target_that_would_run_a_command_is_refused_before_it_runs(reproduced: Project) -> None:
+    marker = reproduced.root / "pwned"
+    locked_before = lock_entry(reproduced, "train")
+    overrides = ("model._target_=subprocess.Popen", f"+model.args=[touch,{marker}]")
+    result = reproduced.run("dvc", "exp", "run", *(f"-S{override}" for override in overrides), check=False)
+    assert result.returncode != 0
+    assert (
+        f"{PACKAGE} train: error: model._target_ 'subprocess.Popen' is not from a trusted library (sklearn); "
+        "see extra_model_libraries"
+    ) in result.stdout, result.stdout
+    assert not marker.exists()
+    assert lock_entry(reproduced, "train") == locked_before
+
+
+def test_a_crafted_model_file_runs_nothing_in_evaluate(reproduced: Project) -> None:
+    """The audit's exploit: a model file whose Popen (reached through numpy) runs a shell command when loaded."""
+    from tests.unit.test_persistence import _popen_file
+
+    marker = reproduced.root / "pwned"
+    (reproduced.root / "models" / "model.skops").write_bytes(_popen_file(marker))
+    locked_before = lock_entry(reproduced, "evaluate")
+    result = reproduced.run("dvc", "repro", "--single-item", "evaluate", check=False)
+    assert result.returncode != 0
+    error_lines = [line for line in result.stdout.splitlines() if line.startswith(f"{PACKAGE} evaluate: error:")]
+    assert error_lines == [
+        f"{PACKAGE} evaluate: error: models/model.skops holds types that differ from those recorded in "
+        "models/trusted_types.json at train time (e.g. numpy.distutils.fcompiler.gnu.Popen): restore both "
+        "(`dvc checkout`) or retrain"
+    ], result.stdout
+    assert not marker.exists()
+    assert lock_entry(reproduced, "evaluate") == locked_before

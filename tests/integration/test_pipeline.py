@@ -55,3 +55,23 @@ def test_the_model_is_a_registered_artifact(reproduced: Project) -> None:
     assert artifacts["model"]["path"] == "models/model.skops"
     listed = reproduced.run("dvc", "ls", ".", "models", "--dvc-only").stdout
     assert "model.skops" in listed
+
+
+def test_registration_refuses_outputs_that_are_not_the_commit_s_or_not_in_the_remote(reproduced: Project) -> None:
+    refused = reproduced.run("lockstep", "registry", "register", check=False)
+    assert refused.returncode == 2
+    assert "error: the DVC remote does not hold " in refused.stdout
+    assert "models/model.skops" in refused.stdout
+    assert "`make push` first" in refused.stdout
+    reproduced.run("dvc", "push")
+
+    metrics = reproduced.root / "metrics" / "metrics.json"
+    committed = metrics.read_text()
+    metrics.write_text(committed.replace('"roc_auc": 0.', '"roc_auc": 0.9'))
+    refused = reproduced.run("lockstep", "registry", "register", check=False)
+    assert refused.returncode == 2
+    assert "(after reproducing, metrics/metrics.json differ): run `make repro`, then commit" in refused.stdout
+    assert reproduced.run("git", "tag").stdout == ""
+
+    metrics.write_text(committed)
+    assert "model v0.1.0 (registered)" in reproduced.run("lockstep", "registry", "register").stdout

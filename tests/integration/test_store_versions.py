@@ -27,9 +27,9 @@ pytestmark = pytest.mark.integration
 DVC_YAML = """\
 stages:
   publish:
-    cmd: mkdir -p models && cp staged/model.skops staged/contract.json models/
+    cmd: mkdir -p models && cp staged/model.skops staged/trusted_types.json staged/contract.json models/
     deps: [staged]
-    outs: [models/model.skops, models/contract.json]
+    outs: [models/model.skops, models/trusted_types.json, models/contract.json]
 artifacts:
   model:
     path: models/model.skops
@@ -47,8 +47,9 @@ def registered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     repo = tmp_path_factory.mktemp("registered")
     cfg = parse_params(yaml.safe_load((REPO_ROOT / "params.yaml").read_text()))
     prepared = prepare_data(generate_credit_data(2_000, seed=5), cfg)
-    save_model(train_model(prepared.train, prepared.features, cfg), repo / "staged" / "model.skops")
-    write_contract(build_contract(prepared.features, cfg), repo / "staged" / "contract.json")
+    model = train_model(prepared.train, prepared.features, cfg)
+    types = save_model(model, repo / "staged" / "model.skops", repo / "staged" / "trusted_types.json")
+    write_contract(build_contract(prepared.features, cfg, types), repo / "staged" / "contract.json")
     (repo / "dvc.yaml").write_text(DVC_YAML)
     (repo / ".gto").write_text((REPO_ROOT / ".gto").read_text())
     run(repo, "git", "init", "-q", "-b", "main")

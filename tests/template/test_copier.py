@@ -104,7 +104,7 @@ def test_a_new_project_has_its_names_everywhere(acme: Path) -> None:
     assert not (acme / "copier.yml").exists()
     pyproject = (acme / "pyproject.toml").read_text()
     assert 'name = "acme-churn"' in pyproject
-    assert f'{package} = "{package}.cli:main"' in pyproject
+    assert f'{package} = "{package}.cli:run"' in pyproject
     assert 'authors = [{ name = "Acme ML team", email = "ml@acme.example" }]' in pyproject
     readme = (acme / "README.md").read_text().splitlines()
     assert readme[:3] == ["# Acme Churn Risk", "", ANSWERS["description"]]

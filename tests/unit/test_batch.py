@@ -97,3 +97,15 @@ def test_the_command_reports_counts_and_refuses_a_bad_model(
     assert main(["predict", "--model", "workspace", "--input", "in.parquet", "--output", "again.parquet"]) == 2
     assert "does not match its dvc.lock" in capsys.readouterr().err
     assert not Path("again.parquet").exists()
+
+
+def test_a_column_the_model_dropped_is_read_past(loaded: ModelVersion, prepared: PreparedData) -> None:
+    from dataclasses import replace
+
+    dated = prepared.test.head(20).assign(applied_on=pd.Timestamp("2024-01-31"))
+    dated.to_parquet("dated.parquet", index=False)
+    with pytest.raises(PipelineError, match=r"has columns the model does not know \['applied_on'\]"):
+        score_files(Path("dated.parquet"), loaded, Path("out.parquet"), Path("rejects.parquet"))
+    dropped = replace(loaded, contract=replace(loaded.contract, dropped=["applied_on"]))
+    summary = score_files(Path("dated.parquet"), dropped, Path("out.parquet"), Path("rejects.parquet"))
+    assert (summary.scored, summary.rejected) == (20, 0)

@@ -52,3 +52,36 @@ def test_params_check_detects_a_stale_params_file(tmp_path: Path, monkeypatch: p
     monkeypatch.chdir(REPO_ROOT)
     assert main(["params", "--check"]) == 0
     assert main(["params", "--check", "model=random_forest"]) == 2
+
+
+def test_a_full_disk_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    import errno
+
+    def full_disk(frame: object, path: Path) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "params.yaml").write_text(
+        (REPO_ROOT / "params.yaml").read_text().replace("n_rows: 20000", "n_rows: 50")
+    )
+    monkeypatch.setattr("lockstep.io.write_parquet", full_disk)  # what the ingest stage writes with
+    assert main(["ingest"]) == 2
+    assert capsys.readouterr().err == (
+        f"{PACKAGE} ingest: error: data/raw/dataset.parquet: No space left on device; free some disk space and re-run\n"
+    )
+
+
+def test_a_yaml_error_names_the_file_and_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    import shutil
+
+    shutil.copytree(REPO_ROOT / "conf", tmp_path / "conf")
+    (tmp_path / "conf" / "model" / "ridge.yaml").write_text("_target_: sklearn.linear_model.Ridge\nalpha: [1, 2\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["params", "model=ridge"]) == 2
+    assert capsys.readouterr().err == (
+        f"{PACKAGE} params: error: cannot compose conf/: conf/model/ridge.yaml, line 3: while parsing a flow "
+        "sequence: expected ',' or ']', but got '<stream end>'; fix the YAML\n"
+    )
+    assert not (tmp_path / "params.yaml").exists()

@@ -162,3 +162,52 @@ def test_the_threshold_and_positive_class_come_from_the_contract(
     inputs = check_rows(prepared.test, contract).inputs
     scored = predict_frame(trained, inputs, replace(contract, decision_threshold=0.3))
     assert ((scored["score"] >= 0.3) == (scored["label"] == 1)).all()
+
+
+def test_the_contract_carries_the_model_file_s_trusted_types(contract: ModelContract, trusted_types: list[str]) -> None:
+    assert contract.trusted_types == trusted_types
+    assert contract.model_libraries == ["sklearn", "numpy", "scipy"]
+    assert contract.dropped == []
+
+
+def test_data_positive_class_is_the_contract_s_and_predict_frame_scores_it(cfg: Config) -> None:
+    from lockstep.contract.model_contract import build_contract
+    from lockstep.data.prepare import prepare_data
+    from lockstep.modeling.train import train_model
+
+    flipped = replace(
+        cfg, data=replace(cfg.data, positive_class=0)
+    )  # 0 sorts first: only the setting makes it positive
+    prepared = prepare_data(generate_credit_data(1_200, seed=4), flipped)
+    model = train_model(prepared.train, prepared.features, flipped)
+    contract = build_contract(prepared.features, flipped, trusted_types=[])
+    assert (contract.classes, contract.positive_class) == ([1, 0], 0)
+    scored = predict_frame(model, prepared.test, contract)
+    expected = model.predict_proba(prepared.test[contract.feature_names])[:, list(model.classes_).index(0)]
+    np.testing.assert_allclose(scored["score"].to_numpy(), expected, rtol=0, atol=1e-12)
+    assert ((scored["score"] >= contract.decision_threshold) == (scored["label"] == 0)).all()
+
+
+def test_dropped_columns_are_accepted_in_records_and_ignored(prepared: PreparedData, contract: ModelContract) -> None:
+    records = _records(prepared, 2)
+    for record in records:
+        record["applied_on"] = "2024-01-31"
+    assert [p.field for p in check_record_fields(records, contract)] == ["applied_on", "applied_on"]
+    assert check_record_fields(records, replace(contract, dropped=["applied_on"])) == []
+
+
+def test_predict_frame_predicts_with_one_worker_and_restores_n_jobs(
+    prepared: PreparedData, contract: ModelContract, cfg: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sklearn.ensemble import RandomForestClassifier
+
+    from lockstep.modeling.features import build_preprocessor
+
+    forest = RandomForestClassifier(n_estimators=4, n_jobs=2, random_state=0)
+    model = Pipeline([("preprocess", build_preprocessor(prepared.features, cfg.features)), ("model", forest)])
+    model.fit(prepared.train[contract.feature_names], prepared.train[contract.target])
+    seen: list[int] = []
+    predict_proba = forest.predict_proba
+    monkeypatch.setattr(forest, "predict_proba", lambda x: seen.append(forest.n_jobs) or predict_proba(x))
+    predict_frame(model, prepared.test, contract)
+    assert (seen, forest.n_jobs) == ([1], 2)

@@ -94,15 +94,16 @@ def test_every_binary_metric_drives_importance_with_string_labels(metric: str, c
     raw = generate_credit_data(3_000, seed=2)
     raw["default"] = raw["default"].map({0: "repaid", 1: "defaulted"})
     schema = replace(cfg.data.schema, columns={k: v for k, v in cfg.data.schema.columns.items() if k != "default"})
-    string_cfg = replace(
-        cfg, data=replace(cfg.data, schema=schema), evaluate=replace(cfg.evaluate, importance_metric=metric)
-    )
+    # "defaulted" sorts first, so data.positive_class is what makes it the positive class.
+    data = replace(cfg.data, schema=schema, positive_class="defaulted")
+    string_cfg = replace(cfg, data=data, evaluate=replace(cfg.evaluate, importance_metric=metric))
     string_cfg.data.schema.columns["default"] = replace(
         cfg.data.schema.columns["loan_id"], dtype="category", unique=False
     )
     prepared = prepare_data(raw, string_cfg)
+    assert prepared.features.classes == ["repaid", "defaulted"]
     model = train_model(prepared.train, prepared.features, string_cfg)
-    contract = build_contract(prepared.features, string_cfg)
+    contract = build_contract(prepared.features, string_cfg, trusted_types=[])  # the model is not saved here
     evaluation = evaluate_model(model, prepared.test, prepared.features, contract, string_cfg)
     assert evaluation.importance_metric == metric
     assert len(evaluation.plots["feature_importance"]) == len(prepared.features.columns)

@@ -49,3 +49,36 @@ def test_run_ingest_writes_the_synthetic_table(tmp_path: Path) -> None:
     assert len(frame) == 500
     pd.testing.assert_frame_equal(pd.read_parquet(output), frame, check_dtype=False)
     assert [p.name for p in output.parent.iterdir()] == ["dataset.parquet"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            "age;group;label\n30;a;1\n",
+            "one column named 'age;group;label': the file looks separated by semicolons, not commas; "
+            "save it comma-separated",
+        ),
+        (
+            "age\tgroup\tlabel\n30\ta\t1\n",
+            "one column named 'age\\tgroup\\tlabel': the file looks separated by tabs, not commas; "
+            "save it comma-separated",
+        ),
+        ("age,group,age\n30,a,31\n", "column 'age' appears more than once in the header; rename the copies"),
+    ],
+)
+def test_csv_files_pandas_would_misread(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "data.csv"
+    path.write_text(content)
+    with pytest.raises(PipelineError) as error:
+        read_source_file(path)
+    assert str(error.value) == f"{path}: {message}"
+
+
+@pytest.mark.parametrize("folder", ["data/source", "data/source/loans.csv"])
+def test_a_folder_is_named_as_a_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folder: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / folder).mkdir(parents=True)
+    with pytest.raises(PipelineError) as error:
+        load_raw_data(IngestConfig(source="file", path=folder))
+    assert str(error.value) == f"{folder}: is a folder; set data.ingest.path to a .csv or .parquet file in it"

@@ -17,13 +17,21 @@ def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=repo, env=tool_env(), check=True, capture_output=True, text=True).stdout
 
 
+def commit_model(repo: Path, md5: str, message: str) -> None:
+    """Commit a dvc.lock whose train stage records a model with this md5."""
+    (repo / "dvc.lock").write_text(
+        f"schema: '2.0'\nstages:\n  train:\n    outs:\n    - path: models/model.skops\n      md5: {md5}\n"
+    )
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--allow-empty", "-m", message)
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> str:
     git(tmp_path, "init", "-q", "-b", "main")
     (tmp_path / "dvc.yaml").write_text("artifacts:\n  model:\n    path: models/model.skops\n    type: model\n")
     (tmp_path / ".gto").write_text((REPO_ROOT / ".gto").read_text())
-    git(tmp_path, "add", "-A")
-    git(tmp_path, "commit", "-q", "-m", "first")
+    commit_model(tmp_path, "a" * 32, "first")
     return str(tmp_path)
 
 
@@ -34,9 +42,28 @@ def tags(repo: str) -> list[str]:
 def test_register_is_idempotent_and_bumps_the_minor_version(repo: str) -> None:
     assert registry.register(repo) == ("v0.1.0", True)
     assert registry.register(repo) == ("v0.1.0", False)
-    git(Path(repo), "commit", "-q", "--allow-empty", "-m", "second")
+    commit_model(Path(repo), "b" * 32, "second")
     assert registry.register(repo) == ("v0.2.0", True)
     assert tags(repo) == ["model@v0.1.0", "model@v0.2.0"]
+    assert registry.version_commit(repo, "v0.2.0") == git(Path(repo), "rev-parse", "HEAD").strip()
+
+
+def test_a_commit_with_the_same_model_bytes_gets_no_new_version(repo: str) -> None:
+    registry.register(repo)
+    commit_model(Path(repo), "a" * 32, "docs only")
+    assert registry.register(repo) == ("v0.1.0", False)
+    commit_model(Path(repo), "b" * 32, "a new model")
+    commit_model(Path(repo), "b" * 32, "docs again")
+    assert registry.register(repo) == ("v0.2.0", True)  # compared with the latest version, not the first
+    assert tags(repo) == ["model@v0.1.0", "model@v0.2.0"]
+
+
+def test_a_commit_without_a_locked_model_is_not_registered(repo: str) -> None:
+    (Path(repo) / "dvc.lock").unlink()
+    git(Path(repo), "commit", "-q", "-am", "no lock")
+    with pytest.raises(PipelineError, match=r"dvc.lock at HEAD records no models/model.skops"):
+        registry.register(repo)
+    assert tags(repo) == []
 
 
 def test_assign_is_idempotent_and_moves_the_stage(repo: str) -> None:
@@ -54,3 +81,5 @@ def test_bad_assignments_are_one_line_errors(repo: str) -> None:
         registry.assign(repo, "v9.9.9", "staging")
     with pytest.raises(PipelineError, match="registry: Allowed stages are"):
         registry.assign(repo, "v0.1.0", "prdo")
+    with pytest.raises(PipelineError, match=r"model has no version v0\.2\.0; registered: v0\.1\.0"):
+        registry.version_commit(repo, "v0.2.0")

@@ -21,7 +21,7 @@ def test_the_workspace_model_loads_with_its_contract(checked_out: Path, contract
     assert isinstance(loaded.model, Pipeline)
 
 
-@pytest.mark.parametrize("name", ["model.skops", "contract.json"])
+@pytest.mark.parametrize("name", ["model.skops", "trusted_types.json", "contract.json"])
 def test_a_workspace_file_that_differs_from_dvc_lock_is_refused(checked_out: Path, name: str) -> None:
     path = Path("models") / name
     path.write_bytes(path.read_bytes() + b" ")
@@ -30,9 +30,9 @@ def test_a_workspace_file_that_differs_from_dvc_lock_is_refused(checked_out: Pat
 
 
 def test_a_bundle_loads_and_names_its_version(checked_out: Path, contract: ModelContract) -> None:
-    manifest = write_bundle(Path("dist/model"), "v0.3.0", "prod")
+    manifest = write_bundle(Path("dist/model"), "v0.1.0", "prod")
     loaded = load_version("dist/model")
-    assert (loaded.version, loaded.sha256, loaded.contract) == ("v0.3.0", manifest["model"]["sha256"], contract)
+    assert (loaded.version, loaded.sha256, loaded.contract) == ("v0.1.0", manifest["model"]["sha256"], contract)
 
 
 @pytest.mark.parametrize(
@@ -44,7 +44,7 @@ def test_a_bundle_loads_and_names_its_version(checked_out: Path, contract: Model
     ],
 )
 def test_a_damaged_bundle_is_refused(checked_out: Path, damage: object, message: str) -> None:
-    write_bundle(Path("dist/model"), "v0.3.0", "prod")
+    write_bundle(Path("dist/model"), "v0.1.0", "prod")
     damage(Path("dist/model"))  # type: ignore[operator]
     with pytest.raises(PipelineError, match=message):
         load_version("dist/model")

@@ -103,8 +103,9 @@ def test_several_problems_report_the_first_and_count_the_rest(loans: pd.DataFram
 
 def test_valid_table_is_coerced_to_the_schema(loans: pd.DataFrame, credit_cfg: DataConfig) -> None:
     loans["age"] = loans["age"].astype(float)
-    validated = validate_table(loans, credit_cfg)
+    validated, decisions = validate_table(loans, credit_cfg)
     assert str(validated["age"].dtype) == "Int64"
+    assert decisions == {}  # every column is listed: nothing inferred
 
 
 @pytest.mark.parametrize(
@@ -136,25 +137,25 @@ def test_single_class_target_is_rejected(loans: pd.DataFrame, credit_cfg: DataCo
     with pytest.raises(
         PipelineError, match=r"target 'default' has a single class \(0\); a classifier needs at least two"
     ):
-        describe_features(loans, credit_cfg, "binary")
+        describe_features(loans, credit_cfg, "binary", [])
 
 
 def test_rare_class_is_rejected(loans: pd.DataFrame, credit_cfg: DataConfig) -> None:
     loans["default"] = 0
     loans.loc[:4, "default"] = 1
     with pytest.raises(PipelineError, match=r"class 1 of target 'default' has 5 rows, fewer than"):
-        describe_features(loans, credit_cfg, "binary")
+        describe_features(loans, credit_cfg, "binary", [])
 
 
 def test_features_come_from_the_schema_or_from_dtypes(loans: pd.DataFrame, credit_cfg: DataConfig) -> None:
-    spec = describe_features(validate_table(loans, credit_cfg), credit_cfg, "binary")
+    spec = describe_features(validate_table(loans, credit_cfg)[0], credit_cfg, "binary", [])
     assert spec.categorical == ["employment_type", "home_ownership", "loan_purpose"]
     assert "loan_id" not in spec.columns
     assert "default" not in spec.columns
     assert spec.classes == [0, 1]
     inferred = DataConfig(target="y", schema=SchemaConfig(min_rows=2, min_class_rows=1))
     table = pd.DataFrame({"n": [1.0, 2.0, 3.0, 4.0], "c": ["a", "b", "a", "b"], "y": [0, 1, 0, 1]})
-    spec = describe_features(validate_table(table, inferred), inferred, "binary")
+    spec = describe_features(validate_table(table, inferred)[0], inferred, "binary", [])
     assert (spec.numeric, spec.categorical) == (["n"], ["c"])
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import itertools
 import re
+import socket
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
 import pytest
+import yaml
 from moto.server import ThreadedMotoServer
 
 from tests.conftest import REPO_ROOT, Project, copy_project, tool_env
@@ -40,22 +42,68 @@ class World:
     def env(self) -> dict[str, str]:
         return tool_env(**self.aws_env)
 
-    def open_pr(self, branch: str, overrides: list[str], base: str = "main") -> str:
-        """Push a branch that changes params (as a developer would, without reproducing); return its head."""
+    def clone(self, branch: str, start: str = "main") -> Project:
+        """A contributor's clone of origin with `branch` checked out from `start`."""
         dev = self.runs_dir / f"dev-{next(self.counter)}"
         subprocess.run(["git", "clone", "-q", str(self.origin), str(dev)], check=True, env=self.env())
         clone = Project(dev, self.origin)
-        clone.run("git", "checkout", "-q", "-B", branch, f"origin/{base}", env=self.env())
+        clone.run("git", "checkout", "-q", "-B", branch, f"origin/{start}", env=self.env())
+        return clone
+
+    def open_pr(
+        self,
+        branch: str,
+        overrides: list[str],
+        base: str = "main",
+        reproduce: bool = False,
+        edit: Callable[[Project], None] | None = None,
+    ) -> str:
+        """Push a branch that changes params, and return its head.
+
+        Without `reproduce` the contributor commits only params.yaml. With it they
+        also run the pipeline and commit dvc.lock and metrics/, as `make repro`
+        does, with no access to the remote: their DVC cache is the one of someone
+        who reproduced main, so only the stages the change touches run. `edit`
+        changes the work tree before the commit.
+        """
+        clone = self.clone(branch, start=base)
         if overrides:
             clone.run("lockstep", "params", *overrides, env=self.env())
+        if reproduce:
+            clone.run("dvc", "cache", "dir", "--local", str(self.main.root / ".dvc" / "cache"))
+            clone.run("dvc", "repro")  # tool_env(): no AWS credentials, no remote
+            clone.run("git", "add", "dvc.lock", "metrics")
+        if edit:
+            edit(clone)
         clone.run(
             "git", "commit", "-q", "--allow-empty", "-am", f"Try {' '.join(overrides) or 'nothing'}", env=self.env()
         )
         clone.run("git", "push", "-q", "-f", "origin", branch, env=self.env())
         return clone.run("git", "rev-parse", "HEAD").stdout.strip()
 
-    def pull_request(self, branch: str, sha: str, number: int, fork: bool = False) -> dict[str, JobResult]:
-        """Run the model-review workflow for pull request `number` at `sha`."""
+    def merge(self, branch: str) -> None:
+        """Merge `branch` into main with a merge commit, as GitHub's merge button does."""
+        clone = self.clone("main")
+        clone.run("git", "merge", "--no-ff", "-q", "-m", f"Merge {branch}", f"origin/{branch}", env=self.env())
+        clone.run("git", "push", "-q", "origin", "main", env=self.env())
+
+    def locked_model_md5(self, rev: str) -> str:
+        """The md5 that dvc.lock at `rev` (a branch, tag or commit of origin) records for the model."""
+        lock = subprocess.run(
+            ["git", "show", f"{rev}:dvc.lock"], cwd=self.origin, capture_output=True, text=True, check=True
+        ).stdout
+        stages = yaml.safe_load(lock)["stages"]
+        return next(out["md5"] for out in stages["train"]["outs"] if out["path"] == "models/model.skops")
+
+    def latest_bundle(self, stage: str) -> Path:
+        """The deploy bundle that the most recent run uploaded for `stage`."""
+        bundles = self.runs_dir.glob(f"run-*/artifacts/model-{stage}")
+        return max(bundles, key=lambda path: int(path.parent.parent.name.removeprefix("run-")))
+
+    def pull_request(
+        self, branch: str, sha: str, number: int, fork: bool = False, remote_down: bool = False
+    ) -> dict[str, JobResult]:
+        """Run the model-review workflow for pull request `number` at `sha` (with S3 unreachable if `remote_down`)."""
         head_repo = "someone/credit-risk" if fork else REPOSITORY
         event = {
             "number": number,
@@ -69,6 +117,8 @@ class World:
             "pull_request", event, f"refs/pull/{number}/merge", sha, base_ref="main", head_ref=branch
         )
         sim.comments = self.comments(number)
+        if remote_down:
+            sim.aws_env = self.aws_env | {"AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{closed_port()}"}
         return run_workflow(Path(".github/workflows/model-review.yml"), sim, REPO_ROOT)
 
     def push_to_main(self) -> dict[str, JobResult]:
@@ -107,6 +157,13 @@ class World:
     def comments(self, number: int) -> Path:
         """Pull request `number`'s comment thread, as the cml stand-in keeps it."""
         return self.runs_dir / f"pr-{number}-comments.json"
+
+
+def closed_port() -> int:
+    """A local port that nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

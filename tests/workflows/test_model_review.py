@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
+from lockstep.review.committed import NOT_REPRODUCED
+
+from tests.conftest import Project
 from tests.workflows.conftest import World, make_world
 
 pytestmark = pytest.mark.integration
+FIX_STALE = "run `make repro`, then commit dvc.lock and metrics/"
 
 
 def comments(world: World, number: int) -> list[dict]:
     return json.loads(world.comments(number).read_text())["comments"]
+
+
+def reported_md5(body: str) -> str | None:
+    """The md5 of this revision's model, as the report states it."""
+    found = re.search(r"Model `models/model.skops` of this revision: (?:md5 `([0-9a-f]{32})`|none);", body)
+    assert found, body[:600]
+    return found.group(1)
 
 
 def main_metric(world: World, name: str) -> float:
@@ -20,7 +32,7 @@ def main_metric(world: World, name: str) -> float:
 
 
 def test_a_better_model_gets_one_sticky_comment_and_passes(world: World) -> None:
-    sha = world.open_pr("boosting", ["model=hist_gradient_boosting"])
+    sha = world.open_pr("boosting", ["model=hist_gradient_boosting"], reproduce=True)
     job = world.pull_request("boosting", sha, number=1)["review"]
     assert job.passed, job.report()
     reproduce = job.step("Reproduce what changed").output
@@ -43,16 +55,19 @@ def test_a_better_model_gets_one_sticky_comment_and_passes(world: World) -> None
     assert "95% confidence interval" in body
     assert set(comment["images"]) >= {"roc.png", "precision_recall.png", "confusion_matrix.png"}
     assert "gate: PASS" in job.step("Gate").output
+    assert reported_md5(body) == world.locked_model_md5("boosting")
 
-    sha = world.open_pr("boosting", ["model=hist_gradient_boosting", "model.learning_rate=0.1"])
-    assert world.pull_request("boosting", sha, number=1)["review"].passed
+    # A second push changes params without reproducing: the same comment now says what to run.
+    sha = world.open_pr("boosting", ["model=hist_gradient_boosting", "model.learning_rate=0.1"], base="boosting")
+    assert world.pull_request("boosting", sha, number=1)["review"].failed_step == "Gate"
     (comment,) = comments(world, 1)  # still one comment, edited in place
     assert comment["updates"] == 1
     assert "`model.learning_rate` | – | `0.1`" in comment["body"]
+    assert FIX_STALE in comment["body"]
 
 
 def test_rerunning_the_same_commit_executes_no_stage(world: World) -> None:
-    sha = world.open_pr("stronger-l2", ["model.C=0.3"])
+    sha = world.open_pr("stronger-l2", ["model.C=0.3"], reproduce=True)
     first = world.pull_request("stronger-l2", sha, number=2)["review"]
     assert "Running stage 'train'" in first.step("Reproduce what changed").output
     again = world.pull_request("stronger-l2", sha, number=2)["review"]
@@ -81,9 +96,12 @@ def test_a_clearly_worse_model_is_reported_then_blocked(world: World) -> None:
 
 
 def test_a_fork_pr_gets_the_report_in_the_summary_and_the_same_gate(world: World) -> None:
-    sha = world.open_pr("fork-boosting", ["model=hist_gradient_boosting"])
+    sha = world.open_pr("fork-boosting", ["model=hist_gradient_boosting"], reproduce=True)
     job = world.pull_request("fork-boosting", sha, number=5, fork=True)["review"]
     assert job.passed, job.report()
+    reproduce = job.step("Reproduce what changed").output
+    assert "Pull request from a fork: it gets no access to the DVC remote" in reproduce
+    assert "dvc pull" not in reproduce
     assert not job.step("Configure AWS credentials (OIDC)").ran
     assert not job.step("Post the sticky comment").ran
     assert not job.step("Share the run-cache").ran
@@ -115,10 +133,72 @@ def modelless(tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str) -> Wor
 
 
 def test_the_first_model_passes_on_the_threshold_alone(modelless: World) -> None:
-    sha = modelless.open_pr("first-model", [])
+    sha = modelless.open_pr("first-model", [], reproduce=True)
     job = modelless.pull_request("first-model", sha, number=1)["review"]
     assert job.passed, job.report()
     assert "Running stage 'ingest'" in job.step("Reproduce what changed").output
     (comment,) = comments(modelless, 1)
     assert "the base has no model to compare with: judged on the threshold alone" in comment["body"]
     assert "| ★ roc_auc | – |" in comment["body"]
+
+
+def test_a_stale_lock_fails_with_the_command_and_a_report_of_the_reproduced_model(world: World) -> None:
+    world.open_pr("stale-lock", ["model.C=0.5"], reproduce=True)
+    sha = world.open_pr("stale-lock", ["model.C=0.25"], base="stale-lock")  # params changed, lock not
+    job = world.pull_request("stale-lock", sha, number=6)["review"]
+    assert job.failed_step == "Gate", job.report()
+    assert job.step("Post the sticky comment").exit_code == 0
+    (comment,) = comments(world, 6)
+    assert comment["body"].startswith("## Model report: ❌ the gate fails")
+    assert "(after reproducing, dvc.lock, metrics/metrics.json" in comment["body"]
+    assert FIX_STALE in job.step("Gate").output
+    reviewed = reported_md5(comment["body"])
+    assert reviewed != world.locked_model_md5("stale-lock")  # the report shows C=0.25, not the committed lock
+
+    # The one command gives exactly the bytes the reviewer saw, so committing its lock passes.
+    contributor = world.clone("stale-lock", start="stale-lock")
+    contributor.run("dvc", "cache", "dir", "--local", str(world.main.root / ".dvc" / "cache"))
+    contributor.run("dvc", "repro")
+    assert " M dvc.lock" in contributor.git_status()
+    assert f"md5: {reviewed}" in contributor.read("dvc.lock")
+
+
+def forge_metrics(clone: Project) -> None:
+    metrics = json.loads(clone.read("metrics/metrics.json"))
+    metrics["roc_auc"] = 0.99
+    (clone.root / "metrics" / "metrics.json").write_text(json.dumps(metrics, indent=4, sort_keys=True) + "\n")
+
+
+def test_forged_metrics_next_to_a_committed_lock_fail_the_gate_with_the_reason(world: World) -> None:
+    sha = world.open_pr("forged", [], reproduce=True, edit=forge_metrics)
+    job = world.pull_request("forged", sha, number=7)["review"]
+    assert job.failed_step == "Gate", job.report()
+    (comment,) = comments(world, 7)
+    true_auc = main_metric(world, "roc_auc")
+    reason = f"the committed metrics/metrics.json says roc_auc = 0.99, but reproducing this commit gives {true_auc}"
+    assert reason in job.step("Gate").output
+    assert reason in comment["body"]
+    row = next(line for line in comment["body"].splitlines() if line.startswith("| ★ roc_auc |"))
+    assert f"| {true_auc:.4f} |" in row
+    assert "0.99" not in row
+    assert reported_md5(comment["body"]) == world.locked_model_md5("forged")
+
+
+def test_an_unreachable_remote_fails_the_pull_with_dvc_s_error_and_still_reports(world: World) -> None:
+    sha = world.open_pr("remote-down", [])
+    job = world.pull_request("remote-down", sha, number=8, remote_down=True)["review"]
+    assert job.failed_step == "Reproduce what changed"
+    reproduce = job.step("Reproduce what changed").output
+    assert "ERROR: unexpected error - Could not connect to the endpoint URL" in reproduce
+    assert "from scratch" not in reproduce
+    assert "Running stage" not in reproduce
+    assert not job.step("Share the run-cache").ran
+    assert job.step("Post the sticky comment").exit_code == 0
+    gate = job.step("Gate")
+    assert gate.exit_code != 0
+    assert NOT_REPRODUCED in gate.output
+    assert "gate: FAIL" in gate.output
+    (comment,) = comments(world, 8)
+    assert comment["body"].startswith("## Model report: ❌ the gate fails")
+    assert NOT_REPRODUCED in comment["body"]
+    assert reported_md5(comment["body"]) is None  # nothing of this revision was checked, so nothing is shown

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,17 @@ from tests.workflows.expressions import HarnessError, condition, evaluate, subst
 from tests.workflows.harness import check_executable, load_workflow
 
 WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.yml"))
-PINNED = re.compile(r"uses: [\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d")
+PINNED = re.compile(r"uses: (?P<action>[\w.-]+/[\w./-]+)@(?P<sha>[0-9a-f]{40}) # (?P<tag>v[\w.]+)$")
+# The commit each release tag points to, read from the action's own repository
+# (`git ls-remote https://github.com/<action> refs/tags/<tag>^{}` for an annotated tag).
+# A pin moves by adding its row here, so its version comment cannot drift from the commit.
+RELEASES = {
+    ("actions/checkout", "11bd71901bbe5b1630ceea73d27597364c9af683"): "v4.2.2",
+    ("actions/setup-python", "a26af69be951a213d495a4c3e4e4022e16d87065"): "v5.6.0",
+    ("actions/upload-artifact", "ea165f8d65b6e75b540449e92b4886f43607fa02"): "v4.6.2",
+    ("aws-actions/configure-aws-credentials", "e3dd6a429d7300a6a4c196c26e071d42e0343502"): "v4.0.2",
+    ("iterative/setup-cml", "f12ea7685438c1fc438d50f77519b3860cf5fa98"): "v2.0.1",
+}
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
@@ -27,7 +38,11 @@ def test_hardening(path: Path) -> None:
     text = path.read_text()
     for line in text.splitlines():
         if "uses:" in line and "uses: ./" not in line:
-            assert PINNED.search(line), f"not pinned by SHA with a version comment: {line.strip()}"
+            pin = PINNED.search(line)
+            assert pin, f"not pinned by SHA with a version comment: {line.strip()}"
+            release = RELEASES.get((pin["action"], pin["sha"]))
+            assert release, f"{pin['action']}@{pin['sha']} is no release commit we know: add its tag to RELEASES"
+            assert pin["tag"] == release, f"{pin['action']}@{pin['sha'][:12]} is {release}, not {pin['tag']}"
     for job in workflow["jobs"].values():
         assert "permissions" in job
         for step in job.get("steps", []):
@@ -98,3 +113,40 @@ def test_templates_and_conditions() -> None:
         evaluate("contains(github.ref, 'main')", CONTEXT)
     with pytest.raises(HarnessError, match="not supported"):
         evaluate("cancelled()", CONTEXT)
+
+
+def make_dry_run(*args: str) -> str:
+    """The commands `make` would run from the repository root (nothing is executed)."""
+    return subprocess.run(
+        ["make", "--no-print-directory", "-n", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout
+
+
+@pytest.mark.parametrize(
+    ("remote", "notice"),
+    [
+        ("fork", "Pull request from a fork: it gets no access to the DVC remote"),
+        ("none", "No DVC remote for CI (the AWS_ROLE_ARN variable is not set)"),
+    ],
+)
+def test_only_a_fork_or_a_repository_without_a_remote_skips_the_pull(remote: str, notice: str) -> None:
+    skipped = make_dry_run("ci-repro", f"CI_REMOTE={remote}")
+    assert notice in skipped
+    assert "dvc pull" not in skipped
+    assert "dvc repro\n" in skipped
+    pulled = make_dry_run("ci-repro")
+    assert "dvc pull --run-cache --allow-missing\n" in pulled
+    assert "dvc repro --pull\n" in pulled
+    assert "::notice::" not in pulled
+    assert "--allow-missing" not in pulled.split("dvc repro")[-1]  # repro never skips a missing output
+
+
+def test_without_a_remote_nothing_is_registered() -> None:
+    assert "registry register" not in make_dry_run("ci-register", "CI_REMOTE=none", "STAGE=staging")
+    assert "registry register" in make_dry_run("ci-register", "STAGE=staging")
+
+
+def test_the_report_and_the_gate_are_told_when_the_pipeline_did_not_reproduce() -> None:
+    for target in ("report", "gate"):
+        assert "--not-reproduced" in make_dry_run(target, "REPRODUCE=failure")
+        assert "--not-reproduced" not in make_dry_run(target, "REPRODUCE=success")

@@ -16,6 +16,7 @@ from typing import Any
 from ..config import DTYPES, ColumnSpec, Config
 from ..data.validate import NUMERIC_DTYPES, FeatureSpec
 from ..errors import PipelineError
+from ..modeling.trust import model_libraries
 
 CONTRACT_FORMAT = 1
 
@@ -45,9 +46,15 @@ class ModelContract:
     target: str
     id_column: str | None
     columns: list[ColumnRule]
-    classes: list[Any] | None
+    classes: list[Any] | None  # binary: [negative, positive]
     positive_class: Any
     decision_threshold: float | None
+    # The exact types the model file holds beyond skops' defaults (also in trusted_types.json, which loads it).
+    trusted_types: list[str]
+    # The libraries those types may come from at load time: scikit-learn, NumPy, SciPy and extra_model_libraries.
+    model_libraries: list[str]
+    # Columns of the data the model does not use (datetime columns): accepted in input, and ignored.
+    dropped: list[str]
     format: int = CONTRACT_FORMAT
 
     @property
@@ -75,11 +82,6 @@ class ModelContract:
         return contract
 
 
-def positive_class(features: FeatureSpec) -> Any:
-    """The class a binary score is the probability of: the last of the sorted classes."""
-    return features.classes[-1] if features.task == "binary" and features.classes else None
-
-
 def column_rule(name: str, spec: ColumnSpec | None, numeric: bool) -> ColumnRule:
     """The row rule for column `name`: its schema entry, or just its kind if the schema has none."""
     if spec is None:
@@ -87,8 +89,8 @@ def column_rule(name: str, spec: ColumnSpec | None, numeric: bool) -> ColumnRule
     return ColumnRule(name, spec.dtype, spec.min, spec.max, spec.allowed, spec.nullable)
 
 
-def build_contract(features: FeatureSpec, cfg: Config) -> ModelContract:
-    """The contract of a model trained on `features` with `cfg`."""
+def build_contract(features: FeatureSpec, cfg: Config, trusted_types: list[str]) -> ModelContract:
+    """The contract of a model trained on `features` with `cfg`, whose file holds `trusted_types`."""
     specs = cfg.data.schema.columns
     numeric = set(features.numeric)
     return ModelContract(
@@ -97,8 +99,11 @@ def build_contract(features: FeatureSpec, cfg: Config) -> ModelContract:
         id_column=features.id_column,
         columns=[column_rule(name, specs.get(name), name in numeric) for name in features.columns],
         classes=features.classes,
-        positive_class=positive_class(features),
+        positive_class=features.positive_class,  # data.positive_class, or the last label in sorted order
         decision_threshold=cfg.evaluate.decision_threshold if features.task == "binary" else None,
+        trusted_types=list(trusted_types),
+        model_libraries=list(model_libraries(cfg.extra_model_libraries)),
+        dropped=list(features.dropped),
     )
 
 

@@ -46,9 +46,9 @@ class CheckedRows:
 
 
 def check_record_fields(records: Iterable[Mapping[str, Any]], contract: ModelContract) -> list[Problem]:
-    """Unknown and missing fields of JSON records (the id column is allowed, the target is not)."""
+    """Unknown and missing fields of JSON records (the id column and dropped columns are allowed, the target is not)."""
     expected = set(contract.feature_names)
-    allowed = expected | ({contract.id_column} if contract.id_column else set())
+    allowed = expected | set(contract.dropped) | ({contract.id_column} if contract.id_column else set())
     problems = []
     for row, record in enumerate(records):
         keys = set(record)

@@ -10,10 +10,11 @@ from typing import Any
 import pandas as pd
 
 from .. import paths
-from ..config import Config
+from ..config import Config, SplitConfig
 from ..errors import PipelineError
+from .infer import DROPPED_DATETIME, describe_value
 from .split import split_train_test
-from .validate import FeatureSpec, describe_features, infer_task, validate_table
+from .validate import FeatureSpec, describe_features, infer_task, task_decision, validate_table
 
 log = logging.getLogger(__name__)
 
@@ -26,18 +27,43 @@ class PreparedData:
     test: pd.DataFrame
     features: FeatureSpec
     summary: dict[str, Any]
+    # What was inferred rather than configured: {"columns": {name: decision}, "task": decision}.
+    decisions: dict[str, Any]
 
 
 def prepare_data(raw: pd.DataFrame, cfg: Config) -> PreparedData:
-    """Validate `raw` against the schema, infer the task, and split it."""
-    table = validate_table(raw, cfg.data)
+    """Validate `raw` against the schema, infer the columns and the task, and split it."""
+    table, column_decisions = validate_table(raw, cfg.data)
     task = infer_task(table[cfg.data.target], cfg.data.task)
-    features = describe_features(table, cfg.data, task)
+    dropped = [name for name, decision in column_decisions.items() if decision == DROPPED_DATETIME]
+    features = describe_features(table, cfg.data, task, dropped)
+    decisions = {"columns": column_decisions, "task": task_decision(features, cfg.data)}
     stratify = cfg.split.stratify and task != "regression"
     train, test = split_train_test(table, cfg.data.target, cfg.split.test_size, cfg.seed, stratify)
-    if train.empty or test.empty:
-        raise PipelineError(f"split.test_size={cfg.split.test_size} leaves an empty train or test set")
-    return PreparedData(train, test, features, summarize(table, train, test, features))
+    for part, rows in (("train", train), ("test", test)):
+        check_split(rows, part, features, cfg.split)
+    summary = summarize(table, train, test, features) | {"inferred": decisions}
+    return PreparedData(train, test, features, summary, decisions)
+
+
+def check_split(rows: pd.DataFrame, part: str, features: FeatureSpec, cfg: SplitConfig) -> None:
+    """Raise PipelineError if one side of the split is too small to train or to judge a model on."""
+    advice = "add data or change split.test_size"
+    if len(rows) < cfg.min_rows:
+        raise PipelineError(
+            f"split.test_size={cfg.test_size:g} leaves {len(rows)} rows in the {part} set, fewer than "
+            f"split.min_rows={cfg.min_rows}; {advice}"
+        )
+    if features.classes is None:
+        return
+    counts = rows[features.target].value_counts()
+    for label in features.classes:
+        found = int(counts.get(label, 0))
+        if found < cfg.min_class_rows:
+            raise PipelineError(
+                f"split.test_size={cfg.test_size:g} leaves {found} rows of class {describe_value(label)} in the "
+                f"{part} set, fewer than split.min_class_rows={cfg.min_class_rows}; {advice}"
+            )
 
 
 def summarize(table: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame, features: FeatureSpec) -> dict[str, Any]:
@@ -52,8 +78,7 @@ def summarize(table: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame, feat
     }
     target = table[features.target]
     if features.task == "binary":
-        positive = features.classes[-1] if features.classes else None
-        summary["positive_rate"] = float((target == positive).mean())
+        summary["positive_rate"] = float((target == features.positive_class).mean())
     elif features.task == "multiclass":
         summary["classes"] = len(features.classes or [])
     else:
@@ -69,6 +94,9 @@ def run_prepare(cfg: Config, raw_path: Path = paths.RAW_DATASET) -> PreparedData
     if not raw_path.is_file():
         raise PipelineError(f"{raw_path} not found: run the ingest stage first (`dvc repro ingest`)")
     prepared = prepare_data(pd.read_parquet(raw_path), cfg)
+    for column, decision in prepared.decisions["columns"].items():
+        log.info("column %s: %s", column, decision)
+    log.info("task: %s", prepared.decisions["task"])
     log.info(
         "%s task, %s numeric + %s categorical features; %s train / %s test rows",
         prepared.features.task,

@@ -8,17 +8,19 @@ column, the problem and an example value.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from ..config import ColumnSpec, DataConfig
 from ..errors import PipelineError
+from .infer import describe_value, infer_columns, refuse_mixed_target, refuse_unusable_values
 
 MAX_CLASSES = 20
 PANDERA_DTYPES = {"int": "Int64", "float": "float64", "category": "str", "string": "str", "bool": "boolean"}
 NUMERIC_DTYPES = ("int", "float")
+TEXT_DTYPES = ("category", "string")
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,11 @@ class FeatureSpec:
     id_column: str | None
     numeric: list[str]
     categorical: list[str]
+    # Binary: [negative, positive]; multiclass: sorted. None for regression.
     classes: list[Any] | None
+    positive_class: Any = None
+    # Columns of the data that the model does not use (datetime columns).
+    dropped: list[str] = field(default_factory=list)
 
     @property
     def columns(self) -> list[str]:
@@ -42,18 +48,42 @@ class FeatureSpec:
         return asdict(self)
 
 
-def validate_table(frame: pd.DataFrame, cfg: DataConfig) -> pd.DataFrame:
-    """Return `frame` with dtypes coerced to the schema, or raise PipelineError."""
+def validate_table(frame: pd.DataFrame, cfg: DataConfig) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Check `frame` against the schema and decide the columns it does not list.
+
+    Returns the table (listed columns coerced to their dtype, the others as
+    `infer_columns` decided) and those decisions, or raises PipelineError.
+    """
     schema = cfg.schema
     _check_table(frame, cfg)
+    refuse_unusable_values(frame)
     columns = dict(schema.columns)
     if cfg.id_column and cfg.id_column not in columns:
         columns[cfg.id_column] = ColumnSpec(dtype="string", unique=True)
-    return _run_pandera(frame, columns, strict=bool(schema.columns))
+    table = _run_pandera(_numbers_as_text(frame, columns), columns, strict=schema.strict and bool(schema.columns))
+    if cfg.task == "auto":
+        refuse_mixed_target(table[cfg.target], cfg.target)
+    return infer_columns(table, skip={*columns, cfg.target})
+
+
+def _numbers_as_text(frame: pd.DataFrame, columns: dict[str, ColumnSpec]) -> pd.DataFrame:
+    """Numeric columns the schema calls category or string, as text: 2134.0 reads "2134", not "2134.0"."""
+    out = frame
+    for name, spec in columns.items():
+        values = frame[name] if name in frame.columns else None
+        if values is None or spec.dtype not in TEXT_DTYPES or not pd.api.types.is_numeric_dtype(values):
+            continue
+        integral = pd.api.types.is_float_dtype(values) and bool((values.dropna() % 1 == 0).all())
+        text = (values.astype("Int64") if integral else values).astype(str)
+        out = out.assign(**{name: text.where(values.notna())})
+    return out
 
 
 def _check_table(frame: pd.DataFrame, cfg: DataConfig) -> None:
     schema = cfg.schema
+    repeated = frame.columns[frame.columns.duplicated()]
+    if len(repeated):
+        raise PipelineError(f"column {repeated[0]!r} appears more than once in the data; rename or drop the copies")
     if cfg.target not in frame.columns:
         found = ", ".join(map(str, frame.columns[:8])) + (", ..." if frame.shape[1] > 8 else "")
         raise PipelineError(f"target column {cfg.target!r} not in the data (found: {found}); set data.target")
@@ -160,8 +190,8 @@ def infer_task(target: pd.Series, task: str = "auto") -> str:
     return task
 
 
-def describe_features(frame: pd.DataFrame, cfg: DataConfig, task: str) -> FeatureSpec:
-    """Split the columns into numeric and categorical features, and list the classes."""
+def describe_features(frame: pd.DataFrame, cfg: DataConfig, task: str, dropped: list[str]) -> FeatureSpec:
+    """Split the columns into numeric and categorical features, and list the classes (binary: positive last)."""
     numeric, categorical = [], []
     for column in frame.columns:
         if column in (cfg.target, cfg.id_column):
@@ -186,9 +216,42 @@ def describe_features(frame: pd.DataFrame, cfg: DataConfig, task: str) -> Featur
                 f"data.schema.min_class_rows={cfg.schema.min_class_rows}; add data or lower the limit"
             )
         classes = sorted(_plain(label) for label in counts.index)
+    positive = None
+    if task == "binary":
+        assert classes is not None
+        positive = positive_class(classes, cfg)
+        classes = [label for label in classes if label != positive] + [positive]
+    elif cfg.positive_class is not None:
+        raise PipelineError(f"data.positive_class is set but the task is {task}; set it to null")
     if not numeric and not categorical:
         raise PipelineError("the data has no feature columns besides the target and id")
-    return FeatureSpec(task, cfg.target, cfg.id_column, numeric, categorical, classes)
+    return FeatureSpec(task, cfg.target, cfg.id_column, numeric, categorical, classes, positive, dropped)
+
+
+def positive_class(classes: list[Any], cfg: DataConfig) -> Any:
+    """The binary task's positive label: data.positive_class, or else the last label in sorted order."""
+    if cfg.positive_class is None:
+        return classes[-1]
+    for label in classes:
+        if label == cfg.positive_class or str(label) == str(cfg.positive_class):
+            return label
+    shown = ", ".join(describe_value(label) for label in classes)
+    raise PipelineError(
+        f"data.positive_class {describe_value(cfg.positive_class)} is not a label of target {cfg.target!r} "
+        f"(labels: {shown})"
+    )
+
+
+def task_decision(features: FeatureSpec, cfg: DataConfig) -> str:
+    """The task in a few words, and where it came from, e.g. `binary (inferred), positive class 'yes'`."""
+    source = "inferred" if cfg.task == "auto" else "data.task"
+    decision = f"{features.task} ({source})"
+    if features.task == "binary":
+        chosen = "data.positive_class" if cfg.positive_class is not None else "last in sorted order"
+        decision += f", positive class {describe_value(features.positive_class)} ({chosen})"
+    elif features.task == "multiclass":
+        decision += f", {len(features.classes or [])} classes"
+    return decision
 
 
 def _plain(value: Any) -> Any:

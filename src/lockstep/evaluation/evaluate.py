@@ -111,9 +111,10 @@ def run_evaluate(cfg: Config) -> Evaluation:
     from ..io import write_json, write_parquet
     from ..modeling.persistence import load_model
     from ..modeling.train import load_features
+    from ..modeling.trust import model_libraries
 
     features = load_features()
-    model = load_model(paths.MODEL_FILE)
+    model = load_model(paths.MODEL_FILE, paths.MODEL_TYPES, model_libraries(cfg.extra_model_libraries))
     contract = read_contract(paths.MODEL_CONTRACT)
     evaluation = evaluate_model(model, pd.read_parquet(paths.TEST_SET), features, contract, cfg)
     card = build_model_card(
@@ -121,7 +122,7 @@ def run_evaluate(cfg: Config) -> Evaluation:
         features,
         evaluation.metrics,
         {"train": paths.TRAIN_SET, "test": paths.TEST_SET},
-        cfg.data.name,
+        cfg.data.dataset_name,
     )
     write_metrics_and_plots(evaluation, paths.EVAL_METRICS, paths.PLOTS_DIR)
     write_json(evaluation.slices, paths.SLICE_METRICS)

@@ -57,7 +57,7 @@ class Scored:
 
     @property
     def is_positive(self) -> np.ndarray:
-        """Binary truth as 0/1, the last class being the positive one."""
+        """Binary truth as 0/1; the positive class is the last (see FeatureSpec.classes)."""
         return (self.y_true == self.classes[-1]).astype(int)
 
     @property

@@ -13,7 +13,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .. import __version__, numerics
 from ..data.validate import FeatureSpec
 from ..io import file_sha256
 
@@ -70,6 +70,9 @@ def build_model_card(
         "metrics": {"test": metrics},
         "code": {"version": __version__, "source_sha256": source_sha256()},
         "libraries": library_versions(),
+        # The settings every stage ran under (numerics.py): with the library
+        # versions, what makes these bytes the same on another machine.
+        "numerics": numerics.describe(),
     }
 
 

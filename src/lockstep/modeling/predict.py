@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..contract.model_contract import ModelContract
+from ..numerics import one_prediction_worker
 
 # BLAS kernels take rows in blocks, and a row in the tail block is summed in another order, so a row's
 # score could differ in its last bit between a 1-row request and a 64k-row batch. Padding every call
@@ -35,14 +36,19 @@ def predict_frame(model: Any, inputs: pd.DataFrame, contract: ModelContract) -> 
     binary: `score` (probability of the positive class) and `label` (positive
     when score >= the contract's decision threshold); multiclass: one
     `proba_<class>` per class and the most likely `label`; regression: `label`.
+    Scored with one joblib worker (`one_prediction_worker`), so a forest gives
+    the same bits on every call. Not for concurrent calls on one model: the
+    server's micro-batcher makes one call at a time.
     """
     rows = len(inputs)
     features = _padded(inputs[contract.feature_names])
     out = pd.DataFrame(index=pd.RangeIndex(rows))
     if contract.task == "regression":
-        out["label"] = model.predict(features)[:rows].astype(float)
+        with one_prediction_worker(model):
+            out["label"] = model.predict(features)[:rows].astype(float)
         return out
-    proba = model.predict_proba(features)[:rows]
+    with one_prediction_worker(model):
+        proba = model.predict_proba(features)[:rows]
     classes = model.classes_
     if contract.task == "binary":
         positive = int(np.flatnonzero(classes == contract.positive_class)[0])

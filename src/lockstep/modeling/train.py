@@ -24,7 +24,7 @@ def build_pipeline(features: FeatureSpec, cfg: Config) -> Pipeline:
     return Pipeline(
         [
             ("preprocess", build_preprocessor(features, cfg.features)),
-            ("model", build_estimator(cfg.model, features.task)),
+            ("model", build_estimator(cfg.model, features.task, cfg.extra_model_libraries)),
         ]
     )
 
@@ -56,11 +56,17 @@ def run_train(cfg: Config) -> Pipeline:
     """Train stage: fit on the training set, save the model with skops and its contract beside it."""
     from ..contract.model_contract import build_contract, write_contract
     from .persistence import save_model
+    from .trust import model_libraries
 
     features = load_features()
-    contract = build_contract(features, cfg)
     pipeline = train_model(pd.read_parquet(paths.TRAIN_SET), features, cfg)
-    save_model(pipeline, paths.MODEL_FILE)
-    write_contract(contract, paths.MODEL_CONTRACT)
-    log.info("saved %s and %s", paths.MODEL_FILE, paths.MODEL_CONTRACT)
+    types = save_model(pipeline, paths.MODEL_FILE, paths.MODEL_TYPES, model_libraries(cfg.extra_model_libraries))
+    write_contract(build_contract(features, cfg, types), paths.MODEL_CONTRACT)
+    log.info(
+        "saved %s (%s types beyond skops' defaults, in %s) and %s",
+        paths.MODEL_FILE,
+        len(types),
+        paths.MODEL_TYPES,
+        paths.MODEL_CONTRACT,
+    )
     return pipeline

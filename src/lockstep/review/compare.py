@@ -2,7 +2,8 @@
 
 Metrics, params and plots are in Git, so the base's come from `git show`; the
 slices, the model card and the test-set predictions are DVC-cached, so the
-base's come through DVC (from the local cache, or the remote).
+base's come through DVC (from the local cache, or the remote). The model's
+hash is the one its dvc.lock records, so a reviewer can follow the bytes.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from .. import paths
+from .. import lockfile, paths
 from ..config import GateConfig, parse_gate, resolve_metric
 from ..errors import PipelineError
 from ..evaluation.evaluate import PLOT_STYLES
@@ -43,6 +44,7 @@ class Side:
     card: dict[str, Any] | None
     plots: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     predictions: pd.DataFrame | None = None
+    model_md5: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ def _parse(raw: bytes | None, loader: Any) -> Any:
         return None
 
 
-def _read_side(label: str, read_git: Any, read_dvc: Any) -> Side:
+def _read_side(label: str, read_git: Any, read_dvc: Any, model_md5: str | None) -> Side:
     """Metrics, params and plots are in Git; slices, the card and predictions are DVC-cached."""
     plots = {name: _parse(read_git(paths.PLOTS_DIR / f"{name}.json"), json.loads) or [] for name in PLOT_STYLES}
     predictions = _parse(read_dvc(paths.PREDICTIONS), lambda raw: pd.read_parquet(io.BytesIO(raw)))
@@ -79,6 +81,7 @@ def _read_side(label: str, read_git: Any, read_dvc: Any) -> Side:
         card=_parse(read_dvc(paths.MODEL_CARD), json.loads),
         plots=plots,
         predictions=predictions,
+        model_md5=model_md5,
     )
 
 
@@ -88,7 +91,7 @@ def read_workspace(label: str = "this revision") -> Side:
     def read(path: Path) -> bytes | None:
         return path.read_bytes() if path.is_file() else None
 
-    return _read_side(label, read, read)
+    return _read_side(label, read, read, lockfile.file_md5(paths.MODEL_FILE))
 
 
 def resolve_revision(rev: str) -> str:
@@ -106,8 +109,7 @@ def read_revision(rev: str) -> Side:
     commit = resolve_revision(rev)
 
     def read(path: Path) -> bytes | None:
-        shown = subprocess.run(["git", "show", f"{commit}:{path.as_posix()}"], capture_output=True)
-        return shown.stdout if shown.returncode == 0 else None
+        return lockfile.committed_bytes(path, commit)
 
     def read_dvc(path: Path) -> bytes | None:
         import dvc.api
@@ -118,7 +120,7 @@ def read_revision(rev: str) -> Side:
             log.warning("%s at %s unavailable (%s): not in the cache or the remote", path, rev, type(exc).__name__)
             return None
 
-    return _read_side(f"{rev} ({commit[:7]})", read, read_dvc)
+    return _read_side(f"{rev} ({commit[:7]})", read, read_dvc, lockfile.locked_md5(paths.MODEL_FILE, commit))
 
 
 def gate_config(base: Side, new: Side) -> GateConfig:
@@ -143,11 +145,11 @@ def task_of(side: Side) -> str | None:
     return (side.card or {}).get("task")
 
 
-def own_metric_setting(side: Side) -> str | None:
-    """The `gate.metric` a side's own params ask for, if they say."""
-    gate = (side.params or {}).get("gate") if isinstance(side.params, dict) else None
-    metric = gate.get("metric", "auto") if isinstance(gate, dict) else "auto"
-    return metric if isinstance(metric, str) else None
+def ignored_gate_changes(base: Side, new: Side) -> list[tuple[str, Any, Any]]:
+    """(key, base value, new value) for each `gate:` setting this revision changes; the base's apply."""
+    if base.params is None:  # no base settings: this revision's own apply
+        return []
+    return [change for change in changed_params(base, new) if change[0].startswith("gate.")]
 
 
 def paired_interval(
@@ -171,13 +173,14 @@ def paired_interval(
     return interval, f"paired bootstrap, {interval.resamples} resamples of {len(n):,} test rows"
 
 
+def metric_value(metrics: dict[str, Any] | None, name: str) -> float | None:
+    """A metric's value as a number; None when absent or not a number (a string, say): the gate fails closed."""
+    value = (metrics or {}).get(name) if isinstance(metrics, dict) else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def _closed(base: Side, new: Side, metric: str | None, reason: str) -> Comparison:
     return Comparison(base, new, None, Verdict(False, metric or "primary metric", None, None, None, [reason]), "")
-
-
-def compare(base_rev: str) -> Comparison:
-    """Compare the workspace's results with `base_rev`'s, and decide the gate."""
-    return compare_sides(read_revision(base_rev), read_workspace())
 
 
 def compare_sides(base: Side, new: Side) -> Comparison:
@@ -191,8 +194,11 @@ def compare_sides(base: Side, new: Side) -> Comparison:
     cfg = gate_config(base, new)
     new_task, base_task = task_of(new), task_of(base)
     task = base_task or new_task
+    if new_task is None:
+        reason = f"this revision has no readable model card ({paths.MODEL_CARD}): the gate fails closed"
+        return _closed(base, new, None, reason)
     if task not in METRICS:
-        return _closed(base, new, None, "no readable model card: the gate fails closed")
+        return _closed(base, new, None, f"the model card names an unknown task {task!r}: the gate fails closed")
     metric = resolve_metric(cfg.metric, task)
     if metric not in METRICS[task]:
         choices = ", ".join(sorted(METRICS[task]))
@@ -200,9 +206,7 @@ def compare_sides(base: Side, new: Side) -> Comparison:
         return _closed(base, new, metric, reason)
     if new_task != task:
         return _closed(base, new, metric, f"the task changed from {task} to {new_task}: the gate cannot compare them")
-    own = own_metric_setting(new)
-    new_metric = resolve_metric(own, task) if own else None
-    new_value = (new.metrics or {}).get(metric)
+    new_value = metric_value(new.metrics, metric)
     if new.predictions is not None and new_value is not None:
         scored = Scored.from_predictions(new.predictions, task, (new.card or {}).get("classes"))
         recomputed = METRICS[task][metric](scored)
@@ -210,13 +214,12 @@ def compare_sides(base: Side, new: Side) -> Comparison:
             return _closed(
                 base, new, metric, f"metrics.json says {metric} = {new_value} but the predictions give {recomputed:.6f}"
             )
-    base_value = (base.metrics or {}).get(metric) if base_task else None
+    base_value = metric_value(base.metrics, metric) if base_task else None
     interval, note = (None, "no base model")
     if base_value is not None:
-        seed = int((new.params or {}).get("seed", 0))
+        # The base's seed, like its thresholds: a change cannot pick a lucky resampling.
+        seed = int((base.params or new.params or {}).get("seed", 0))
         interval, note = paired_interval(base, new, task, metric, cfg, seed)
-    if new_metric is not None and metric != new_metric:
-        note += f"; judged on the base's gate.metric `{metric}`, not this revision's `{new_metric}`"
     return Comparison(base, new, task, decide(metric, new_value, base_value, interval, cfg), note)
 
 
@@ -250,17 +253,18 @@ def worse_slices(comparison: Comparison, tolerance: float) -> list[dict[str, Any
 
 def changed_params(base: Side, new: Side) -> list[tuple[str, Any, Any]]:
     """(key, base value, new value) for every param that differs, keys flattened with dots."""
-    flat_base, flat_new = _flatten(base.params or {}), _flatten(new.params or {})
+    flat_base, flat_new = flatten_keys(base.params or {}), flatten_keys(new.params or {})
     keys = sorted(set(flat_base) | set(flat_new))
     return [(k, flat_base.get(k), flat_new.get(k)) for k in keys if flat_base.get(k) != flat_new.get(k)]
 
 
-def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def flatten_keys(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested mapping as one level, its keys joined with dots."""
     flat: dict[str, Any] = {}
     for key, value in tree.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict) and value:
-            flat |= _flatten(value, f"{name}.")
+            flat |= flatten_keys(value, f"{name}.")
         else:
             flat[name] = value
     return flat

@@ -10,14 +10,17 @@ import math
 from pathlib import Path
 from typing import Any
 
+from .. import paths
 from ..io import atomic_path, write_json
-from .compare import Comparison, changed_params, gate_config, worse_slices
+from .compare import Comparison, changed_params, flatten_keys, gate_config, ignored_gate_changes, worse_slices
 from .render import render_plots
 
 WATERMARK = "Model report"
 
 
 def _number(value: Any) -> str:
+    if value is not None and not isinstance(value, int | float):  # data.json's decisions: `datetime, dropped`
+        return f"`{value}`"
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     return f"{value:,}" if isinstance(value, int) else f"{value:.4f}"
@@ -40,13 +43,17 @@ def metrics_table(
     base: dict[str, Any] | None, new: dict[str, Any] | None, labels: tuple[str, str], primary: str
 ) -> list[str]:
     """A markdown table of every metric: base, new and the change; the primary one starred."""
-    base, new = base or {}, new or {}
+    base, new = flatten_keys(base or {}), flatten_keys(new or {})
     lines = [f"| metric | {labels[0]} | {labels[1]} | change |", "| --- | ---: | ---: | ---: |"]
     for name in sorted(set(base) | set(new), key=lambda n: (n != primary, n)):
         mark = "★ " if name == primary else ""
         old, value = base.get(name), new.get(name)
         lines.append(f"| {mark}{name} | {_number(old)} | {_number(value)} | {_delta(old, value)} |")
     return lines
+
+
+def _hash(md5: str | None) -> str:
+    return f"md5 `{md5}`" if md5 else "none"
 
 
 def render_markdown(comparison: Comparison, images: list[str]) -> str:
@@ -59,8 +66,17 @@ def render_markdown(comparison: Comparison, images: list[str]) -> str:
         "",
         f"Compared with `{base.label}`. Primary metric: `{verdict.metric}` (★).",
         "",
+        f"Model `{paths.MODEL_FILE}` of this revision: {_hash(new.model_md5)}; of the base: {_hash(base.model_md5)}.",
+        "",
     ]
     lines += ["### Gate", ""] + [f"- {reason}" for reason in verdict.reasons]
+    ignored = ignored_gate_changes(base, new)
+    if ignored:
+        settings = ", ".join(f"`{key}` ({_value(old)} → {_value(value)})" for key, old, value in ignored)
+        lines.append(
+            f"- This revision changes {settings}: the gate applies the base branch's settings, "
+            "so the change takes effect once merged"
+        )
     if verdict.interval is not None:
         i = verdict.interval
         lines.append(

@@ -89,7 +89,7 @@ def _record_batches(path: Path, contract: ModelContract, batch_rows: int) -> Ite
         names = dataset.schema.names
     except (pa.ArrowInvalid, OSError) as exc:
         raise PipelineError(f"{path} cannot be read as {path.suffix[1:]}: {str(exc).splitlines()[0]}") from None
-    known = {*contract.feature_names, contract.target, contract.id_column}
+    known = {*contract.feature_names, *contract.dropped, contract.target, contract.id_column}
     unknown = [name for name in names if name not in known]
     missing = [name for name in contract.feature_names if name not in names]
     if missing or unknown:
@@ -97,7 +97,7 @@ def _record_batches(path: Path, contract: ModelContract, batch_rows: int) -> Ite
             f"lacks the model's columns {missing}" if missing else f"has columns the model does not know {unknown}"
         )
         raise PipelineError(f"{path} {problem}; the model expects {contract.feature_names}")
-    wanted = [name for name in names if name != contract.target]
+    wanted = [name for name in names if name != contract.target and name not in contract.dropped]
     try:
         yield from dataset.to_batches(columns=wanted, batch_size=batch_rows)
     except pa.ArrowInvalid as exc:

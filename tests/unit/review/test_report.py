@@ -27,7 +27,9 @@ ROC = [{"fpr": 0.0, "tpr": 0.0}, {"fpr": 0.5, "tpr": 0.8}, {"fpr": 1.0, "tpr": 1
 def side(label: str, auc: float | None, params: dict, slices: dict | None) -> Side:
     metrics = None if auc is None else {"roc_auc": auc, "accuracy": 0.9, "log_loss": 0.3}
     data = None if auc is None else {"rows": 20000, "positive_rate": 0.11}
-    return Side(label, metrics, data, params, slices, CARD if auc is not None else None, {"roc": ROC if auc else []})
+    card = CARD if auc is not None else None
+    md5 = None if auc is None else f"{int(auc * 10000):032x}"
+    return Side(label, metrics, data, params, slices, card, {"roc": ROC if auc else []}, model_md5=md5)
 
 
 def comparison(base: Side, new: Side, interval: Interval | None, note: str) -> Comparison:
@@ -88,3 +90,29 @@ def test_headline_matches_the_verdict(auc: float) -> None:
     )
     headline = render_markdown(result, []).splitlines()[0]
     assert headline.endswith("✅ the gate passes" if result.verdict.passed else "❌ the gate fails")
+
+
+def test_the_model_s_hash_and_ignored_gate_changes_are_stated() -> None:
+    lenient = {**PARAMS, "gate": {"threshold": 0.5, "max_regression": 0.01}}
+    result = comparison(side("main", 0.7457, PARAMS, SLICES), side("new", 0.7512, lenient, SLICES), None, "")
+    markdown = render_markdown(result, [])
+    hashes = f"of this revision: md5 `{result.new.model_md5}`; of the base: md5 `{result.base.model_md5}`."
+    assert f"Model `models/model.skops` {hashes}" in markdown
+    assert (
+        "- This revision changes `gate.threshold` (`0.7` → `0.5`): the gate applies the base branch's settings, "
+        "so the change takes effect once merged"
+    ) in markdown
+
+
+def test_the_data_table_shows_inferred_decisions_and_their_changes() -> None:
+    from lockstep.review.report import metrics_table
+
+    base = {"rows": 100, "inferred": {"columns": {"zip": "numeric"}, "task": "binary (inferred)"}}
+    new = {"rows": 100, "inferred": {"columns": {"zip": "categorical (40 values)"}, "task": "binary (inferred)"}}
+    assert metrics_table(base, new, ("main", "pr"), "") == [
+        "| metric | main | pr | change |",
+        "| --- | ---: | ---: | ---: |",
+        "| inferred.columns.zip | `numeric` | `categorical (40 values)` | – |",
+        "| inferred.task | `binary (inferred)` | `binary (inferred)` | – |",
+        "| rows | 100 | 100 | +0 |",
+    ]
