@@ -91,7 +91,8 @@ def test_a_hot_swap_under_load_drops_nothing_and_each_answer_names_its_version(
         assert set(versions[switched:]) == {"v0.4.0"}  # never back to the old model
 
 
-def _serve(model: Path, port: int, log: Path) -> subprocess.Popen:
+def serve_process(model: Path, port: int, log: Path) -> subprocess.Popen:
+    """`lockstep serve` through the console script (pinned numerics, as in the image)."""
     return subprocess.Popen(
         [str(VENV_BIN / "lockstep"), "serve", "--model", str(model), "--port", str(port), "--prediction-log", str(log)],
         env=tool_env(),
@@ -103,7 +104,7 @@ def _serve(model: Path, port: int, log: Path) -> subprocess.Popen:
 
 def test_sigterm_answers_every_request_in_flight(bundle: Path, prepared: PreparedData, tmp_path: Path) -> None:
     port, log = free_port(), tmp_path / "log.jsonl"
-    process = _serve(bundle, port, log)
+    process = serve_process(bundle, port, log)
     try:
         wait_ready(f"http://127.0.0.1:{port}", process)
         big = records(prepared.test.head(1_000))
@@ -128,7 +129,7 @@ def test_the_server_refuses_to_start_on_a_model_that_fails_verification(bundle: 
     tampered = tmp_path / "bundle"
     shutil.copytree(bundle, tampered)
     (tampered / "contract.json").write_text((tampered / "contract.json").read_text().replace("0.5", "0.1"))
-    process = _serve(tampered, free_port(), tmp_path / "log.jsonl")
+    process = serve_process(tampered, free_port(), tmp_path / "log.jsonl")
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 2
     assert "contract.json does not match the bundle's manifest" in output
