@@ -2,11 +2,13 @@
 
 A version is named by a bundle folder (what `lockstep bundle` writes), a
 registered GTO version (`v0.3.0`), a stage (`prod`), or `workspace` (the
-checked-out model). Whatever the name, the model file's hash is checked against
-the record of that version (the bundle's manifest, or the `dvc.lock` committed
-with the version) before anything is loaded, and the model comes back with the
-contract it was trained under. Batch scoring, the HTTP API and the bundle all
-load models here; nothing else reads model files.
+checked-out model). Whatever the name, the hashes of the model file, its
+trusted types and its contract are checked against the record of that version
+(the bundle's manifest, or the `dvc.lock` of the commit the version was
+registered on, via `lockfile`) before anything is loaded; the model is loaded
+with exactly its recorded types and comes back with the contract it was trained
+under. Batch scoring, the HTTP API and the bundle all load models here
+(evaluate loads the model it has just trained); nothing else reads model files.
 """
 
 from __future__ import annotations
