@@ -43,15 +43,20 @@ repro: install
 # loadgroup keeps the tests that share a module's fixture on one worker (tests/conftest.py).
 PYTEST_WORKERS ?= auto
 
-## test: set up, lint, and run every test but the minutes-long `slow` ones (budget 6 minutes on 2 cores)
+## test: set up, lint, and run every test but the minutes-long `slow`, `load` and `container` ones (budget 6 minutes on 2 cores)
 .PHONY: test
 test: install lint
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not slow"
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not slow and not load and not container"
+
+## test-load: the serving load test: 10,000 requests from 32 clients
+.PHONY: test-load
+test-load: install
+	$(BIN)/pytest -p no:xdist -m load
 
 ## test-fast: run only the fast unit tests
 .PHONY: test-fast
 test-fast: install
-	$(BIN)/pytest -m "not integration and not slow"
+	$(BIN)/pytest -m "not integration and not slow and not load and not container"
 
 # The template repository's bake (`make test-template`); a project made from the template has no such file.
 -include .copier/template.mk
@@ -63,6 +68,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(BIN)/zizmor --offline --min-severity low .github/workflows
+	$(BIN)/hadolint Containerfile
 
 ## format: apply ruff's fixes and formatting
 .PHONY: format
@@ -188,8 +194,62 @@ push-tags:
 ## ci-bundle: CI: pull the checked-out model version and package it into dist/model (VERSION, STAGE)
 .PHONY: ci-bundle
 ci-bundle: install
-	$(BIN)/dvc pull models/model.skops models/trusted_types.json models/model_card.json
+	$(BIN)/dvc pull models/model.skops models/trusted_types.json models/contract.json models/model_card.json
 	$(BIN)/lockstep bundle --out dist/model --version "$(VERSION)" --stage "$(STAGE)"
+
+# The serving image (Containerfile), built and run with buildah: no Docker engine needed. The wheels are
+# downloaded here (checked against uv.lock's hashes) and pip installs them with --no-index: the build itself
+# fetches nothing (chroot isolation still needs --network host). buildah's
+# storage and the debootstrap base live in CONTAINER_CACHE, outside the repository, between runs.
+CONTAINER_CACHE ?= $(HOME)/.cache/lockstep-container
+BUILDAH ?= buildah --root $(CONTAINER_CACHE)/storage --runroot $(CONTAINER_CACHE)/run --storage-driver vfs
+IMAGE ?= localhost/lockstep-model:latest
+MODEL ?= dist/model
+# Empty: the Containerfile's pinned python:3.11-slim digest. The container test passes LOCAL_BASE.
+BASE_IMAGE ?=
+LOCAL_BASE := localhost/lockstep-base:bookworm-python3.11
+
+## container-tools: install buildah and debootstrap from Debian (as root), if missing
+.PHONY: container-tools
+container-tools:
+	@command -v buildah >/dev/null && command -v debootstrap >/dev/null || \
+	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends buildah debootstrap; }
+
+## container-base: a Debian bookworm + Python 3.11 base image built with debootstrap (cached; no registry needed)
+.PHONY: container-base
+container-base: container-tools
+	@mkdir -p $(CONTAINER_CACHE)
+	@if $(BUILDAH) inspect --type image $(LOCAL_BASE) >/dev/null 2>&1; then echo "$(LOCAL_BASE): cached"; exit 0; fi; \
+	if [ ! -d $(CONTAINER_CACHE)/rootfs ]; then \
+	  rm -rf $(CONTAINER_CACHE)/rootfs.tmp; \
+	  debootstrap --variant=minbase --include=python3.11,python3.11-venv,python3-distutils,ca-certificates \
+	    bookworm $(CONTAINER_CACHE)/rootfs.tmp http://deb.debian.org/debian; \
+	  mv $(CONTAINER_CACHE)/rootfs.tmp $(CONTAINER_CACHE)/rootfs; \
+	fi; \
+	container=$$($(BUILDAH) from scratch); \
+	cp -a $(CONTAINER_CACHE)/rootfs/. "$$($(BUILDAH) mount $$container)/"; \
+	$(BUILDAH) commit --rm $$container $(LOCAL_BASE)
+
+## image: build the serving image for the bundle in MODEL (default dist/model); BASE_IMAGE overrides the base
+.PHONY: image
+image: install
+	@test -f $(MODEL)/manifest.json || { echo "$(MODEL) is not a bundle: run lockstep bundle (or make ci-bundle) first"; exit 2; }
+	rm -rf build/image && mkdir -p build/image/wheels build/image/package
+	$(UV) export --frozen --only-group serve --no-emit-project --no-header --quiet -o build/image/requirements.txt
+	$(UV) tool run --python $(PYTHON_VERSION) pip download --quiet --no-deps --require-hashes --only-binary=:all: \
+	  -r build/image/requirements.txt -d build/image/wheels
+	$(UV) build --wheel --quiet --out-dir build/image/package
+	cp -R $(MODEL) build/image/model
+	$(BUILDAH) build --isolation chroot --network host --format docker --layers=false \
+	  $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) \
+	  --build-arg GIT_SHA=$$(git rev-parse HEAD) \
+	  --build-arg MODEL_VERSION=$$($(BIN)/python -c 'import json, sys; print(json.load(sys.stdin)["version"])' < $(MODEL)/manifest.json) \
+	  -f Containerfile -t $(IMAGE) build/image
+
+## test-container: build the base (cached) and the image, run it, and compare it with the in-process server
+.PHONY: test-container
+test-container: install container-base
+	$(BIN)/pytest -p no:xdist -m container
 
 ## bench: time dvc repro against plain Python, and the PR job's pipeline step (figures for BENCHMARKS.md)
 .PHONY: bench

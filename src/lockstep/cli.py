@@ -54,6 +54,13 @@ STAGES: dict[str, tuple[Callable[[Config], None], str]] = {
 }
 
 
+def _positive(text: str) -> int:
+    """An argparse type: a positive integer."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the command."""
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
@@ -105,7 +112,48 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("--out", type=Path, required=True, help="folder to write the bundle into")
     bundle.add_argument("--version", required=True, help="the registered version being deployed")
     bundle.add_argument("--stage", required=True, help="the stage it is deployed to")
+    predict = commands.add_parser(
+        "predict", help="score a CSV or Parquet file (or a folder of them) with a model version, in record batches"
+    )
+    predict.add_argument("--model", required=True, help="a bundle folder, a version (v0.3.0), a stage or `workspace`")
+    predict.add_argument("--input", type=Path, required=True, help="a .csv or .parquet file, or a folder of them")
+    predict.add_argument("--output", type=Path, required=True, help="the scores (.parquet or .csv)")
+    predict.add_argument("--rejects", type=Path, help="refused rows and why (default: <output>.rejects.<suffix>)")
+    predict.add_argument("--batch-rows", type=_positive, default=65_536, help="rows per record batch (default: 65536)")
+    serve = commands.add_parser("serve", help="serve a model version over HTTP (POST /v1/predict, OIP v2, /metrics)")
+    serve.add_argument("--model", required=True, help="a bundle folder, a version (v0.3.0), a stage or `workspace`")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default: 8080)")
+    serve.add_argument(
+        "--prediction-log",
+        type=Path,
+        default=Path("logs/predictions.jsonl"),
+        help="rotating JSON-lines log of every prediction (default: logs/predictions.jsonl)",
+    )
     return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .serving.server import build_server
+
+    build_server(args.model, args.host, args.port, args.prediction_log).run()
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from .serving.batch import score_files
+    from .store import load_version
+
+    if args.output.suffix not in (".parquet", ".csv"):
+        raise PipelineError(f"--output {args.output}: write .parquet or .csv")
+    rejects = args.rejects or args.output.with_name(f"{args.output.stem}.rejects{args.output.suffix}")
+    loaded = load_version(args.model)
+    summary = score_files(args.input, loaded, args.output, rejects, args.batch_rows)
+    print(
+        f"predict: {summary.scored:,} of {summary.rows:,} rows scored with {loaded.version} ({loaded.sha256[:12]})"
+        f" -> {args.output}; {summary.rejected:,} rejected -> {rejects}"
+    )
+    return 0
 
 
 def _compose(args: argparse.Namespace) -> None:
@@ -175,10 +223,9 @@ def _run_cache(args: argparse.Namespace) -> int:
 
 def _bundle(args: argparse.Namespace) -> int:
     from .deploy import write_bundle
-    from .modeling.trust import model_libraries
 
-    libraries = model_libraries(load_params().extra_model_libraries)
-    manifest = write_bundle(args.out, args.version, args.stage, libraries)
+    # The model's libraries are those its contract records: the version's own training config, not today's.
+    manifest = write_bundle(args.out, args.version, args.stage)
     print(f"bundle: {args.out} ({manifest['model']['sha256'][:12]}, {args.version} -> {args.stage})")
     return 0
 
@@ -194,6 +241,10 @@ def main(argv: list[str] | None = None) -> int:
             return _registry(args)
         if args.command == "bundle":
             return _bundle(args)
+        if args.command == "predict":
+            return _predict(args)
+        if args.command == "serve":
+            return _serve(args)
         if args.command == "run-cache":
             return _run_cache(args)
         if args.command == "params":

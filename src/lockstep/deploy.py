@@ -2,14 +2,14 @@
 
 The deploy workflow checks out the version's tag, pulls the model from the
 DVC remote and calls `write_bundle`; the bundle is what a serving system
-picks up. It refuses a model or card whose bytes are not the ones that the
-dvc.lock of the version's own commit records, and a model that does not load.
+picks up. It refuses a model, trusted types, contract or card whose bytes are
+not the ones that the dvc.lock of the version's own commit records, and a
+model that does not load (through the one loader, `store.load_verified`).
 """
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from . import paths, registry
 from .errors import PipelineError
 from .io import atomic_dir, file_sha256, read_json, write_json
 from .lockfile import file_md5, locked_md5
-from .modeling.trust import BASE_LIBRARIES
+from .store import MODEL_FILES
 
 
 def _verify(path: Path, commit: str, version: str) -> str:
@@ -34,30 +34,33 @@ def _verify(path: Path, commit: str, version: str) -> str:
     return actual
 
 
-def write_bundle(out_dir: Path, version: str, stage: str, libraries: Iterable[str] = BASE_LIBRARIES) -> dict[str, Any]:
-    """Copy the model, its trusted types and its card into `out_dir` with a manifest; return the manifest."""
-    from .modeling.persistence import load_model
+def write_bundle(out_dir: Path, version: str, stage: str) -> dict[str, Any]:
+    """Copy the model, its trusted types, contract and card into `out_dir` with a manifest; return the manifest."""
+    from .store import load_verified
 
     commit = registry.version_commit(".", version)
-    model_md5 = _verify(paths.MODEL_FILE, commit, version)
-    _verify(paths.MODEL_CARD, commit, version)
-    _verify(paths.MODEL_TYPES, commit, version)
-    # Refuses a corrupt file, and types that are not trusted or differ from those recorded at train time.
-    load_model(paths.MODEL_FILE, paths.MODEL_TYPES, libraries)
+    verified = {path: _verify(path, commit, version) for path in (*MODEL_FILES, paths.MODEL_CARD)}
+    # Refuses a corrupt file, types that are not trusted or differ from those recorded at train time, and a
+    # model that does not fit its contract; the libraries are those the version was trained with.
+    load_verified(paths.MODELS_DIR, version)
     card = read_json(paths.MODEL_CARD)
     manifest = {
         "artifact": registry.ARTIFACT,
         "version": version,
         "commit": commit,
         "stage": stage,
-        "model": {"file": paths.MODEL_FILE.name, "md5": model_md5, "sha256": file_sha256(paths.MODEL_FILE)},
+        "model": _described(paths.MODEL_FILE, verified),
         "card": paths.MODEL_CARD.name,
-        "trusted_types": paths.MODEL_TYPES.name,
+        "trusted_types": _described(paths.MODEL_TYPES, verified),
+        "contract": _described(paths.MODEL_CONTRACT, verified),
         "metrics": card.get("metrics", {}),
     }
     with atomic_dir(out_dir) as staging:
-        shutil.copyfile(paths.MODEL_FILE, staging / paths.MODEL_FILE.name)
-        shutil.copyfile(paths.MODEL_CARD, staging / paths.MODEL_CARD.name)
-        shutil.copyfile(paths.MODEL_TYPES, staging / paths.MODEL_TYPES.name)
+        for path in verified:
+            shutil.copyfile(path, staging / path.name)
         write_json(manifest, staging / "manifest.json")
     return manifest
+
+
+def _described(path: Path, verified: dict[Path, str]) -> dict[str, str]:
+    return {"file": path.name, "md5": verified[path], "sha256": file_sha256(path)}

@@ -24,6 +24,7 @@ MODEL_FILE = MODELS_DIR / "model.skops"
 # The types the model file holds, recorded at train time and checked at load time.
 MODEL_TYPES = MODELS_DIR / "trusted_types.json"
 MODEL_CARD = MODELS_DIR / "model_card.json"
+MODEL_CONTRACT = MODELS_DIR / "contract.json"
 
 METRICS_DIR = PROJ_ROOT / "metrics"
 DATA_METRICS = METRICS_DIR / "data.json"

@@ -1,59 +1,23 @@
-"""The deploy bundle: the model and card of a registered version, checked against that version's dvc.lock."""
+"""The deploy bundle: the model files and card of a registered version, checked against that version's dvc.lock."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
-from sklearn.pipeline import Pipeline
 
-from lockstep import registry
 from lockstep.deploy import write_bundle
 from lockstep.errors import PipelineError
-from lockstep.modeling.persistence import save_model
 
-from tests.conftest import REPO_ROOT, tool_env
-
-FILES = ("models/model.skops", "models/model_card.json", "models/trusted_types.json")
-
-
-def git(*args: str) -> str:
-    return subprocess.run(["git", *args], env=tool_env(), check=True, capture_output=True, text=True).stdout
-
-
-def commit_lock(message: str) -> None:
-    """Commit a dvc.lock that records the model and card now in models/."""
-    outs = "".join(
-        f"    - path: {name}\n      md5: {hashlib.md5(Path(name).read_bytes()).hexdigest()}\n" for name in FILES
-    )
-    Path("dvc.lock").write_text(f"schema: '2.0'\nstages:\n  train:\n    outs:\n{outs}")
-    git("add", "dvc.lock")
-    git("commit", "-q", "-m", message)
-
-
-@pytest.fixture
-def checked_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trained: Pipeline) -> Path:
-    """A repository whose HEAD is registered as v0.1.0, with that version's model and card checked out."""
-    monkeypatch.chdir(tmp_path)
-    for key in ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"):
-        monkeypatch.setenv(key, tool_env()[key])
-    git("init", "-q", "-b", "main")
-    Path("dvc.yaml").write_text("artifacts:\n  model:\n    path: models/model.skops\n    type: model\n")
-    Path(".gto").write_text((REPO_ROOT / ".gto").read_text())
-    git("add", "dvc.yaml", ".gto")
-    save_model(trained, Path("models/model.skops"), Path("models/trusted_types.json"))
-    Path("models/model_card.json").write_text(json.dumps({"metrics": {"test": {"roc_auc": 0.75}}}))
-    commit_lock("the first model")
-    assert registry.register(".") == ("v0.1.0", True)
-    return tmp_path
+from tests.unit.conftest import commit_lock, git
 
 
 def test_bundle_holds_the_verified_model_card_and_manifest(checked_out: Path) -> None:
     manifest = write_bundle(Path("dist/model"), "v0.1.0", "staging")
     assert sorted(p.name for p in Path("dist/model").iterdir()) == [
+        "contract.json",
         "manifest.json",
         "model.skops",
         "model_card.json",
@@ -64,6 +28,12 @@ def test_bundle_holds_the_verified_model_card_and_manifest(checked_out: Path) ->
     model = Path("models/model.skops").read_bytes()
     assert manifest["model"]["sha256"] == hashlib.sha256(model).hexdigest()
     assert manifest["model"]["md5"] == hashlib.md5(model).hexdigest()
+    contract = Path("models/contract.json").read_bytes()
+    assert manifest["contract"] == {
+        "file": "contract.json",
+        "md5": hashlib.md5(contract).hexdigest(),
+        "sha256": hashlib.sha256(contract).hexdigest(),
+    }
     assert manifest["metrics"]["test"]["roc_auc"] == 0.75
 
 
@@ -94,4 +64,15 @@ def test_an_edited_card_is_refused_and_an_old_bundle_is_kept(checked_out: Path) 
 def test_a_missing_model_says_to_pull_it(checked_out: Path) -> None:
     Path("models/model.skops").unlink()
     with pytest.raises(PipelineError, match="dvc pull models/model.skops"):
+        write_bundle(Path("dist/model"), "v0.1.0", "staging")
+
+
+@pytest.mark.parametrize("name", ["contract.json", "trusted_types.json"])
+def test_a_model_file_that_is_not_the_version_s_is_refused(checked_out: Path, name: str) -> None:
+    path = Path("models") / name
+    path.write_bytes(path.read_bytes() + b" ")
+    with pytest.raises(PipelineError, match=f"models/{name} is not v0.1.0's"):
+        write_bundle(Path("dist/model"), "v0.1.0", "staging")
+    Path(path).unlink()
+    with pytest.raises(PipelineError, match=f"dvc pull models/{name}"):
         write_bundle(Path("dist/model"), "v0.1.0", "staging")

@@ -11,6 +11,7 @@ from sklearn.pipeline import Pipeline
 
 from lockstep import paths
 from lockstep.config import Config
+from lockstep.contract.model_contract import ModelContract, build_contract
 from lockstep.data.ingest import run_ingest
 from lockstep.data.prepare import PreparedData, run_prepare
 from lockstep.errors import PipelineError
@@ -21,8 +22,10 @@ from lockstep.modeling.train import run_train
 from tests.conftest import REPO_ROOT
 
 
-def test_evaluation_of_a_binary_model(trained: Pipeline, prepared: PreparedData, cfg: Config) -> None:
-    evaluation = evaluate_model(trained, prepared.test, prepared.features, cfg)
+def test_evaluation_of_a_binary_model(
+    trained: Pipeline, prepared: PreparedData, contract: ModelContract, cfg: Config
+) -> None:
+    evaluation = evaluate_model(trained, prepared.test, prepared.features, contract, cfg)
     assert evaluation.importance_metric == "roc_auc"
     assert 0.6 < evaluation.metrics["roc_auc"] < 0.9
     assert set(evaluation.plots) == {"roc", "precision_recall", "calibration", "confusion_matrix", "feature_importance"}
@@ -32,8 +35,10 @@ def test_evaluation_of_a_binary_model(trained: Pipeline, prepared: PreparedData,
     assert importance[0]["feature"] in {"credit_utilization", "late_payments_2y", "debt_to_income", "interest_rate"}
 
 
-def test_slices_cover_each_category_with_enough_rows(trained: Pipeline, prepared: PreparedData, cfg: Config) -> None:
-    evaluation = evaluate_model(trained, prepared.test, prepared.features, cfg)
+def test_slices_cover_each_category_with_enough_rows(
+    trained: Pipeline, prepared: PreparedData, contract: ModelContract, cfg: Config
+) -> None:
+    evaluation = evaluate_model(trained, prepared.test, prepared.features, contract, cfg)
     assert set(evaluation.slices) == set(prepared.features.categorical)
     purposes = evaluation.slices["loan_purpose"]
     counts = prepared.test["loan_purpose"].value_counts()
@@ -41,10 +46,12 @@ def test_slices_cover_each_category_with_enough_rows(trained: Pipeline, prepared
     assert all(set(values) == {"rows", "roc_auc", "accuracy", "recall"} for values in purposes.values())
 
 
-def test_importance_metric_must_fit_the_task(trained: Pipeline, prepared: PreparedData, cfg: Config) -> None:
+def test_importance_metric_must_fit_the_task(
+    trained: Pipeline, prepared: PreparedData, contract: ModelContract, cfg: Config
+) -> None:
     cfg = replace(cfg, evaluate=replace(cfg.evaluate, importance_metric="r2"))
     with pytest.raises(PipelineError, match="'r2' is not a binary metric; use one of accuracy"):
-        evaluate_model(trained, prepared.test, prepared.features, cfg)
+        evaluate_model(trained, prepared.test, prepared.features, contract, cfg)
 
 
 def test_the_whole_pipeline_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cfg: Config) -> None:
@@ -58,6 +65,7 @@ def test_the_whole_pipeline_in_process(tmp_path: Path, monkeypatch: pytest.Monke
     assert set(metrics) >= {"roc_auc", "accuracy", "log_loss"}
     assert {p.stem for p in paths.PLOTS_DIR.iterdir()} == set(PLOT_STYLES)
     assert json.loads((paths.PLOTS_DIR / "residuals.json").read_text()) == []  # not a regression task
+    assert json.loads(paths.MODEL_CONTRACT.read_text())["decision_threshold"] == cfg.evaluate.decision_threshold
     predictions = pd.read_parquet(paths.PREDICTIONS)
     assert list(predictions.columns) == ["id", "y_true", "score", "y_pred"]
     card = json.loads(paths.MODEL_CARD.read_text())
@@ -95,6 +103,7 @@ def test_every_binary_metric_drives_importance_with_string_labels(metric: str, c
     prepared = prepare_data(raw, string_cfg)
     assert prepared.features.classes == ["repaid", "defaulted"]
     model = train_model(prepared.train, prepared.features, string_cfg)
-    evaluation = evaluate_model(model, prepared.test, prepared.features, string_cfg)
+    contract = build_contract(prepared.features, string_cfg, trusted_types=[])  # the model is not saved here
+    evaluation = evaluate_model(model, prepared.test, prepared.features, contract, string_cfg)
     assert evaluation.importance_metric == metric
     assert len(evaluation.plots["feature_importance"]) == len(prepared.features.columns)

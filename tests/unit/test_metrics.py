@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.pipeline import Pipeline
 
+from lockstep.contract.model_contract import ModelContract
 from lockstep.data.prepare import PreparedData
 from lockstep.evaluation.curves import (
     calibration_points,
@@ -57,9 +60,11 @@ def test_multiclass_metrics_use_the_probability_columns() -> None:
     assert set(scores) == set(METRIC_NAMES["multiclass"])
 
 
-def test_predict_keeps_ids_and_applies_the_threshold(trained: Pipeline, prepared: PreparedData) -> None:
-    strict = predict(trained, prepared.test, prepared.features, threshold=0.9)
-    loose = predict(trained, prepared.test, prepared.features, threshold=0.1)
+def test_predict_keeps_ids_and_applies_the_contracts_threshold(
+    trained: Pipeline, prepared: PreparedData, contract: ModelContract
+) -> None:
+    strict = predict(trained, prepared.test, replace(contract, decision_threshold=0.9))
+    loose = predict(trained, prepared.test, replace(contract, decision_threshold=0.1))
     assert list(strict["id"]) == list(prepared.test["loan_id"])
     assert strict["y_pred"].sum() < loose["y_pred"].sum()
     assert ((loose["score"] >= 0.1) == (loose["y_pred"] == 1)).all()

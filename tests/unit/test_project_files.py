@@ -28,6 +28,7 @@ def test_stage_outputs_are_the_paths_the_code_writes() -> None:
         paths.DATA_METRICS,
         paths.MODEL_FILE,
         paths.MODEL_TYPES,
+        paths.MODEL_CONTRACT,
         paths.EVAL_METRICS,
         paths.SLICE_METRICS,
         paths.PREDICTIONS,

@@ -16,6 +16,7 @@ import pandas as pd
 
 from .. import paths
 from ..config import DEFAULT_METRICS, Config, resolve_metric
+from ..contract.model_contract import ModelContract
 from ..data.validate import FeatureSpec
 from ..errors import PipelineError
 from .curves import Rows, classification_plots, regression_plots
@@ -49,8 +50,10 @@ class Evaluation:
     slices: dict[str, Any]
 
 
-def evaluate_model(model: Any, test: pd.DataFrame, features: FeatureSpec, cfg: Config) -> Evaluation:
-    """Predict on `test` and compute metrics, plot tables and slice metrics."""
+def evaluate_model(
+    model: Any, test: pd.DataFrame, features: FeatureSpec, contract: ModelContract, cfg: Config
+) -> Evaluation:
+    """Predict on `test` as the contract says and compute metrics, plot tables and slice metrics."""
     ecfg = cfg.evaluate
     importance_metric = resolve_metric(ecfg.importance_metric, features.task)
     if importance_metric not in METRIC_NAMES[features.task]:
@@ -59,7 +62,7 @@ def evaluate_model(model: Any, test: pd.DataFrame, features: FeatureSpec, cfg: C
             f"evaluate.importance_metric {importance_metric!r} is not a {features.task} metric; use one of {choices}"
         )
     log.info("predicting %s test rows", f"{len(test):,}")
-    predictions = predict(model, test, features, ecfg.decision_threshold)
+    predictions = predict(model, test, contract)
     metrics = compute_metrics(predictions, features.task, features.classes)
     if features.task == "regression":
         plots = regression_plots(predictions, ecfg.scatter_points, ecfg.histogram_bins, cfg.seed)
@@ -70,7 +73,7 @@ def evaluate_model(model: Any, test: pd.DataFrame, features: FeatureSpec, cfg: C
         )
     log.info("permutation importance of %s columns (%s repeats)", len(features.columns), ecfg.importance_repeats)
     plots["feature_importance"] = feature_importance(
-        model, test, features, importance_metric, ecfg.importance_repeats, ecfg.importance_max_rows, cfg.seed
+        model, test, features, contract, importance_metric, ecfg.importance_repeats, ecfg.importance_max_rows, cfg.seed
     )
     slices = slice_metrics(test, predictions, features, ecfg.slice_min_rows)
     return Evaluation(predictions, metrics, importance_metric, plots, slices)
@@ -104,6 +107,7 @@ def write_metrics_and_plots(evaluation: Evaluation, metrics_file: Path, plots_di
 
 def run_evaluate(cfg: Config) -> Evaluation:
     """Evaluate stage: load the model and test set, evaluate, write every output."""
+    from ..contract.model_contract import read_contract
     from ..io import write_json, write_parquet
     from ..modeling.persistence import load_model
     from ..modeling.train import load_features
@@ -111,7 +115,8 @@ def run_evaluate(cfg: Config) -> Evaluation:
 
     features = load_features()
     model = load_model(paths.MODEL_FILE, paths.MODEL_TYPES, model_libraries(cfg.extra_model_libraries))
-    evaluation = evaluate_model(model, pd.read_parquet(paths.TEST_SET), features, cfg)
+    contract = read_contract(paths.MODEL_CONTRACT)
+    evaluation = evaluate_model(model, pd.read_parquet(paths.TEST_SET), features, contract, cfg)
     card = build_model_card(
         model,
         features,

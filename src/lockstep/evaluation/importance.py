@@ -15,12 +15,20 @@ import numpy as np
 import pandas as pd
 from sklearn.inspection import permutation_importance
 
+from ..contract.model_contract import ModelContract
 from ..data.validate import FeatureSpec
 from .metrics import LOWER_IS_BETTER, METRICS, Scored, predict
 
 
 def feature_importance(
-    model: Any, table: pd.DataFrame, features: FeatureSpec, metric: str, repeats: int, max_rows: int, seed: int
+    model: Any,
+    table: pd.DataFrame,
+    features: FeatureSpec,
+    contract: ModelContract,
+    metric: str,
+    repeats: int,
+    max_rows: int,
+    seed: int,
 ) -> list[dict[str, Any]]:
     """Mean drop in `metric` per shuffled column, largest first, on at most `max_rows` rows."""
     sample = table
@@ -28,7 +36,7 @@ def feature_importance(
         sample = table.sample(n=max_rows, random_state=seed).sort_index()
     score = METRICS[features.task][metric]
     sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
-    unnamed = replace(features, id_column=None)  # the sample carries no id column
+    unnamed = replace(contract, id_column=None)  # the sample carries no id column
 
     def scorer(estimator: Any, inputs: pd.DataFrame, target: pd.Series) -> float:
         frame = inputs.assign(**{features.target: target.to_numpy()})

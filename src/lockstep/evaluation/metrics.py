@@ -10,33 +10,19 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from ..data.validate import FeatureSpec
-from ..numerics import one_prediction_worker
+from ..contract.model_contract import ModelContract
+from ..modeling.predict import predict_frame
 
 LOWER_IS_BETTER = frozenset({"rmse", "mae", "median_absolute_error", "log_loss", "brier"})
 
 
-def predict(model: Any, table: pd.DataFrame, features: FeatureSpec, threshold: float = 0.5) -> pd.DataFrame:
-    """One row per input row: its id, the truth, the prediction and the class scores."""
-    inputs = table[features.columns]
-    ids = table[features.id_column] if features.id_column else pd.Series(np.arange(len(table)))
-    out = pd.DataFrame({"id": ids.to_numpy(), "y_true": table[features.target].to_numpy()})
-    if features.task == "regression":
-        with one_prediction_worker(model):
-            out["y_pred"] = model.predict(inputs).astype(float)
-        return out
-    with one_prediction_worker(model):
-        proba = model.predict_proba(inputs)
-    classes = list(model.classes_)
-    if features.task == "binary":
-        assert features.classes is not None
-        negative, positive = features.classes  # the positive class last (see describe_features)
-        out["score"] = proba[:, classes.index(positive)]
-        out["y_pred"] = np.where(out["score"] >= threshold, positive, negative)
-    else:
-        for index, label in enumerate(classes):
-            out[f"proba_{label}"] = proba[:, index]
-        out["y_pred"] = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
+def predict(model: Any, table: pd.DataFrame, contract: ModelContract) -> pd.DataFrame:
+    """One row per input row: its id, the truth, the class scores and the prediction (`predict_frame`'s label)."""
+    ids = table[contract.id_column] if contract.id_column else pd.Series(np.arange(len(table)))
+    out = pd.DataFrame({"id": ids.to_numpy(), "y_true": table[contract.target].to_numpy()})
+    scored = predict_frame(model, table, contract).rename(columns={"label": "y_pred"})
+    out = pd.concat([out, scored], axis=1)
+    if contract.task == "multiclass":
         out["y_pred"] = out["y_pred"].astype(out["y_true"].dtype)
     return out
 

@@ -53,12 +53,20 @@ def load_features(path: Path = paths.FEATURES_FILE) -> FeatureSpec:
 
 
 def run_train(cfg: Config) -> Pipeline:
-    """Train stage: fit on the training set and save the model with skops."""
+    """Train stage: fit on the training set, save the model with skops and its contract beside it."""
+    from ..contract.model_contract import build_contract, write_contract
     from .persistence import save_model
     from .trust import model_libraries
 
     features = load_features()
     pipeline = train_model(pd.read_parquet(paths.TRAIN_SET), features, cfg)
     types = save_model(pipeline, paths.MODEL_FILE, paths.MODEL_TYPES, model_libraries(cfg.extra_model_libraries))
-    log.info("saved %s; it holds %s types beyond skops' defaults (%s)", paths.MODEL_FILE, len(types), paths.MODEL_TYPES)
+    write_contract(build_contract(features, cfg, types), paths.MODEL_CONTRACT)
+    log.info(
+        "saved %s (%s types beyond skops' defaults, in %s) and %s",
+        paths.MODEL_FILE,
+        len(types),
+        paths.MODEL_TYPES,
+        paths.MODEL_CONTRACT,
+    )
     return pipeline

@@ -1,0 +1,306 @@
+"""Benchmark: online serving against in-process predict_proba and FastAPI, batch scoring, the image.
+
+Online: `lockstep serve` and a FastAPI `async def` baseline (a one-row
+DataFrame per request through the same Pipeline) each run in their own process
+pinned to CPU 0; the load generator (asyncio, keep-alive connections, one
+process) is pinned to CPU 1, so it stays off the server's core. Each is driven
+for --seconds at 1, 8 and 32 concurrent clients with single-record requests,
+and compared with an in-process `predict_proba` of one row.
+
+Batch: `lockstep predict` on N-row Parquet files against a bare
+`predict_proba` on the same frame (rows/s), and the peak resident memory of
+the `lockstep predict` process (it should not grow with N).
+
+Image (--image): `make image` build time, the image's size, and the time from
+`buildah run` to ready (needs buildah and `make container-base`).
+
+    python benchmarks/serving.py [--seconds 10] [--clients 1 8 32] [--batch-sizes 1000000 10000000] [--image]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+FASTAPI_APP = """
+import sys, pandas as pd, uvicorn
+from fastapi import FastAPI
+from lockstep.store import load_version
+loaded = load_version(sys.argv[1])
+app = FastAPI()
+
+@app.post("/v1/predict")
+async def predict(record: dict):
+    frame = pd.DataFrame([record])[loaded.contract.feature_names]
+    return {"score": float(loaded.model.predict_proba(frame)[0, 1])}
+
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+"""
+
+
+def make_bundle(folder: Path, rows: int = 20_000) -> tuple[Path, list[dict]]:
+    """Train the default model on synthetic data, bundle it; return the bundle and sample records."""
+    import contextlib
+
+    import pyarrow as pa
+    import yaml
+
+    from lockstep.config import parse_params
+    from lockstep.contract.model_contract import build_contract, write_contract
+    from lockstep.data.prepare import prepare_data
+    from lockstep.data.synthetic import generate_credit_data
+    from lockstep.deploy import write_bundle
+    from lockstep.modeling.persistence import save_model
+    from lockstep.modeling.train import train_model
+
+    cfg = parse_params(yaml.safe_load((REPO_ROOT / "params.yaml").read_text()))
+    prepared = prepare_data(generate_credit_data(rows, seed=1), cfg)
+    with contextlib.chdir(folder):
+        model = train_model(prepared.train, prepared.features, cfg)
+        types = save_model(model, Path("models/model.skops"), Path("models/trusted_types.json"))
+        write_contract(build_contract(prepared.features, cfg, types), Path("models/contract.json"))
+        Path("models/model_card.json").write_text("{}")
+        outs = "".join(
+            f"    - path: models/{p.name}\n      md5: {hashlib.md5(p.read_bytes()).hexdigest()}\n"
+            for p in sorted(Path("models").iterdir())
+        )
+        Path("dvc.lock").write_text("stages:\n  train:\n    outs:\n" + outs)
+        _register_first_version()  # a bundle is made of a registered version only
+        write_bundle(Path("bundle"), "v0.1.0", "prod")
+    sample = prepared.test.drop(columns=[cfg.data.target]).head(1000)
+    return folder / "bundle", pa.Table.from_pandas(sample, preserve_index=False).to_pylist()
+
+
+def _register_first_version() -> None:
+    """Commit the work tree (models/ and dvc.lock) in a new Git repository and register it as v0.1.0."""
+    from lockstep import registry
+
+    identity = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.invalid"}
+    identity |= {"GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.invalid"}
+    os.environ.update(identity)
+    Path("dvc.yaml").write_text("artifacts:\n  model:\n    path: models/model.skops\n    type: model\n")
+    for args in (["init", "-q", "-b", "main"], ["add", "-f", "dvc.yaml", "dvc.lock"], ["commit", "-q", "-m", "model"]):
+        subprocess.run(["git", *args], check=True)
+    registry.register(".")
+
+
+async def _client(port: int, bodies: list[bytes], until: float, latencies: list[float]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    index = 0
+    while time.perf_counter() < until:
+        body = bodies[index % len(bodies)]
+        index += 1
+        head = f"POST /v1/predict HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
+        started = time.perf_counter()
+        writer.write(head.encode() + body)
+        headers = await reader.readuntil(b"\r\n\r\n")
+        if not headers.startswith(b"HTTP/1.1 200"):
+            raise RuntimeError(headers.decode())
+        length = int(
+            next(line.split(b":")[1] for line in headers.split(b"\r\n") if line.lower().startswith(b"content-length"))
+        )
+        await reader.readexactly(length)
+        latencies.append(time.perf_counter() - started)
+    writer.close()
+
+
+def drive(port: int, bodies: list[bytes], clients: int, seconds: float) -> dict[str, float]:
+    """Requests/s and p50/p99 latency (ms) of `clients` keep-alive connections for `seconds`."""
+    latencies: list[float] = []
+
+    async def main() -> None:
+        until = time.perf_counter() + seconds
+        await asyncio.gather(*(_client(port, bodies, until, latencies) for _ in range(clients)))
+
+    asyncio.run(main())
+    ordered = sorted(latencies)
+    return {
+        "rps": len(ordered) / seconds,
+        "p50_ms": 1000 * ordered[len(ordered) // 2],
+        "p99_ms": 1000 * ordered[int(len(ordered) * 0.99)],
+    }
+
+
+def start(command: list[str], port: int) -> subprocess.Popen:
+    """Start a server process on CPU 0 and wait until it answers."""
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=lambda: _pin(0)
+    )
+    if not wait_up(port):
+        process.kill()
+        raise RuntimeError(f"{command[0]} did not start")
+    return process
+
+
+def wait_up(port: int, timeout: float = 120) -> bool:
+    """Whether something answers HTTP on `port` within `timeout` seconds."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/health/ready", timeout=1)
+            return True
+        except urllib.error.HTTPError:  # FastAPI: no health route, but up
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def _pin(cpu: int) -> None:
+    if hasattr(os, "sched_setaffinity") and os.cpu_count() and os.cpu_count() > 1:
+        os.sched_setaffinity(0, {cpu})
+
+
+def in_process(bundle: Path, records: list[dict], repeats: int = 300) -> dict[str, float]:
+    """p50/p99 (ms) of predict_proba on a one-row DataFrame, on this process's core."""
+    import pandas as pd
+
+    from lockstep.store import load_version
+
+    loaded = load_version(str(bundle))
+    times = []
+    for i in range(repeats):
+        frame = pd.DataFrame([records[i % len(records)]])[loaded.contract.feature_names]
+        started = time.perf_counter()
+        loaded.model.predict_proba(frame)
+        times.append(time.perf_counter() - started)
+    times.sort()
+    return {"p50_ms": 1000 * times[len(times) // 2], "p99_ms": 1000 * times[int(len(times) * 0.99)]}
+
+
+def online(bundle: Path, records: list[dict], clients: list[int], seconds: float) -> None:
+    bodies = [json.dumps(record).encode() for record in records]
+    print(f"in-process predict_proba, one row: {in_process(bundle, records)}")
+    _pin(1)
+    servers = {
+        "lockstep serve": [
+            str(BIN / "lockstep"),
+            "serve",
+            "--model",
+            str(bundle),
+            "--port",
+            "{port}",
+            "--prediction-log",
+            str(bundle.parent / "log.jsonl"),
+        ],
+        "FastAPI async def": [sys.executable, "-c", FASTAPI_APP, str(bundle), "{port}"],
+    }
+    for port, (name, command) in enumerate(servers.items(), start=18_080):
+        process = start([part.replace("{port}", str(port)) for part in command], port)
+        try:
+            for count in clients:
+                print(f"{name:18} {count:3} clients: {drive(port, bodies, count, seconds)}")
+        finally:
+            process.terminate()
+            process.wait()
+
+
+PEAK_RSS = """
+import resource, sys
+from lockstep.cli import main
+code = main(sys.argv[1:])
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def batch(bundle: Path, records: list[dict], sizes: list[int], folder: Path, bare_max: int = 1_000_000) -> None:
+    """Rows/s of `lockstep predict` (and of a bare predict_proba up to `bare_max` rows), and its peak RSS."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from lockstep.store import load_version
+
+    loaded = load_version(str(bundle))
+    chunk = pa.Table.from_pandas(pd.DataFrame(records * (100_000 // len(records))), preserve_index=False)
+    for size in sizes:
+        path = folder / f"rows-{size}.parquet"
+        with pq.ParquetWriter(path, chunk.schema) as writer:
+            for start_row in range(0, size, len(chunk)):
+                writer.write_table(chunk.slice(0, min(len(chunk), size - start_row)))
+        bare = "-"
+        if size <= bare_max:
+            frame = pd.read_parquet(path)[loaded.contract.feature_names]
+            started = time.perf_counter()
+            loaded.model.predict_proba(frame)
+            bare = f"{size / (time.perf_counter() - started):,.0f}"
+            del frame
+        started = time.perf_counter()
+        command = ["predict", "--model", str(bundle), "--input", str(path), "--output", str(folder / "out.parquet")]
+        done = subprocess.run([sys.executable, "-c", PEAK_RSS, *command], check=True, capture_output=True, text=True)
+        seconds = time.perf_counter() - started
+        peak_mb = int(done.stderr.strip().splitlines()[-1]) / 1024
+        print(
+            f"batch {size:>11,} rows: lockstep predict {size / seconds:,.0f} rows/s (process, imports included), "
+            f"bare predict_proba {bare} rows/s; lockstep predict peak RSS {peak_mb:,.0f} MB"
+        )
+
+
+def image(bundle: Path) -> None:
+    cache = Path(os.environ.get("CONTAINER_CACHE", Path.home() / ".cache" / "lockstep-container"))
+    buildah = ["buildah", "--root", str(cache / "storage"), "--runroot", str(cache / "run"), "--storage-driver", "vfs"]
+    tag = "localhost/lockstep-model:bench"
+    started = time.perf_counter()
+    subprocess.run(
+        ["make", "image", f"MODEL={bundle}", f"IMAGE={tag}", "BASE_IMAGE=localhost/lockstep-base:bookworm-python3.11"],
+        cwd=REPO_ROOT,
+        check=True,
+        capture_output=True,
+    )
+    print(f"image build: {time.perf_counter() - started:.0f} s")
+    with tempfile.TemporaryDirectory() as scratch:
+        archive = Path(scratch) / "image.tar"
+        subprocess.run([*buildah, "push", tag, f"oci-archive:{archive}"], check=True, capture_output=True)
+        compressed = subprocess.run(["gzip", "-c", str(archive)], check=True, capture_output=True).stdout
+        print(f"image size: {archive.stat().st_size / 1e6:.0f} MB uncompressed, {len(compressed) / 1e6:.0f} MB gzip")
+    container = subprocess.run([*buildah, "from", tag], check=True, capture_output=True, text=True).stdout.strip()
+    command = ["lockstep", "serve", "--model", "/model", "--port", "18090", "--prediction-log", "/tmp/p.jsonl"]
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [*buildah, "run", "--isolation", "chroot", "--network", "host", container, "--", *command],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        if wait_up(18090):
+            print(f"image start to ready: {time.perf_counter() - started:.1f} s")
+    finally:
+        os.killpg(process.pid, 15)
+        process.wait()
+        subprocess.run([*buildah, "rm", container], check=True, capture_output=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--image", action="store_true", help="also build and start the image (buildah)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        bundle, records = make_bundle(folder)
+        online(bundle, records, args.clients, args.seconds)
+        batch(bundle, records, args.batch_sizes, folder)
+        if args.image:
+            image(bundle)
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""Predict: the one function that turns model inputs into scores and labels.
+
+Evaluate, batch scoring and the HTTP API all call `predict_frame`, so a served
+prediction is computed exactly as the evaluated one was: the same columns, the
+same positive class, the same decision threshold (all from the contract).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..contract.model_contract import ModelContract
+from ..numerics import one_prediction_worker
+
+# BLAS kernels take rows in blocks, and a row in the tail block is summed in another order, so a row's
+# score could differ in its last bit between a 1-row request and a 64k-row batch. Padding every call
+# to a whole number of blocks makes each row's score independent of what it is scored with.
+ROW_BLOCK = 16
+
+
+def score_columns(contract: ModelContract) -> list[str]:
+    """The names of the score columns `predict_frame` returns for this contract's task."""
+    if contract.task == "binary":
+        return ["score"]
+    if contract.task == "multiclass":
+        return [f"proba_{label}" for label in contract.classes or []]
+    return []
+
+
+def predict_frame(model: Any, inputs: pd.DataFrame, contract: ModelContract) -> pd.DataFrame:
+    """Scores and a label per row of `inputs` (the contract's columns).
+
+    binary: `score` (probability of the positive class) and `label` (positive
+    when score >= the contract's decision threshold); multiclass: one
+    `proba_<class>` per class and the most likely `label`; regression: `label`.
+    Scored with one joblib worker (`one_prediction_worker`), so a forest gives
+    the same bits on every call. Not for concurrent calls on one model: the
+    server's micro-batcher makes one call at a time.
+    """
+    rows = len(inputs)
+    features = _padded(inputs[contract.feature_names])
+    out = pd.DataFrame(index=pd.RangeIndex(rows))
+    if contract.task == "regression":
+        with one_prediction_worker(model):
+            out["label"] = model.predict(features)[:rows].astype(float)
+        return out
+    with one_prediction_worker(model):
+        proba = model.predict_proba(features)[:rows]
+    classes = model.classes_
+    if contract.task == "binary":
+        positive = int(np.flatnonzero(classes == contract.positive_class)[0])
+        negative = classes[1 - positive]
+        out["score"] = proba[:, positive]
+        out["label"] = np.where(out["score"] >= contract.decision_threshold, classes[positive], negative)
+        return out
+    for index, label in enumerate(classes):
+        out[f"proba_{label}"] = proba[:, index]
+    out["label"] = classes[proba.argmax(axis=1)]
+    return out
+
+
+def _padded(features: pd.DataFrame) -> pd.DataFrame:
+    """`features` with copies of its first row appended up to a multiple of ROW_BLOCK rows."""
+    extra = -len(features) % ROW_BLOCK
+    if not extra or features.empty:
+        return features
+    return pd.concat([features, features.iloc[[0] * extra]], ignore_index=True)

@@ -1,0 +1,216 @@
+"""Batch scoring: score CSV or Parquet files with a model version, in record batches.
+
+Memory stays flat at any input size: each file is read as a stream of record
+batches, each batch is checked against the contract, scored and appended to
+the output. A row that breaks the contract goes to the rejects file with its
+reason; it is never coerced. Both outputs appear only when the whole run
+succeeded (they are written to temporary files and renamed).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ..contract.model_contract import ModelContract
+from ..contract.rows import CheckedRows, check_rows
+from ..errors import PipelineError
+from ..io import atomic_path
+from ..modeling.predict import predict_frame, score_columns
+from ..store import ModelVersion
+
+log = logging.getLogger(__name__)
+FORMATS = (".csv", ".parquet")
+BATCH_ROWS = 65_536
+REJECT_SCHEMA = pa.schema(
+    [
+        ("file", pa.string()),
+        ("row", pa.int64()),
+        ("fields", pa.string()),
+        ("rules", pa.string()),
+        ("reason", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """What a run scored and refused."""
+
+    files: int
+    rows: int
+    scored: int
+    rejected: int
+
+
+def input_files(source: Path) -> list[Path]:
+    """`source` itself, or the CSV and Parquet files in the folder, in name order."""
+    if source.is_dir():
+        files = sorted(p for p in source.iterdir() if p.suffix in FORMATS and p.is_file())
+        if not files:
+            raise PipelineError(f"{source} holds no .csv or .parquet file to score")
+        return files
+    if not source.is_file():
+        raise PipelineError(f"{source} not found: give a .csv or .parquet file, or a folder of them")
+    if source.suffix not in FORMATS:
+        raise PipelineError(f"{source}: cannot score a {source.suffix or 'suffix-less'} file; use .csv or .parquet")
+    return [source]
+
+
+def output_schema(loaded: ModelVersion, id_type: pa.DataType) -> pa.Schema:
+    """The output's columns: the id, the scores, the label, and which model made them."""
+    contract = loaded.contract
+    label = pa.float64() if contract.task == "regression" else pa.from_numpy_dtype(loaded.model.classes_.dtype)
+    return pa.schema(
+        [(contract.id_column or "row", id_type)]
+        + [(name, pa.float64()) for name in score_columns(contract)]
+        + [("label", label), ("model_version", pa.string()), ("model_sha256", pa.string())]
+    )
+
+
+def _record_batches(path: Path, contract: ModelContract, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    """The file's record batches, after checking its columns: every feature present, nothing unknown."""
+    import pyarrow.dataset as ds
+
+    try:
+        if path.suffix == ".csv":
+            options = ds.CsvFragmentScanOptions(convert_options=_csv_options(contract))
+            dataset = ds.dataset(path, format=ds.CsvFileFormat(default_fragment_scan_options=options))
+        else:
+            dataset = ds.dataset(path, format="parquet")
+        names = dataset.schema.names
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise PipelineError(f"{path} cannot be read as {path.suffix[1:]}: {str(exc).splitlines()[0]}") from None
+    known = {*contract.feature_names, *contract.dropped, contract.target, contract.id_column}
+    unknown = [name for name in names if name not in known]
+    missing = [name for name in contract.feature_names if name not in names]
+    if missing or unknown:
+        problem = (
+            f"lacks the model's columns {missing}" if missing else f"has columns the model does not know {unknown}"
+        )
+        raise PipelineError(f"{path} {problem}; the model expects {contract.feature_names}")
+    wanted = [name for name in names if name != contract.target and name not in contract.dropped]
+    try:
+        yield from dataset.to_batches(columns=wanted, batch_size=batch_rows)
+    except pa.ArrowInvalid as exc:
+        raise PipelineError(f"{path} cannot be read: {str(exc).splitlines()[0]}") from None
+
+
+def _csv_options(contract: ModelContract) -> Any:
+    """Read every model column of a CSV as text: the contract decides what a value may be, not Arrow's guess."""
+    import pyarrow.csv as pacsv
+
+    columns = [*contract.feature_names, *([contract.id_column] if contract.id_column else [])]
+    return pacsv.ConvertOptions(column_types=dict.fromkeys(columns, pa.string()), strings_can_be_null=True)
+
+
+def _rejects(checked: CheckedRows, file: Path, first_row: int) -> pa.Table:
+    by_row: dict[int, list[Any]] = {}
+    for problem in checked.problems:
+        by_row.setdefault(problem.row, []).append(problem)
+    rows = sorted(by_row)
+    return pa.table(
+        {
+            "file": [file.name] * len(rows),
+            "row": [first_row + row for row in rows],
+            "fields": [",".join(dict.fromkeys(p.field for p in by_row[row])) for row in rows],
+            "rules": [",".join(dict.fromkeys(p.rule for p in by_row[row])) for row in rows],
+            "reason": ["; ".join(p.message for p in by_row[row]) for row in rows],
+        },
+        schema=REJECT_SCHEMA,
+    )
+
+
+def score_batch(
+    batch: pd.DataFrame, loaded: ModelVersion, ids: np.ndarray, text: bool
+) -> tuple[pd.DataFrame, CheckedRows]:
+    """Check one batch against the contract and score the rows that pass."""
+    contract = loaded.contract
+    checked = check_rows(batch, contract, text=text)
+    if len(checked.inputs):
+        scored = predict_frame(loaded.model, checked.inputs, contract)
+    else:  # every row refused: nothing to predict (an estimator refuses zero rows)
+        scored = pd.DataFrame({name: pd.Series(dtype=float) for name in [*score_columns(contract), "label"]})
+    scored.insert(0, contract.id_column or "row", ids[checked.positions])
+    scored["model_version"] = loaded.version
+    scored["model_sha256"] = loaded.sha256
+    return scored, checked
+
+
+def score_files(
+    source: Path, loaded: ModelVersion, output: Path, rejects: Path, batch_rows: int = BATCH_ROWS
+) -> BatchSummary:
+    """Score every row of `source` into `output` (Parquet or CSV), refused rows into `rejects`."""
+    contract = loaded.contract
+    files = input_files(source)
+    totals = {"rows": 0, "scored": 0, "rejected": 0}
+    with ExitStack() as stack:
+        out_tmp = stack.enter_context(atomic_path(output))
+        rejects_tmp = stack.enter_context(atomic_path(rejects))
+        writers = _Writers(out_tmp, rejects_tmp, stack)
+        for path in files:
+            offset = 0
+            for batch in _record_batches(path, contract, batch_rows):
+                frame = batch.to_pandas()
+                has_id = contract.id_column is not None and contract.id_column in frame
+                ids = frame[contract.id_column].to_numpy() if has_id else np.arange(offset, offset + len(frame))
+                scored, checked = score_batch(frame, loaded, ids, text=path.suffix == ".csv")
+                id_type = batch.schema.field(contract.id_column).type if has_id else pa.int64()
+                writers.write_output(
+                    pa.Table.from_pandas(scored, schema=output_schema(loaded, id_type), preserve_index=False), path
+                )
+                writers.write_rejects(_rejects(checked, path, offset))
+                totals["rows"] += len(frame)
+                totals["scored"] += len(checked.inputs)
+                totals["rejected"] += len(frame) - len(checked.inputs)
+                offset += len(frame)
+        if writers.output is None:  # no rows at all: still a well-formed, empty output
+            writers.write_output(output_schema(loaded, pa.string()).empty_table())
+    return BatchSummary(files=len(files), **totals)
+
+
+class _Writers:
+    """The output and rejects writers, opened on their first table, Parquet or CSV by suffix.
+
+    They are closed by `stack` before the temporary files are renamed into place.
+    """
+
+    def __init__(self, output: Path, rejects: Path, stack: ExitStack) -> None:
+        self.paths = {"output": output, "rejects": rejects}
+        self.stack = stack
+        self.output: Any = None
+        self.schema: pa.Schema | None = None
+        self.rejects = self._open(rejects, REJECT_SCHEMA)  # written even when nothing is refused
+
+    def write_output(self, table: pa.Table, source: Path | None = None) -> None:
+        """Append `table`; the first table fixes the schema (ids of later files are cast to its id type)."""
+        if self.output is None:
+            self.output = self._open(self.paths["output"], table.schema)
+            self.schema = table.schema
+        try:
+            self.output.write_table(table.cast(self.schema))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise PipelineError(f"the ids in {source} are not of the type of the first file's ids") from None
+
+    def write_rejects(self, table: pa.Table) -> None:
+        if table.num_rows:
+            self.rejects.write_table(table)
+
+    def _open(self, path: Path, schema: pa.Schema) -> Any:
+        import pyarrow.csv as pacsv
+        import pyarrow.parquet as pq
+
+        if path.suffix == ".csv":  # atomic_path keeps the target's suffix on its temporary file
+            writer = pacsv.CSVWriter(path, schema)
+        else:
+            writer = pq.ParquetWriter(path, schema, compression="zstd")
+        self.stack.callback(writer.close)
+        return writer

@@ -1,0 +1,128 @@
+"""Request bodies: from JSON bytes to checked, model-ready rows, or errors naming the field and the rule.
+
+Two shapes are accepted: ours (`POST /v1/predict`: one record, or a list of
+records) and the Open Inference Protocol v2 (`inputs`: one named tensor per
+column). Both end in the same contract check as batch scoring; nothing is
+coerced (a string is never read as a number).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import numpy as np
+import pandas as pd
+
+from ..contract.model_contract import ColumnRule, ModelContract
+from ..contract.rows import Problem, check_record_fields, check_rows
+
+MAX_RECORDS = 10_000
+V2_DATATYPES = {"int": "INT64", "float": "FP64", "bool": "BOOL", "category": "BYTES", "string": "BYTES"}
+
+
+class BadRequestError(Exception):
+    """A request the API refuses: the HTTP status and the problems, each naming a field and a rule."""
+
+    def __init__(self, status: int, problems: list[Problem]) -> None:
+        super().__init__(problems[0].message)
+        self.status = status
+        self.problems = problems
+
+    @classmethod
+    def single(cls, field: str, rule: str, message: str, status: int = 422, row: int = -1) -> BadRequestError:
+        """A refusal for one reason."""
+        return cls(status, [Problem(row, field, rule, message)])
+
+    def body(self) -> dict[str, Any]:
+        """The JSON error body."""
+        return {"errors": [problem.to_dict() for problem in self.problems]}
+
+
+_refuse = BadRequestError.single
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Checked rows, ready for `predict_frame`, and the ids they came with (None where absent)."""
+
+    inputs: pd.DataFrame
+    ids: list[Any]
+    records: list[dict[str, Any]]  # as received, for the prediction log
+
+
+def decode(body: bytes) -> Any:
+    """The JSON document in `body`, or a 400 saying why it is not one."""
+    try:
+        return msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        raise _refuse("$", "malformed_json", f"the body is not valid JSON: {exc}", status=400) from None
+
+
+def records_from_v1(document: Any) -> list[dict[str, Any]]:
+    """`POST /v1/predict`: one record (an object) or a list of records."""
+    records = [document] if isinstance(document, dict) else document
+    if not isinstance(records, list):
+        raise _refuse("$", "type", "the body must be a record (a JSON object) or a list of records")
+    for row, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise _refuse(f"$[{row}]", "type", f"record {row} is not a JSON object", row=row)
+    return records
+
+
+def records_from_v2(document: Any, contract: ModelContract) -> list[dict[str, Any]]:
+    """Open Inference Protocol v2: `{"inputs": [{"name", "shape", "datatype", "data"}, ...]}` as records."""
+    if not isinstance(document, dict) or not isinstance(document.get("inputs"), list):
+        raise _refuse("inputs", "missing", "the body must be an object with an `inputs` list of tensors")
+    rules = {rule.name: rule for rule in contract.columns}
+    columns: dict[str, list[Any]] = {}
+    for index, tensor in enumerate(document["inputs"]):
+        name = tensor.get("name") if isinstance(tensor, dict) else None
+        if not isinstance(name, str):
+            raise _refuse(f"inputs[{index}]", "type", f"inputs[{index}] must be an object with a string `name`")
+        columns[name] = _tensor_data(tensor, name, rules.get(name), contract)
+    lengths = {len(data) for data in columns.values()}
+    if len(lengths) > 1:
+        raise _refuse("inputs", "shape", "every input tensor must hold the same number of rows")
+    rows = lengths.pop() if lengths else 0
+    return [{name: data[row] for name, data in columns.items()} for row in range(rows)]
+
+
+def _tensor_data(tensor: dict[str, Any], name: str, rule: ColumnRule | None, contract: ModelContract) -> list[Any]:
+    data, shape, datatype = tensor.get("data"), tensor.get("shape"), tensor.get("datatype")
+    if not isinstance(data, list) or not isinstance(shape, list) or not all(isinstance(n, int) for n in shape):
+        raise _refuse(name, "type", f"{name}: a tensor needs `shape` (a list of integers) and `data` (a list)")
+    size = 1
+    for n in shape:
+        size *= n
+    if len(shape) not in (1, 2) or (len(shape) == 2 and shape[1] != 1) or size != len(data):
+        raise _refuse(name, "shape", f"{name}: shape {shape} does not fit {len(data)} values; use [rows] or [rows, 1]")
+    expected = V2_DATATYPES[rule.dtype] if rule else None  # an id, or an unknown field (refused later)
+    if expected is not None and datatype != expected:
+        raise _refuse(name, "datatype", f"{name}: datatype must be {expected}, not {datatype!r}")
+    return data
+
+
+def checked_rows(records: list[dict[str, Any]], contract: ModelContract) -> Rows:
+    """Check `records` against the contract: all of them pass, or a 422 lists every problem."""
+    if not records:
+        raise _refuse("$", "empty", "no records to predict")
+    if len(records) > MAX_RECORDS:
+        raise _refuse("$", "too_many", f"{len(records)} records in one request; send at most {MAX_RECORDS}", 413)
+    problems = check_record_fields(records, contract)
+    if problems:
+        raise BadRequestError(422, problems)
+    columns = {name: _column([record[name] for record in records]) for name in contract.feature_names}
+    checked = check_rows(columns, contract)
+    if checked.problems:
+        raise BadRequestError(422, checked.problems)
+    ids = [record.get(contract.id_column) if contract.id_column else None for record in records]
+    return Rows(checked.inputs, ids, records)
+
+
+def _column(values: list[Any]) -> np.ndarray:
+    """JSON values as an object array (NumPy would turn [1, "a"] into strings)."""
+    column = np.empty(len(values), dtype=object)
+    column[:] = values
+    return column

@@ -1,0 +1,232 @@
+"""The HTTP API, served by uvicorn on 127.0.0.1 and called over real sockets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from lockstep.data.prepare import PreparedData
+from lockstep.modeling.predict import predict_frame
+from lockstep.serving.app import create_app
+from lockstep.serving.batch import score_files
+from lockstep.store import ModelVersion, load_version
+
+from tests.http_client import Client, running
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as JSON-ready Python values (nulls as None), exactly as stored."""
+    return pa.Table.from_pandas(frame.drop(columns=["default"], errors="ignore"), preserve_index=False).to_pylist()
+
+
+@pytest.fixture(scope="module")
+def loaded(bundle: Path) -> ModelVersion:
+    return load_version(str(bundle))
+
+
+@pytest.fixture(scope="module")
+def server(loaded: ModelVersion, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    log = tmp_path_factory.mktemp("log") / "predictions.jsonl"
+    with running(create_app(loaded, log)) as base:
+        yield base, log
+
+
+@pytest.fixture
+def client(server: tuple[str, Path]) -> Iterator[Client]:
+    client = Client(server[0])
+    yield client
+    client.close()
+
+
+def test_one_record_and_a_list_are_predicted_as_in_process(
+    client: Client, loaded: ModelVersion, prepared: PreparedData
+) -> None:
+    rows = prepared.test.head(5)
+    status, body, headers = client.request("POST", "/v1/predict", records(rows)[0], {"x-request-id": "abc"})
+    assert status == 200
+    assert headers["x-request-id"] == "abc"
+    assert (body["model_version"], body["model_sha256"]) == ("v0.3.0", loaded.sha256)
+    assert body["predictions"][0]["id"] == rows["loan_id"].iloc[0]
+    status, body, _ = client.request("POST", "/v1/predict", records(rows))
+    expected = predict_frame(loaded.model, rows.reset_index(drop=True), loaded.contract)
+    assert [p["score"] for p in body["predictions"]] == expected["score"].tolist()
+    assert [p["label"] for p in body["predictions"]] == expected["label"].tolist()
+
+
+def test_online_and_batch_predictions_are_identical(
+    server: tuple[str, Path], loaded: ModelVersion, prepared: PreparedData, tmp_path: Path
+) -> None:
+    """Single-record requests from 8 clients at once (the server batches them as it likes) against a file."""
+    rows = prepared.test.head(200)
+    rows.to_parquet(tmp_path / "rows.parquet", index=False)
+    score_files(
+        tmp_path / "rows.parquet", loaded, tmp_path / "out.parquet", tmp_path / "rejects.parquet", batch_rows=64
+    )
+    batch = pd.read_parquet(tmp_path / "out.parquet")
+    as_records = records(rows)
+
+    def ask(chunk: range) -> list[dict]:
+        client = Client(server[0])
+        return [client.request("POST", "/v1/predict", as_records[i])[1]["predictions"][0] for i in chunk]
+
+    with ThreadPoolExecutor(8) as pool:
+        online = [p for chunk in pool.map(ask, [range(i, len(rows), 8) for i in range(8)]) for p in chunk]
+    online.sort(key=lambda p: list(rows["loan_id"]).index(p["id"]))
+    assert [p["id"] for p in online] == batch["loan_id"].tolist()
+    online_scores = np.array([p["score"] for p in online])
+    assert online_scores.tobytes() == batch["score"].to_numpy().tobytes()
+    assert [p["label"] for p in online] == batch["label"].tolist()
+
+
+def _bad(prepared: PreparedData, **changes: object) -> dict:
+    record = records(prepared.test.head(1))[0]
+    for field, value in changes.items():
+        if value is DELETE:
+            del record[field]
+        else:
+            record[field] = value
+    return record
+
+
+DELETE = object()
+BAD_RECORDS = [
+    ({"age": "41"}, "age", "type"),
+    ({"age": 41.5}, "age", "type"),
+    ({"age": True}, "age", "type"),
+    ({"age": 17}, "age", "range"),
+    ({"age": 101}, "age", "range"),
+    ({"age": None}, "age", "null"),
+    ({"age": DELETE}, "age", "missing"),
+    ({"annual_income": -5.0}, "annual_income", "range"),
+    ({"annual_income": [1]}, "annual_income", "type"),
+    ({"annual_income": {"a": 1}}, "annual_income", "type"),
+    ({"interest_rate": 1e308}, "interest_rate", "range"),
+    ({"loan_term_months": 48}, "loan_term_months", "category"),
+    ({"employment_type": "astronaut"}, "employment_type", "category"),
+    ({"employment_type": 3}, "employment_type", "type"),
+    ({"employment_type": None}, "employment_type", "null"),
+    ({"home_ownership": DELETE}, "home_ownership", "missing"),
+    ({"colour": "blue"}, "colour", "unknown_field"),
+    ({"default": 1}, "default", "unknown_field"),
+]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "rule"), BAD_RECORDS, ids=[f"{f}-{r}-{i}" for i, (_, f, r) in enumerate(BAD_RECORDS)]
+)
+def test_a_bad_field_is_a_422_naming_the_field_and_rule(
+    client: Client, prepared: PreparedData, changes: dict, field: str, rule: str
+) -> None:
+    status, body, _ = client.request("POST", "/v1/predict", _bad(prepared, **changes))
+    assert status == 422
+    assert [(e["field"], e["rule"]) for e in body["errors"]] == [(field, rule)]
+    assert body["errors"][0]["message"].startswith(f"{field}: ")
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field", "rule"),
+    [
+        (b"{not json", 400, "$", "malformed_json"),
+        (b"", 400, "$", "malformed_json"),
+        (b"\xff\xfe", 400, "$", "malformed_json"),
+        (b'"a string"', 422, "$", "type"),
+        (b"42", 422, "$", "type"),
+        (b"[]", 422, "$", "empty"),
+        (b"[1, 2]", 422, "$[0]", "type"),
+        (b'{"age": NaN}', 400, "$", "malformed_json"),
+    ],
+)
+def test_a_body_that_is_not_records_is_refused(client: Client, body: bytes, status: int, field: str, rule: str) -> None:
+    got, parsed, _ = client.request("POST", "/v1/predict", body)
+    assert got == status
+    assert [(e["field"], e["rule"]) for e in parsed["errors"]] == [(field, rule)]
+
+
+def test_every_problem_of_every_record_is_listed(client: Client, prepared: PreparedData) -> None:
+    body = [_bad(prepared, age=17), _bad(prepared), _bad(prepared, employment_type="x", interest_rate=2.0)]
+    status, parsed, _ = client.request("POST", "/v1/predict", body)
+    assert status == 422
+    assert sorted((e["row"], e["field"], e["rule"]) for e in parsed["errors"]) == [
+        (0, "age", "range"),
+        (2, "employment_type", "category"),
+        (2, "interest_rate", "range"),
+    ]
+
+
+def test_open_inference_protocol_v2(client: Client, loaded: ModelVersion, prepared: PreparedData) -> None:
+    assert client.request("GET", "/v2/health/live")[:2] == (200, {"live": True})
+    assert client.request("GET", "/v2/health/ready")[1]["ready"] is True
+    status, meta, _ = client.request("GET", "/v2/models/model")
+    assert status == 200
+    assert [i["name"] for i in meta["inputs"]] == loaded.contract.feature_names
+    rows = prepared.test.head(4)
+    as_records = records(rows)
+    datatypes = {i["name"]: i["datatype"] for i in meta["inputs"]}
+    inputs = [
+        {"name": name, "shape": [len(rows)], "datatype": datatypes[name], "data": [r[name] for r in as_records]}
+        for name in loaded.contract.feature_names
+    ]
+    status, body, _ = client.request("POST", "/v2/models/model/infer", {"id": "r1", "inputs": inputs})
+    assert status == 200
+    assert (body["model_name"], body["model_version"], body["id"]) == ("model", "v0.3.0", "r1")
+    outputs = {o["name"]: o["data"] for o in body["outputs"]}
+    expected = predict_frame(loaded.model, rows.reset_index(drop=True), loaded.contract)
+    assert outputs["score"] == expected["score"].tolist()
+    assert client.request("POST", "/v2/models/other/infer", {"inputs": inputs})[0] == 404
+    inputs[0] = inputs[0] | {"datatype": "BYTES"}
+    status, body, _ = client.request("POST", "/v2/models/model/infer", {"inputs": inputs})
+    assert (status, body["errors"][0]["rule"]) == (422, "datatype")
+    inputs[0] = inputs[0] | {"datatype": datatypes[inputs[0]["name"]], "shape": [3]}
+    assert client.request("POST", "/v2/models/model/infer", {"inputs": inputs})[1]["errors"][0]["rule"] == "shape"
+
+
+def test_metrics_count_requests_errors_latency_and_predictions(client: Client, prepared: PreparedData) -> None:
+    client.request("POST", "/v1/predict", records(prepared.test.head(3)))
+    client.request("POST", "/v1/predict", _bad(prepared, age=17))
+    status, text, _ = client.request("GET", "/metrics")
+    assert status == 200
+    assert 'lockstep_requests_total{endpoint="/v1/predict",status="200"}' in text
+    assert 'lockstep_request_errors_total{rule="range"}' in text
+    assert 'lockstep_request_latency_seconds_bucket{endpoint="/v1/predict",le="0.1"}' in text
+    assert 'lockstep_prediction_score_count{model_version="v0.3.0"}' in text
+
+
+def test_the_openapi_description_follows_the_contract(client: Client, loaded: ModelVersion) -> None:
+    status, doc, _ = client.request("GET", "/openapi.json")
+    assert status == 200
+    record = doc["components"]["schemas"]["Record"]
+    assert record["required"] == loaded.contract.feature_names
+    assert record["properties"]["age"] == {"type": "integer", "minimum": 18, "maximum": 100}
+    assert record["properties"]["annual_income"]["type"] == ["number", "null"]
+    assert "422" in doc["paths"]["/v1/predict"]["post"]["responses"]
+
+
+def test_unknown_routes_and_methods_are_4xx(client: Client) -> None:
+    assert client.request("GET", "/v1/predict")[0] == 405
+    assert client.request("GET", "/nowhere")[0] == 404
+    assert client.request("POST", "/admin/model", {"model": "v0.1.0"})[0] == 404  # no token: hot swap is off
+
+
+def test_each_prediction_is_logged_off_the_request_path(
+    loaded: ModelVersion, prepared: PreparedData, tmp_path: Path
+) -> None:
+    log = tmp_path / "logs" / "predictions.jsonl"
+    with running(create_app(loaded, log)) as base:
+        client = Client(base)
+        for request_id in ("one", "two"):
+            client.request("POST", "/v1/predict", records(prepared.test.head(2)), {"x-request-id": request_id})
+        client.close()
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [e["request_id"] for e in entries] == ["one", "two"]
+    assert entries[0]["model_version"] == "v0.3.0"
+    assert entries[0]["ids"] == prepared.test["loan_id"].head(2).tolist()
+    assert entries[0]["inputs"][0]["age"] == prepared.test["age"].iloc[0]
+    assert len(entries[0]["outputs"]["score"]) == 2
+    assert entries[0]["latency_ms"] > 0

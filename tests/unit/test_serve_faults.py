@@ -1,0 +1,135 @@
+"""The server under load, under a hot swap, at shutdown, and on a model that fails verification."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from sklearn.pipeline import Pipeline
+
+from lockstep.contract.model_contract import ModelContract
+from lockstep.data.prepare import PreparedData
+from lockstep.serving.app import create_app
+from lockstep.store import load_version
+
+from tests.conftest import VENV_BIN, tool_env
+from tests.http_client import Client, free_port, running, wait_ready
+from tests.unit.conftest import make_bundle
+from tests.unit.test_api import records
+
+TOKEN = "s3cret-token"
+
+
+def _valid(status: int, body: dict) -> bool:
+    predictions = body.get("predictions", []) if status == 200 else []
+    return bool(predictions) and all(0 <= p["score"] <= 1 and p["label"] in (0, 1) for p in predictions)
+
+
+@pytest.mark.load
+def test_ten_thousand_requests_from_32_clients_all_succeed(
+    bundle: Path, prepared: PreparedData, tmp_path: Path
+) -> None:
+    payloads = records(prepared.test.head(500))
+    with running(create_app(load_version(str(bundle)), tmp_path / "log.jsonl")) as base:
+
+        def client_run(client_index: int) -> list[bool]:
+            client = Client(base)
+            results = []
+            for i in range(client_index, 10_000, 32):
+                status, body, _ = client.request("POST", "/v1/predict", payloads[i % len(payloads)])
+                results.append(_valid(status, body) and body["model_version"] == "v0.3.0")
+            client.close()
+            return results
+
+        with ThreadPoolExecutor(32) as pool:
+            outcomes = [ok for results in pool.map(client_run, range(32)) for ok in results]
+    assert len(outcomes) == 10_000
+    assert all(outcomes)
+
+
+def test_a_hot_swap_under_load_drops_nothing_and_each_answer_names_its_version(
+    bundle: Path, trained: Pipeline, contract: ModelContract, prepared: PreparedData, tmp_path: Path
+) -> None:
+    newer = make_bundle(tmp_path, trained, contract, "v0.4.0")
+    payloads = records(prepared.test.head(50))
+    app = create_app(load_version(str(bundle)), tmp_path / "log.jsonl", admin_token=TOKEN)
+    with running(app) as base:
+        swapped = threading.Event()
+
+        def client_run(_: int) -> list[str]:
+            client, versions = Client(base), []
+            while len(versions) < 40 or not swapped.is_set() or versions[-1] != "v0.4.0":
+                status, body, _ = client.request("POST", "/v1/predict", payloads[len(versions) % 50])
+                assert _valid(status, body), body
+                versions.append(body["model_version"])
+            return versions
+
+        admin = Client(base)
+        auth = {"authorization": f"Bearer {TOKEN}"}
+        with ThreadPoolExecutor(8) as pool:
+            running_clients = pool.map(client_run, range(8))
+            time.sleep(0.5)
+            assert (
+                admin.request("POST", "/admin/model", {"model": str(newer)}, {"authorization": "Bearer wrong"})[0]
+                == 401
+            )
+            status, body, _ = admin.request("POST", "/admin/model", {"model": str(tmp_path / "nothing")}, auth)
+            assert (status, body["errors"][0]["rule"]) == (422, "verification")
+            status, body, _ = admin.request("POST", "/admin/model", {"model": str(newer)}, auth)
+            assert (status, body["model_version"], body["previous"]) == (200, "v0.4.0", "v0.3.0")
+            swapped.set()
+            sequences = list(running_clients)
+    for versions in sequences:
+        assert set(versions) <= {"v0.3.0", "v0.4.0"}
+        switched = versions.index("v0.4.0")
+        assert set(versions[switched:]) == {"v0.4.0"}  # never back to the old model
+
+
+def serve_process(model: Path, port: int, log: Path) -> subprocess.Popen:
+    """`lockstep serve` through the console script (pinned numerics, as in the image)."""
+    return subprocess.Popen(
+        [str(VENV_BIN / "lockstep"), "serve", "--model", str(model), "--port", str(port), "--prediction-log", str(log)],
+        env=tool_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def test_sigterm_answers_every_request_in_flight(bundle: Path, prepared: PreparedData, tmp_path: Path) -> None:
+    port, log = free_port(), tmp_path / "log.jsonl"
+    process = serve_process(bundle, port, log)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", process)
+        big = records(prepared.test.head(1_000))
+        clients = [Client(f"http://127.0.0.1:{port}") for _ in range(6)]
+        import json
+
+        for client in clients:  # all sent before the signal; their answers are read after it
+            client.connection.request(
+                "POST", "/v1/predict", body=json.dumps(big), headers={"content-type": "application/json"}
+            )
+        time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
+        statuses = [client.connection.getresponse().status for client in clients]
+        assert process.wait(timeout=60) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once drained
+    finally:
+        process.kill()
+    assert statuses == [200] * 6
+    assert len(log.read_text().splitlines()) == 6  # the log was flushed before exit
+
+
+def test_the_server_refuses_to_start_on_a_model_that_fails_verification(bundle: Path, tmp_path: Path) -> None:
+    tampered = tmp_path / "bundle"
+    shutil.copytree(bundle, tampered)
+    (tampered / "contract.json").write_text((tampered / "contract.json").read_text().replace("0.5", "0.1"))
+    process = serve_process(tampered, free_port(), tmp_path / "log.jsonl")
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert "contract.json does not match the bundle's manifest" in output

@@ -1,0 +1,69 @@
+"""The one loader of a model version: the checked-out model, and a bundle, each verified before loading."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sklearn.pipeline import Pipeline
+
+from lockstep.contract.model_contract import ModelContract
+from lockstep.deploy import write_bundle
+from lockstep.errors import PipelineError
+from lockstep.store import load_version
+
+
+def test_the_workspace_model_loads_with_its_contract(checked_out: Path, contract: ModelContract) -> None:
+    loaded = load_version("workspace")
+    assert loaded.version == "workspace"
+    assert loaded.contract == contract
+    assert isinstance(loaded.model, Pipeline)
+
+
+@pytest.mark.parametrize("name", ["model.skops", "trusted_types.json", "contract.json"])
+def test_a_workspace_file_that_differs_from_dvc_lock_is_refused(checked_out: Path, name: str) -> None:
+    path = Path("models") / name
+    path.write_bytes(path.read_bytes() + b" ")
+    with pytest.raises(PipelineError, match=f"models/{name} of workspace does not match its dvc.lock"):
+        load_version("workspace")
+
+
+def test_a_bundle_loads_and_names_its_version(checked_out: Path, contract: ModelContract) -> None:
+    manifest = write_bundle(Path("dist/model"), "v0.1.0", "prod")
+    loaded = load_version("dist/model")
+    assert (loaded.version, loaded.sha256, loaded.contract) == ("v0.1.0", manifest["model"]["sha256"], contract)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda b: (b / "model.skops").write_bytes(b"other"), "model.skops does not match the bundle's manifest"),
+        (lambda b: (b / "contract.json").unlink(), "has no contract.json"),
+        (lambda b: (b / "manifest.json").write_text("{}"), "is not a bundle manifest"),
+    ],
+)
+def test_a_damaged_bundle_is_refused(checked_out: Path, damage: object, message: str) -> None:
+    write_bundle(Path("dist/model"), "v0.1.0", "prod")
+    damage(Path("dist/model"))  # type: ignore[operator]
+    with pytest.raises(PipelineError, match=message):
+        load_version("dist/model")
+
+
+def test_a_contract_that_does_not_fit_the_model_is_refused(checked_out: Path, contract: ModelContract) -> None:
+    from tests.unit.conftest import write_lock
+
+    raw = contract.to_dict()
+    raw["columns"] = raw["columns"][::-1]
+    Path("models/contract.json").write_text(json.dumps(raw))
+    write_lock(Path("dvc.lock"), Path("models"))
+    with pytest.raises(PipelineError, match="not trained on its contract's columns"):
+        load_version("workspace")
+
+
+def test_an_unknown_name_says_what_a_name_can_be(checked_out: Path) -> None:
+    import subprocess
+
+    subprocess.run(["git", "init", "-q"], check=True)
+    with pytest.raises(PipelineError, match="is not a bundle folder, a version"):
+        load_version("production")
