@@ -22,8 +22,10 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from . import PACKAGE
+
 # <PACKAGE>_NUMERICS, named after the package, so that a project made from the template has its own.
-SWITCH = f"{__name__.split('.')[0].upper()}_NUMERICS"
+SWITCH = f"{PACKAGE.upper()}_NUMERICS"
 MODES = ("pinned", "native")
 # Set by the re-executed process, so a pin that does not take hold fails instead of looping.
 _REEXECUTED = f"{SWITCH}_REEXECUTED"

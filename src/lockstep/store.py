@@ -1,6 +1,6 @@
 """Store: the one place that loads "model version X", verified, with its contract.
 
-A version is named by a bundle folder (what `lockstep bundle` writes), a
+A version is named by a bundle folder (what the `bundle` command writes), a
 registered GTO version (`v0.3.0`), a stage (`prod`), or `workspace` (the
 checked-out model). Whatever the name, the hashes of the model file, its
 trusted types and its contract are checked against the record of that version
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import paths
+from . import PACKAGE, paths
 from .contract.model_contract import ModelContract, read_contract
 from .errors import PipelineError
 from .io import file_sha256
@@ -104,7 +104,7 @@ def _load_files(read: Callable[[Path], bytes], commit: str | None, repo: Path, v
     """Read the model files with `read`, check each against the dvc.lock of `commit` (None: the work tree's), load."""
     from .lockfile import file_md5, locked_md5
 
-    with tempfile.TemporaryDirectory(prefix="lockstep-model-") as scratch:
+    with tempfile.TemporaryDirectory(prefix=f"{PACKAGE}-model-") as scratch:
         folder = Path(scratch)
         for path in MODEL_FILES:
             expected = locked_md5(path, commit, repo)
@@ -129,14 +129,14 @@ def _load_bundle(folder: Path) -> ModelVersion:
         version = str(manifest["version"])
     except (ValueError, KeyError, TypeError) as exc:
         raise PipelineError(
-            f"{folder / MANIFEST} is not a bundle manifest ({exc}): rebuild it with `lockstep bundle`"
+            f"{folder / MANIFEST} is not a bundle manifest ({exc}): rebuild it with `{PACKAGE} bundle`"
         ) from None
     for name, sha256 in recorded.items():
         if not (folder / name).is_file():
-            raise PipelineError(f"bundle {folder} has no {name}: rebuild it with `lockstep bundle`")
+            raise PipelineError(f"bundle {folder} has no {name}: rebuild it with `{PACKAGE} bundle`")
         if file_sha256(folder / name) != sha256:
             raise PipelineError(
-                f"{folder / name} does not match the bundle's manifest: rebuild it with `lockstep bundle`"
+                f"{folder / name} does not match the bundle's manifest: rebuild it with `{PACKAGE} bundle`"
             )
     return load_verified(folder, version)
 

@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import __version__
+from .. import PACKAGE, __version__
 from ..errors import PipelineError
 from ..modeling.predict import score_columns
 from ..store import ModelVersion, load_version
@@ -188,7 +188,7 @@ class Api:
 
     async def server_metadata(self, request: Request) -> Response:
         """GET /v2."""
-        return json_response({"name": "lockstep", "version": __version__, "extensions": []})
+        return json_response({"name": PACKAGE, "version": __version__, "extensions": []})
 
     async def metrics(self, request: Request) -> Response:
         """GET /metrics, in Prometheus' text format."""

@@ -16,6 +16,8 @@ from typing import Any
 import msgspec
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from .. import PACKAGE
+
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 SCORE_BUCKETS = tuple(round(0.1 * i, 1) for i in range(1, 11))
 
@@ -26,27 +28,30 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "lockstep_requests", "HTTP requests by endpoint and status", ["endpoint", "status"], registry=self.registry
+            f"{PACKAGE}_requests",
+            "HTTP requests by endpoint and status",
+            ["endpoint", "status"],
+            registry=self.registry,
         )
         self.errors = Counter(
-            "lockstep_request_errors", "Refused requests by the rule they broke", ["rule"], registry=self.registry
+            f"{PACKAGE}_request_errors", "Refused requests by the rule they broke", ["rule"], registry=self.registry
         )
         self.latency = Histogram(
-            "lockstep_request_latency_seconds",
+            f"{PACKAGE}_request_latency_seconds",
             "Time from request to response",
             ["endpoint"],
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
         self.scores = Histogram(
-            "lockstep_prediction_score",
+            f"{PACKAGE}_prediction_score",
             "Distribution of predicted scores (binary)",
             ["model_version"],
             buckets=SCORE_BUCKETS,
             registry=self.registry,
         )
         self.labels = Counter(
-            "lockstep_predicted_labels", "Predicted labels", ["model_version", "label"], registry=self.registry
+            f"{PACKAGE}_predicted_labels", "Predicted labels", ["model_version", "label"], registry=self.registry
         )
 
     def observe_predictions(self, version: str, scores: list[float] | None, labels: list[Any]) -> None:

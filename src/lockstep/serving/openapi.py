@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import __version__
+from .. import PACKAGE, __version__
 from ..contract.model_contract import ColumnRule, ModelContract
 from ..modeling.predict import score_columns
 
@@ -77,7 +77,7 @@ def openapi_document(contract: ModelContract, version: str) -> dict[str, Any]:
     }
     return {
         "openapi": "3.1.0",
-        "info": {"title": "lockstep model API", "version": __version__, "description": f"model version {version}"},
+        "info": {"title": f"{PACKAGE} model API", "version": __version__, "description": f"model version {version}"},
         "paths": {
             "/v1/predict": {
                 "post": {

@@ -11,10 +11,12 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .. import PACKAGE
 from ..store import load_version
 from .app import create_app
 
-ADMIN_TOKEN_ENV = "LOCKSTEP_ADMIN_TOKEN"
+# <PACKAGE>_ADMIN_TOKEN: named after the package, as the numerics switch is.
+ADMIN_TOKEN_ENV = f"{PACKAGE.upper()}_ADMIN_TOKEN"
 GRACE_SECONDS = 30
 
 
