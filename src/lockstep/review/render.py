@@ -19,7 +19,13 @@ TITLES = {
 }
 
 
-def render_plots(base: dict[str, Rows], new: dict[str, Rows], labels: tuple[str, str], out_dir: Path) -> list[str]:
+def render_plots(
+    base: dict[str, Rows],
+    new: dict[str, Rows],
+    labels: tuple[str, str],
+    out_dir: Path,
+    importance_metric: str = "the importance metric",
+) -> list[str]:
     """Write one PNG per plot that has data on either side; return their file names in order."""
     import matplotlib
 
@@ -33,7 +39,7 @@ def render_plots(base: dict[str, Rows], new: dict[str, Rows], labels: tuple[str,
         if name == "confusion_matrix":
             figure = _confusion(plt, base.get(name) or [], new.get(name) or [], labels)
         elif name == "feature_importance":
-            figure = _importance(plt, base.get(name) or [], new.get(name) or [], labels)
+            figure = _importance(plt, base.get(name) or [], new.get(name) or [], labels, importance_metric)
         else:
             figure = _lines(plt, name, base.get(name) or [], new.get(name) or [], labels)
         figure.suptitle(TITLES[name])
@@ -83,7 +89,7 @@ def _confusion(plt: Any, base: Rows, new: Rows, labels: tuple[str, str]) -> Any:
     return figure
 
 
-def _importance(plt: Any, base: Rows, new: Rows, labels: tuple[str, str]) -> Any:
+def _importance(plt: Any, base: Rows, new: Rows, labels: tuple[str, str], metric: str) -> Any:
     features = [r["feature"] for r in (new or base)][::-1]
     figure, axis = plt.subplots(figsize=(6, max(3, 0.3 * len(features))))
     for offset, rows, label, color in ((-0.2, base, labels[0], "0.6"), (0.2, new, labels[1], "tab:blue")):
@@ -96,6 +102,6 @@ def _importance(plt: Any, base: Rows, new: Rows, labels: tuple[str, str]) -> Any
             label=label,
         )
     axis.set_yticks(range(len(features)), features, fontsize="small")
-    axis.set_xlabel("drop in evaluate.importance_metric when shuffled")
+    axis.set_xlabel(f"drop in {metric} when the column is shuffled")
     axis.legend(loc="lower right", fontsize="small")
     return figure

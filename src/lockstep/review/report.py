@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import paths
+from ..config import DEFAULT_METRICS, resolve_metric
 from ..io import atomic_path, write_json
 from .compare import Comparison, changed_params, flatten_keys, gate_config, ignored_gate_changes, worse_slices
 from .render import render_plots
@@ -115,11 +116,22 @@ def render_markdown(comparison: Comparison, images: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def importance_metric(comparison: Comparison) -> str:
+    """The metric this revision's feature importance measured (its evaluate.importance_metric, resolved)."""
+    new = comparison.new
+    setting = ((new.params or {}).get("evaluate") or {}).get("importance_metric", "auto")
+    task = (new.card or {}).get("task")
+    return resolve_metric(setting, task) if task in DEFAULT_METRICS else str(setting)
+
+
 def write_report(comparison: Comparison, out_dir: Path, with_plots: bool = True) -> Path:
     """Write report.md, its images and verdict.json into `out_dir`; return the report's path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     labels = (comparison.base.label, comparison.new.label)
-    images = render_plots(comparison.base.plots, comparison.new.plots, labels, out_dir) if with_plots else []
+    images = []
+    if with_plots:
+        metric = importance_metric(comparison)
+        images = render_plots(comparison.base.plots, comparison.new.plots, labels, out_dir, metric)
     report = out_dir / "report.md"
     with atomic_path(report) as tmp:
         tmp.write_text(render_markdown(comparison, images), encoding="utf-8")

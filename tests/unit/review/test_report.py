@@ -116,3 +116,14 @@ def test_the_data_table_shows_inferred_decisions_and_their_changes() -> None:
         "| inferred.task | `binary (inferred)` | `binary (inferred)` | – |",
         "| rows | 100 | 100 | +0 |",
     ]
+
+
+def test_the_importance_plot_names_the_metric_it_measured() -> None:
+    from lockstep.review.report import importance_metric
+
+    result = comparison(side("main", 0.7457, PARAMS, SLICES), side("new", 0.7512, PARAMS, SLICES), None, "")
+    result.new.params["evaluate"] = {"importance_metric": "auto"}
+    result.new.card["task"] = "binary"
+    assert importance_metric(result) == "roc_auc"
+    result.new.params["evaluate"] = {"importance_metric": "log_loss"}
+    assert importance_metric(result) == "log_loss"
