@@ -28,9 +28,12 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from lockstep.numerics import SWITCH  # noqa: E402
+
 from tests.cpu_matrix import MACHINES, STEERING, differing, run_matrix  # noqa: E402
 
-LOCKSTEP = str(Path(sys.executable).parent / "lockstep")
+COMMAND = str(Path(sys.executable).parent / "lockstep")
+NATIVE = {SWITCH: "native"}
 # (data overrides, model): every model of conf/model/ on a task it fits.
 COVERAGE = {
     "synthetic / logistic_regression": ([], "logistic_regression"),
@@ -61,9 +64,9 @@ def run(args: list[str], cwd: Path, **extra: str) -> float:
 def prepared_clone(destination: Path, overrides: list[str]) -> Path:
     """A clone of HEAD with params for `overrides`, ingested and prepared (pinned)."""
     subprocess.run(["git", "clone", "-q", str(REPO_ROOT), str(destination)], check=True)
-    run([LOCKSTEP, "params", *overrides], destination)
-    run([LOCKSTEP, "ingest"], destination)
-    run([LOCKSTEP, "prepare"], destination)
+    run([COMMAND, "params", *overrides], destination)
+    run([COMMAND, "ingest"], destination)
+    run([COMMAND, "prepare"], destination)
     return destination
 
 
@@ -75,9 +78,9 @@ def measure_cost(sizes: list[int], models: list[str], repeats: int, workdir: Pat
             for stage in ("train", "evaluate"):
                 pinned, native = [], []
                 for _ in range(repeats):  # alternate, so drift in the machine's load hits both alike
-                    pinned.append(run([LOCKSTEP, stage], project))
-                    native.append(run([LOCKSTEP, stage], project, LOCKSTEP_NUMERICS="native"))
-                run([LOCKSTEP, stage], project)  # leave the pinned model for evaluate to read
+                    pinned.append(run([COMMAND, stage], project))
+                    native.append(run([COMMAND, stage], project, **NATIVE))
+                run([COMMAND, stage], project)  # leave the pinned model for evaluate to read
                 p, n = statistics.median(pinned), statistics.median(native)
                 print(f"{rows:>10,} {model:<24} {stage:<9} {p:>7.1f}s {n:>7.1f}s {p / n:>5.2f}x", flush=True)
 
@@ -89,7 +92,7 @@ def check_coverage(workdir: Path) -> None:
         project = prepared_clone(workdir / "clones" / slug, [*overrides, f"model={model}"])
         folders = {model: project}
         pinned = differing(run_matrix(folders, MACHINES, workdir / "pinned" / slug), model)
-        native = differing(run_matrix(folders, MACHINES, workdir / "native" / slug, LOCKSTEP_NUMERICS="native"), model)
+        native = differing(run_matrix(folders, MACHINES, workdir / "native" / slug, **NATIVE), model)
         pinned_count = sum(bool(paths) for paths in pinned.values())
         native_files = sorted({Path(path).name for paths in native.values() for path in paths})
         print(f"{name:<54} {pinned_count} of {len(pinned):<23} {', '.join(native_files) or 'none'}", flush=True)

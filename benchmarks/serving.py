@@ -32,6 +32,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+NAME = "lockstep"  # the package and command (a new project renames it)
 FASTAPI_APP = """
 import sys, pandas as pd, uvicorn
 from fastapi import FastAPI
@@ -251,12 +252,12 @@ def batch(bundle: Path, records: list[dict], sizes: list[int], folder: Path, bar
 
 
 def image(bundle: Path) -> None:
-    cache = Path(os.environ.get("CONTAINER_CACHE", Path.home() / ".cache" / "lockstep-container"))
+    cache = Path(os.environ.get("CONTAINER_CACHE", Path.home() / ".cache" / f"{NAME}-container"))
     buildah = ["buildah", "--root", str(cache / "storage"), "--runroot", str(cache / "run"), "--storage-driver", "vfs"]
-    tag = "localhost/lockstep-model:bench"
+    tag = f"localhost/{NAME}-model:bench"
     started = time.perf_counter()
     subprocess.run(
-        ["make", "image", f"MODEL={bundle}", f"IMAGE={tag}", "BASE_IMAGE=localhost/lockstep-base:bookworm-python3.11"],
+        ["make", "image", f"MODEL={bundle}", f"IMAGE={tag}", f"BASE_IMAGE=localhost/{NAME}-base:bookworm-python3.11"],
         cwd=REPO_ROOT,
         check=True,
         capture_output=True,
@@ -268,7 +269,7 @@ def image(bundle: Path) -> None:
         compressed = subprocess.run(["gzip", "-c", str(archive)], check=True, capture_output=True).stdout
         print(f"image size: {archive.stat().st_size / 1e6:.0f} MB uncompressed, {len(compressed) / 1e6:.0f} MB gzip")
     container = subprocess.run([*buildah, "from", tag], check=True, capture_output=True, text=True).stdout.strip()
-    command = ["lockstep", "serve", "--model", "/model", "--port", "18090", "--prediction-log", "/tmp/p.jsonl"]
+    command = [NAME, "serve", "--model", "/model", "--port", "18090", "--prediction-log", "/tmp/p.jsonl"]
     started = time.perf_counter()
     process = subprocess.Popen(
         [*buildah, "run", "--isolation", "chroot", "--network", "host", container, "--", *command],

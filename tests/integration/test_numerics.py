@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Project, tool_env
+from lockstep.numerics import SWITCH
+
+from tests.conftest import PACKAGE, Project, tool_env
 from tests.cpu_matrix import MACHINES, differing, run_matrix
 
 pytestmark = pytest.mark.integration
@@ -33,7 +35,7 @@ def model_dirs(reproduced_template: Project, tmp_path_factory: pytest.TempPathFa
         root = tmp_path_factory.mktemp(model)
         shutil.copytree(reproduced_template.root / "conf", root / "conf")
         shutil.copytree(reproduced_template.root / "data" / "prepared", root / "data" / "prepared")
-        compose = [f"{Path(sys.executable).parent}/lockstep", "params", f"model={model}"]
+        compose = [f"{Path(sys.executable).parent}/{PACKAGE}", "params", f"model={model}"]
         subprocess.run(compose, cwd=root, env=tool_env(), check=True, capture_output=True)
         dirs[model] = root
     return dirs
@@ -54,7 +56,7 @@ def test_every_simulated_machine_writes_the_same_bytes_under_the_pin(model_dirs:
 def test_control_without_the_pin_the_machines_write_different_bytes(model_dirs: dict[str, Path], tmp_path: Path):
     machines = {name: MACHINES[name] for name in CONTROL}
     results = run_matrix(
-        {"logistic_regression": model_dirs["logistic_regression"]}, machines, tmp_path, LOCKSTEP_NUMERICS="native"
+        {"logistic_regression": model_dirs["logistic_regression"]}, machines, tmp_path, **{SWITCH: "native"}
     )
     assert "models/model.skops" in differing(results, "logistic_regression")[CONTROL[1]]
 
@@ -62,21 +64,21 @@ def test_control_without_the_pin_the_machines_write_different_bytes(model_dirs: 
 def test_a_bad_switch_value_is_one_line(tmp_path: Path):
     result = subprocess.run(
         [f"{Path(sys.executable).parent}/lockstep", "--version"],
-        env=tool_env(LOCKSTEP_NUMERICS="fast"),
+        env=tool_env(**{SWITCH: "fast"}),
         capture_output=True,
         text=True,
         check=False,
         cwd=tmp_path,
     )
     assert result.returncode != 0
-    assert result.stderr.strip() == "LOCKSTEP_NUMERICS='fast' is not valid: use one of pinned, native (default: pinned)"
+    assert result.stderr.strip() == f"{SWITCH}='fast' is not valid: use one of pinned, native (default: pinned)"
 
 
 def test_pin_process_re_executes_once_overriding_the_environment(tmp_path: Path):
     probe = (
         "import os, sys; from lockstep import numerics; numerics.pin_process(); "
         "print(os.environ['OPENBLAS_CORETYPE'], os.environ['OMP_NUM_THREADS'], os.environ['GLIBC_TUNABLES'], "
-        "'LOCKSTEP_NUMERICS_REEXECUTED' in os.environ)"
+        f"'{SWITCH}_REEXECUTED' in os.environ)"
     )
     env = tool_env(
         OPENBLAS_CORETYPE="Prescott",
@@ -87,4 +89,4 @@ def test_pin_process_re_executes_once_overriding_the_environment(tmp_path: Path)
     coretype, threads, tunables, marker = printed.stdout.split()
     assert (coretype, threads, marker) == ("Nehalem", "1", "False")
     assert tunables.startswith("glibc.malloc.trim_threshold=131072:glibc.cpu.hwcaps=-AVX,-AVX2,-FMA")
-    assert os.environ.get("LOCKSTEP_NUMERICS_REEXECUTED") is None
+    assert os.environ.get(f"{SWITCH}_REEXECUTED") is None

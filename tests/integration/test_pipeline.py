@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import Project
+from tests.conftest import PACKAGE, Project
 
 pytestmark = pytest.mark.integration
 
@@ -74,4 +74,4 @@ def test_registration_refuses_outputs_that_are_not_the_commit_s_or_not_in_the_re
     assert reproduced.run("git", "tag").stdout == ""
 
     metrics.write_text(committed)
-    assert "model v0.1.0 (registered)" in reproduced.run("lockstep", "registry", "register").stdout
+    assert "model v0.1.0 (registered)" in reproduced.run(PACKAGE, "registry", "register").stdout

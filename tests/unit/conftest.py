@@ -16,7 +16,8 @@ from sklearn.pipeline import Pipeline
 
 from lockstep import registry
 from lockstep.config import Config, parse_params
-from lockstep.contract.model_contract import ModelContract, build_contract, write_contract
+from lockstep.contract import model_contract
+from lockstep.contract.model_contract import ModelContract
 from lockstep.data.prepare import PreparedData, prepare_data
 from lockstep.data.synthetic import generate_credit_data
 from lockstep.modeling.persistence import save_model
@@ -49,7 +50,7 @@ def trusted_types(tmp_path_factory: pytest.TempPathFactory, trained: Pipeline) -
 
 @pytest.fixture(scope="session")
 def contract(prepared: PreparedData, cfg: Config, trusted_types: list[str]) -> ModelContract:
-    return build_contract(prepared.features, cfg, trusted_types)
+    return model_contract.build_contract(prepared.features, cfg, trusted_types)
 
 
 MODEL_FILES = ("models/model.skops", "models/trusted_types.json", "models/contract.json", "models/model_card.json")
@@ -63,7 +64,7 @@ def write_model_files(model: Pipeline, contract: ModelContract) -> None:
     """The model, its trusted types, contract and card in models/, and a dvc.lock that records them."""
     save_model(model, Path("models/model.skops"), Path("models/trusted_types.json"))
     Path("models/model_card.json").write_text(json.dumps({"metrics": {"test": {"roc_auc": 0.75}}}))
-    write_contract(contract, Path("models/contract.json"))
+    model_contract.write_contract(contract, Path("models/contract.json"))
     write_lock(Path("dvc.lock"), Path("models"))
 
 

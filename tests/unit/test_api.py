@@ -18,6 +18,7 @@ from lockstep.serving.app import create_app
 from lockstep.serving.batch import score_files
 from lockstep.store import ModelVersion, load_version
 
+from tests.conftest import PACKAGE
 from tests.http_client import Client, running
 
 
@@ -192,10 +193,13 @@ def test_metrics_count_requests_errors_latency_and_predictions(client: Client, p
     client.request("POST", "/v1/predict", _bad(prepared, age=17))
     status, text, _ = client.request("GET", "/metrics")
     assert status == 200
-    assert 'lockstep_requests_total{endpoint="/v1/predict",status="200"}' in text
-    assert 'lockstep_request_errors_total{rule="range"}' in text
-    assert 'lockstep_request_latency_seconds_bucket{endpoint="/v1/predict",le="0.1"}' in text
-    assert 'lockstep_prediction_score_count{model_version="v0.3.0"}' in text
+    for series in (
+        'requests_total{endpoint="/v1/predict",status="200"}',
+        'request_errors_total{rule="range"}',
+        'request_latency_seconds_bucket{endpoint="/v1/predict",le="0.1"}',
+        'prediction_score_count{model_version="v0.3.0"}',
+    ):
+        assert f"{PACKAGE}_" + series in text
 
 
 def test_the_openapi_description_follows_the_contract(client: Client, loaded: ModelVersion) -> None:

@@ -66,7 +66,7 @@ def test_a_full_disk_is_one_line(
     (tmp_path / "params.yaml").write_text(
         (REPO_ROOT / "params.yaml").read_text().replace("n_rows: 20000", "n_rows: 50")
     )
-    monkeypatch.setattr("lockstep.io.write_parquet", full_disk)  # what the ingest stage writes with
+    monkeypatch.setattr(f"{PACKAGE}.io.write_parquet", full_disk)  # what the ingest stage writes with
     assert main(["ingest"]) == 2
     assert capsys.readouterr().err == (
         f"{PACKAGE} ingest: error: data/raw/dataset.parquet: No space left on device; free some disk space and re-run\n"

@@ -17,7 +17,7 @@ import pytest
 
 from lockstep.data.prepare import PreparedData
 
-from tests.conftest import REPO_ROOT, tool_env
+from tests.conftest import PACKAGE, REPO_ROOT, tool_env
 from tests.http_client import Client, free_port, wait_ready
 from tests.unit.test_api import records
 from tests.unit.test_serve_faults import serve_process
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.container
 
 IMAGE = "localhost/lockstep-model:test"
 LOCAL_BASE = "localhost/lockstep-base:bookworm-python3.11"
-CACHE = Path(os.environ.get("CONTAINER_CACHE", Path.home() / ".cache" / "lockstep-container"))
+CACHE = Path(os.environ.get("CONTAINER_CACHE", Path.home() / ".cache" / f"{PACKAGE}-container"))
 BUILDAH = ["buildah", "--root", str(CACHE / "storage"), "--runroot", str(CACHE / "run"), "--storage-driver", "vfs"]
 
 
@@ -82,7 +82,7 @@ def test_the_served_image_answers_as_the_server_on_the_host(
     container: str, bundle: Path, prepared: PreparedData, tmp_path: Path
 ) -> None:
     port = free_port()
-    command = ["lockstep", "serve", "--model", "/model", "--host", "127.0.0.1", "--port", str(port)]
+    command = [PACKAGE, "serve", "--model", "/model", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--prediction-log", "/var/log/lockstep/predictions.jsonl"]
     server = subprocess.Popen(
         [*BUILDAH, "run", "--isolation", "chroot", "--network", "host", container, "--", *command],

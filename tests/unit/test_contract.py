@@ -10,7 +10,8 @@ import pytest
 from sklearn.pipeline import Pipeline
 
 from lockstep.config import Config
-from lockstep.contract.model_contract import ModelContract, read_contract, write_contract
+from lockstep.contract import model_contract
+from lockstep.contract.model_contract import ModelContract, read_contract
 from lockstep.contract.rows import check_record_fields, check_rows
 from lockstep.data.prepare import PreparedData
 from lockstep.data.synthetic import generate_credit_data
@@ -29,7 +30,7 @@ def test_the_contract_carries_what_serving_needs(contract: ModelContract, prepar
 
 
 def test_a_contract_survives_its_file(contract: ModelContract, tmp_path: Path) -> None:
-    write_contract(contract, tmp_path / "contract.json")
+    model_contract.write_contract(contract, tmp_path / "contract.json")
     assert read_contract(tmp_path / "contract.json") == contract
 
 

@@ -24,7 +24,7 @@ def test_other_architectures_get_only_the_portable_settings():
 
 
 def test_native_mode_sets_nothing():
-    assert numerics.settings({"LOCKSTEP_NUMERICS": "native"}, machine="x86_64") == {}
+    assert numerics.settings({numerics.SWITCH: "native"}, machine="x86_64") == {}
 
 
 def test_glibc_tunables_keep_the_users_other_tunables_and_replace_cpu_ones():
@@ -37,8 +37,8 @@ def test_glibc_tunables_keep_the_users_other_tunables_and_replace_cpu_ones():
 
 
 def test_an_unknown_mode_is_refused_with_the_choices():
-    with pytest.raises(SystemExit, match=r"LOCKSTEP_NUMERICS='fast' is not valid: use one of pinned, native"):
-        numerics.mode({"LOCKSTEP_NUMERICS": "fast"})
+    with pytest.raises(SystemExit, match=rf"{numerics.SWITCH}='fast' is not valid: use one of pinned, native"):
+        numerics.mode({numerics.SWITCH: "fast"})
 
 
 def test_prediction_runs_on_one_worker_and_the_model_keeps_its_n_jobs():

@@ -94,7 +94,11 @@ def test_a_hot_swap_under_load_drops_nothing_and_each_answer_names_its_version(
 def serve_process(model: Path, port: int, log: Path) -> subprocess.Popen:
     """`lockstep serve` through the console script (pinned numerics, as in the image)."""
     return subprocess.Popen(
-        [str(VENV_BIN / "lockstep"), "serve", "--model", str(model), "--port", str(port), "--prediction-log", str(log)],
+        [
+            str(VENV_BIN / "lockstep"),
+            "serve",
+            *("--model", str(model), "--port", str(port), "--prediction-log", str(log)),
+        ],
         env=tool_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
