@@ -8,8 +8,9 @@ with the settings below, overriding whatever the environment had (a variable
 set from outside looks the same as a different CPU).
 
 The pin targets x86-64-v2 (SSE4.2, the oldest CPU NumPy 2.4's wheels run on),
-so the same code paths run on every x86-64 machine, with or without AVX2 or
-AVX-512. The cost is measured in BENCHMARKS.md; `<PACKAGE>_NUMERICS=native`
+so the libraries it steers take the same code paths on any x86-64 machine, with
+or without AVX2 or AVX-512 (checked on one AVX2 CPU and simulated machines; see
+the README for what was and was not run). The cost is measured in BENCHMARKS.md; `<PACKAGE>_NUMERICS=native`
 turns the pin off for users who prefer speed to bit-identity.
 """
 
