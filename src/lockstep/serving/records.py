@@ -1,0 +1,70 @@
+"""The prediction log's and the feedback log's lines: one schema for the server that writes them and the readers.
+
+The server appends one `PredictionRecord` per scored request and arm (a shadow's
+predictions too, with `served=False`), and one `FeedbackRecord` per late label
+posted to `/v1/feedback`. The rollout report and, later, monitoring read them.
+Both logs are JSON lines, rotated by the writer (`predictions.jsonl`,
+`predictions.jsonl.1`, ...), and live in the same folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+FEEDBACK_FILE = "feedback.jsonl"
+
+
+class PredictionRecord(msgspec.Struct, kw_only=True):
+    """One request scored by one arm.
+
+    `ids[i]` is row i's value of the contract's id column, or `<request_id>:<i>`
+    when the contract has none; a feedback `id` refers to it. `outputs` holds one
+    list per output column (`label`, and `score` or `score_<class>`), row-aligned.
+    """
+
+    request_id: str
+    time: float
+    arm: str = "prod"  # the GTO stage whose version answered: prod, canary or shadow
+    served: bool = True  # False for a shadow: logged, never returned
+    model_version: str
+    model_sha256: str
+    ids: list[Any]
+    inputs: list[dict[str, Any]]
+    outputs: dict[str, list[Any]]
+    latency_ms: float
+    error: str | None = None  # a candidate that raised: the exception's one line; outputs are then empty
+
+
+class FeedbackRecord(msgspec.Struct, kw_only=True):
+    """A late label: the outcome observed for the row whose id is `id`."""
+
+    id: Any
+    outcome: Any
+    time: float
+
+
+def _lines(folder: Path, name: str) -> Iterator[bytes]:
+    """The lines of `name` and its rotated files in `folder`, oldest file first."""
+    rotated = sorted(folder.glob(f"{name}.*"), key=lambda p: int(p.suffix[1:]) if p.suffix[1:].isdigit() else 0)
+    for path in [*reversed(rotated), folder / name]:
+        if path.is_file():
+            with path.open("rb") as handle:
+                yield from (line for line in handle if line.strip())
+
+
+def read_predictions(folder: Path, name: str = "predictions.jsonl") -> Iterator[PredictionRecord]:
+    """Every prediction record in `folder`, oldest first."""
+    decoder = msgspec.json.Decoder(PredictionRecord)
+    for line in _lines(folder, name):
+        yield decoder.decode(line)
+
+
+def read_feedback(folder: Path) -> Iterator[FeedbackRecord]:
+    """Every feedback record in `folder`, oldest first."""
+    decoder = msgspec.json.Decoder(FeedbackRecord)
+    for line in _lines(folder, FEEDBACK_FILE):
+        yield decoder.decode(line)
