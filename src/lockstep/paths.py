@@ -30,5 +30,13 @@ METRICS_DIR = PROJ_ROOT / "metrics"
 DATA_METRICS = METRICS_DIR / "data.json"
 EVAL_METRICS = METRICS_DIR / "metrics.json"
 PLOTS_DIR = METRICS_DIR / "plots"
+# Every plot has its own folder, declared in dvc.yaml: a folder holds the plot's table only when the plot fits
+# the task, and DVC draws nothing for an empty one. The placeholder keeps the empty folder in Git; .dvcignore hides it.
+PLOT_PLACEHOLDER = ".gitkeep"
 SLICE_METRICS = METRICS_DIR / "slices.json"
 PREDICTIONS = METRICS_DIR / "predictions.parquet"
+
+
+def plot_file(name: str, plots_dir: Path = PLOTS_DIR) -> Path:
+    """The table of plot `name`, in its own folder under `plots_dir` (see PLOTS_DIR)."""
+    return plots_dir / name / f"{name}.json"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -20,9 +21,23 @@ def exp_run(project: Project, *overrides: str, check: bool = True) -> subprocess
 
 
 def metrics_and_plots(project: Project) -> tuple[dict, dict[str, list]]:
+    """The metrics, and the plot tables this task writes (a plot that does not fit it has an empty folder)."""
     metrics = json.loads(project.read("metrics/metrics.json"))
-    plots = {p.stem: json.loads(p.read_text()) for p in (project.root / "metrics" / "plots").glob("*.json")}
+    plots = {p.stem: json.loads(p.read_text()) for p in (project.root / "metrics" / "plots").glob("*/*.json")}
     return metrics, plots
+
+
+def assert_dvc_draws_exactly(project: Project, expected: set[str]) -> None:
+    """`dvc plots show` draws the `expected` plots, each with data, and reports no error."""
+    shown = project.run("dvc", "plots", "show", "--json")
+    assert "failed to load" not in shown.stdout + shown.stderr
+    rendered = json.loads(shown.stdout)
+    assert "errors" not in rendered
+    panels = {Path(name).parent.name: specs for name, specs in rendered["data"].items()}
+    assert set(panels) == expected
+    for name, specs in panels.items():
+        assert len(specs) == 1, name
+        assert specs[0]["content"]["data"]["values"], f"{name} is drawn as an empty panel"
 
 
 def test_the_shipped_multiclass_example(reproduced: Project) -> None:
@@ -32,7 +47,8 @@ def test_the_shipped_multiclass_example(reproduced: Project) -> None:
     assert set(metrics) == {"accuracy", "balanced_accuracy", "f1_macro", "f1_weighted", "log_loss", "roc_auc_ovr"}
     assert metrics["f1_macro"] > 0.9  # wine cultivars are easy to tell apart
     assert len(plots["confusion_matrix"]) == 9
-    assert plots["roc"] == plots["predicted_vs_actual"] == []
+    assert set(plots) == {"confusion_matrix", "feature_importance"}
+    assert_dvc_draws_exactly(reproduced, set(plots))
     features = json.loads(reproduced.read("data/prepared/features.json"))
     assert features["task"] == "multiclass"
     assert features["classes"] == ["cultivar_a", "cultivar_b", "cultivar_c"]
@@ -53,6 +69,9 @@ def test_a_binary_parquet_file_with_an_id_column(reproduced: Project) -> None:
     metrics, plots = metrics_and_plots(reproduced)
     assert metrics["roc_auc"] > 0.95
     assert len(plots["roc"]) == 101
+    assert_dvc_draws_exactly(
+        reproduced, {"roc", "precision_recall", "calibration", "confusion_matrix", "feature_importance"}
+    )
     predictions = pd.read_parquet(reproduced.root / "metrics" / "predictions.parquet")
     assert predictions["id"].str.startswith("P").all()
     card = json.loads(reproduced.read("models/model_card.json"))
@@ -71,7 +90,7 @@ def test_a_regression_csv_with_a_regressor(reproduced: Project) -> None:
     assert set(metrics) == {"rmse", "mae", "median_absolute_error", "r2"}
     assert 0.3 < metrics["r2"] < 0.7
     assert len(plots["predicted_vs_actual"]) == round(0.2 * len(frame))  # the whole test set
-    assert plots["confusion_matrix"] == []
+    assert_dvc_draws_exactly(reproduced, {"predicted_vs_actual", "residuals", "feature_importance"})
     slices = json.loads(reproduced.read("metrics/slices.json"))
     assert set(slices["sex"]) == {"f", "m"}
 

@@ -63,8 +63,12 @@ def test_the_whole_pipeline_in_process(tmp_path: Path, monkeypatch: pytest.Monke
     run_evaluate(cfg)
     metrics = json.loads(paths.EVAL_METRICS.read_text())
     assert set(metrics) >= {"roc_auc", "accuracy", "log_loss"}
-    assert {p.stem for p in paths.PLOTS_DIR.iterdir()} == set(PLOT_STYLES)
-    assert json.loads((paths.PLOTS_DIR / "residuals.json").read_text()) == []  # not a regression task
+    assert {p.name for p in paths.PLOTS_DIR.iterdir()} == set(PLOT_STYLES)
+    drawn = {p.parent.name for p in paths.PLOTS_DIR.glob("*/*.json")}
+    assert drawn == {"roc", "precision_recall", "calibration", "confusion_matrix", "feature_importance"}
+    assert len(json.loads(paths.plot_file("roc").read_text())) == cfg.evaluate.curve_points
+    placeholders = [p.name for p in paths.PLOTS_DIR.glob("*/.*")]
+    assert placeholders == [paths.PLOT_PLACEHOLDER] * len(PLOT_STYLES)  # keeps every folder in Git
     assert json.loads(paths.MODEL_CONTRACT.read_text())["decision_threshold"] == cfg.evaluate.decision_threshold
     predictions = pd.read_parquet(paths.PREDICTIONS)
     assert list(predictions.columns) == ["id", "y_true", "score", "y_pred"]
@@ -73,8 +77,8 @@ def test_the_whole_pipeline_in_process(tmp_path: Path, monkeypatch: pytest.Monke
     assert card["metrics"]["test"]["roc_auc"] == metrics["roc_auc"]
     assert card["code"]["source_sha256"] == source_sha256()
     assert card["data"]["files"]["train"]["path"] == "data/prepared/train.parquet"
-    leftovers = [p for p in tmp_path.rglob("*") if p.name.startswith(".")]
-    assert leftovers == []
+    leftovers = [p for p in tmp_path.rglob("*") if p.name.startswith(".") and p.name != paths.PLOT_PLACEHOLDER]
+    assert leftovers == []  # no temporary file or folder
 
 
 def test_plot_styles_match_the_plots_declared_in_dvc_yaml() -> None:
@@ -82,7 +86,7 @@ def test_plot_styles_match_the_plots_declared_in_dvc_yaml() -> None:
     declared = {Path(path).stem: spec for entry in evaluate["plots"] for path, spec in entry.items()}
     assert set(declared) == set(PLOT_STYLES)
     for name, spec in declared.items():
-        assert (spec["x"], spec["y"], spec["template"]) == PLOT_STYLES[name]
+        assert (spec["x"], spec["y"], spec["template"], spec["title"]) == PLOT_STYLES[name]
 
 
 @pytest.mark.parametrize("metric", ["precision", "recall", "f1", "brier", "log_loss", "average_precision"])

@@ -33,7 +33,7 @@ def test_stage_outputs_are_the_paths_the_code_writes() -> None:
         paths.SLICE_METRICS,
         paths.PREDICTIONS,
         paths.MODEL_CARD,
-        *(paths.PLOTS_DIR / f"{name}.json" for name in PLOT_STYLES),
+        *(paths.plot_file(name).parent for name in PLOT_STYLES),
     }
     assert outs == {p.as_posix() for p in written}
 

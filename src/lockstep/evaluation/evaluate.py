@@ -10,7 +10,7 @@ import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -27,15 +27,23 @@ from .slices import slice_metrics
 
 log = logging.getLogger(__name__)
 
-# How DVC draws each plot table: x, y and the template (see dvc.yaml `plots:`).
+class PlotStyle(NamedTuple):
+    """How DVC draws a plot table (dvc.yaml `plots:` says the same) and the title the report gives it."""
+
+    x: str
+    y: str
+    template: str
+    title: str
+
+
 PLOT_STYLES = {
-    "roc": ("fpr", "tpr", "simple"),
-    "precision_recall": ("recall", "precision", "simple"),
-    "calibration": ("predicted", "observed", "simple"),
-    "confusion_matrix": ("actual", "predicted", "confusion_counts"),
-    "feature_importance": ("importance", "feature", "bar_horizontal_sorted"),
-    "predicted_vs_actual": ("actual", "predicted", "scatter"),
-    "residuals": ("residual", "rows", "simple"),
+    "roc": PlotStyle("fpr", "tpr", "simple", "ROC"),
+    "precision_recall": PlotStyle("recall", "precision", "simple", "Precision-recall"),
+    "calibration": PlotStyle("predicted", "observed", "simple", "Calibration"),
+    "confusion_matrix": PlotStyle("actual", "predicted", "confusion_counts", "Confusion matrix"),
+    "feature_importance": PlotStyle("importance", "feature", "bar_horizontal_sorted", "Feature importance"),
+    "predicted_vs_actual": PlotStyle("actual", "predicted", "scatter", "Predicted vs actual"),
+    "residuals": PlotStyle("residual", "rows", "simple", "Residuals"),
 }
 
 
@@ -93,17 +101,23 @@ def write_metrics_and_plots(evaluation: Evaluation, metrics_file: Path, plots_di
                 if value is not None:  # undefined on this test set (NaN)
                     live.log_metric(name, value, plot=False)
             for name, rows in sorted(evaluation.plots.items()):
-                x, y, template = PLOT_STYLES[name]
-                live.log_plot(name, round_floats(rows), x=x, y=y, template=template, title=name.replace("_", " "))
+                style = PLOT_STYLES[name]
+                live.log_plot(name, round_floats(rows), x=style.x, y=style.y, template=style.template, title=style.title)
         with atomic_path(metrics_file) as tmp:
             (live_dir / "metrics.json").replace(tmp)
         with atomic_dir(plots_dir) as tmp_plots:
-            for produced in sorted((live_dir / "plots" / "custom").glob("*.json")):
-                produced.replace(tmp_plots / produced.name)
-            # dvc.yaml declares every plot; the ones that do not fit this task stay empty.
-            for name in sorted(PLOT_STYLES.keys() - evaluation.plots.keys()):
-                (tmp_plots / f"{name}.json").write_text("[]\n", encoding="utf-8")
+            _place_plots(live_dir / "plots" / "custom", tmp_plots)
 
+
+def _place_plots(produced: Path, plots_dir: Path) -> None:
+    """One folder per plot dvc.yaml declares, holding its table only when the plot fits the task."""
+    for name in PLOT_STYLES:
+        target = paths.plot_file(name, plots_dir)
+        target.parent.mkdir()
+        (target.parent / paths.PLOT_PLACEHOLDER).touch()  # Git keeps the folder; .dvcignore hides the file from DVC
+        table = produced / f"{name}.json"
+        if table.exists():
+            table.replace(target)
 
 def run_evaluate(cfg: Config) -> Evaluation:
     """Evaluate stage: load the model and test set, evaluate, write every output."""

@@ -70,7 +70,7 @@ def _parse(raw: bytes | None, loader: Any) -> Any:
 
 def _read_side(label: str, read_git: Any, read_dvc: Any, model_md5: str | None) -> Side:
     """Metrics, params and plots are in Git; slices, the card and predictions are DVC-cached."""
-    plots = {name: _parse(read_git(paths.PLOTS_DIR / f"{name}.json"), json.loads) or [] for name in PLOT_STYLES}
+    plots = {name: _parse(read_git(paths.plot_file(name)), json.loads) or [] for name in PLOT_STYLES}
     predictions = _parse(read_dvc(paths.PREDICTIONS), lambda raw: pd.read_parquet(io.BytesIO(raw)))
     return Side(
         label=label,

@@ -8,15 +8,6 @@ from typing import Any
 from ..evaluation.evaluate import PLOT_STYLES
 
 Rows = list[dict[str, Any]]
-TITLES = {
-    "roc": "ROC",
-    "precision_recall": "Precision-recall",
-    "calibration": "Calibration",
-    "confusion_matrix": "Confusion matrix",
-    "feature_importance": "Feature importance",
-    "predicted_vs_actual": "Predicted vs actual",
-    "residuals": "Residuals",
-}
 
 
 def render_plots(
@@ -33,7 +24,7 @@ def render_plots(
     import matplotlib.pyplot as plt
 
     written = []
-    for name in TITLES:
+    for name, style in PLOT_STYLES.items():
         if not (base.get(name) or new.get(name)):
             continue
         if name == "confusion_matrix":
@@ -42,7 +33,7 @@ def render_plots(
             figure = _importance(plt, base.get(name) or [], new.get(name) or [], labels, importance_metric)
         else:
             figure = _lines(plt, name, base.get(name) or [], new.get(name) or [], labels)
-        figure.suptitle(TITLES[name])
+        figure.suptitle(style.title)
         figure.tight_layout()
         file_name = f"{name}.png"
         figure.savefig(out_dir / file_name, dpi=90, metadata={"Software": None})
@@ -52,7 +43,7 @@ def render_plots(
 
 
 def _lines(plt: Any, name: str, base: Rows, new: Rows, labels: tuple[str, str]) -> Any:
-    x, y, _ = PLOT_STYLES[name]
+    x, y = PLOT_STYLES[name].x, PLOT_STYLES[name].y
     figure, axis = plt.subplots(figsize=(5, 4))
     style = "o" if name == "predicted_vs_actual" else "-"
     for rows, label, color in ((base, labels[0], "0.6"), (new, labels[1], "tab:blue")):
