@@ -27,8 +27,9 @@ def metrics_and_plots(project: Project) -> tuple[dict, dict[str, list]]:
     return metrics, plots
 
 
-def assert_dvc_draws_exactly(project: Project, expected: set[str]) -> None:
-    """`dvc plots show` draws the `expected` plots, each with data, and reports no error."""
+def assert_dvc_draws_exactly(project: Project, expected: set[str], importance_metric: str) -> None:
+    """`dvc plots show` draws the `expected` plots, each with data, reports no error, and names the
+    metric on the importance plot's value axis."""
     shown = project.run("dvc", "plots", "show", "--json")
     assert "failed to load" not in shown.stdout + shown.stderr
     rendered = json.loads(shown.stdout)
@@ -38,6 +39,8 @@ def assert_dvc_draws_exactly(project: Project, expected: set[str]) -> None:
     for name, specs in panels.items():
         assert len(specs) == 1, name
         assert specs[0]["content"]["data"]["values"], f"{name} is drawn as an empty panel"
+    value_axis = panels["feature_importance"][0]["content"]["encoding"]["x"]
+    assert value_axis["title"] == f"drop in {importance_metric} when the column is shuffled"
 
 
 def test_the_shipped_multiclass_example(reproduced: Project) -> None:
@@ -48,7 +51,7 @@ def test_the_shipped_multiclass_example(reproduced: Project) -> None:
     assert metrics["f1_macro"] > 0.9  # wine cultivars are easy to tell apart
     assert len(plots["confusion_matrix"]) == 9
     assert set(plots) == {"confusion_matrix", "feature_importance"}
-    assert_dvc_draws_exactly(reproduced, set(plots))
+    assert_dvc_draws_exactly(reproduced, set(plots), "f1_macro")
     features = json.loads(reproduced.read("data/prepared/features.json"))
     assert features["task"] == "multiclass"
     assert features["classes"] == ["cultivar_a", "cultivar_b", "cultivar_c"]
@@ -70,7 +73,7 @@ def test_a_binary_parquet_file_with_an_id_column(reproduced: Project) -> None:
     assert metrics["roc_auc"] > 0.95
     assert len(plots["roc"]) == 101
     assert_dvc_draws_exactly(
-        reproduced, {"roc", "precision_recall", "calibration", "confusion_matrix", "feature_importance"}
+        reproduced, {"roc", "precision_recall", "calibration", "confusion_matrix", "feature_importance"}, "roc_auc"
     )
     predictions = pd.read_parquet(reproduced.root / "metrics" / "predictions.parquet")
     assert predictions["id"].str.startswith("P").all()
@@ -90,7 +93,7 @@ def test_a_regression_csv_with_a_regressor(reproduced: Project) -> None:
     assert set(metrics) == {"rmse", "mae", "median_absolute_error", "r2"}
     assert 0.3 < metrics["r2"] < 0.7
     assert len(plots["predicted_vs_actual"]) == round(0.2 * len(frame))  # the whole test set
-    assert_dvc_draws_exactly(reproduced, {"predicted_vs_actual", "residuals", "feature_importance"})
+    assert_dvc_draws_exactly(reproduced, {"predicted_vs_actual", "residuals", "feature_importance"}, "r2")
     slices = json.loads(reproduced.read("metrics/slices.json"))
     assert set(slices["sex"]) == {"f", "m"}
 

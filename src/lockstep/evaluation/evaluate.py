@@ -28,10 +28,13 @@ from .slices import slice_metrics
 log = logging.getLogger(__name__)
 
 class PlotStyle(NamedTuple):
-    """How DVC draws a plot table (dvc.yaml `plots:` says the same) and the title the report gives it."""
+    """How DVC draws a plot table (dvc.yaml `plots:` says the same) and the title the report gives it.
+
+    `y` None: the table's last field, named after what it measures (see importance_label).
+    """
 
     x: str
-    y: str
+    y: str | None
     template: str
     title: str
 
@@ -41,7 +44,7 @@ PLOT_STYLES = {
     "precision_recall": PlotStyle("recall", "precision", "simple", "Precision-recall"),
     "calibration": PlotStyle("predicted", "observed", "simple", "Calibration"),
     "confusion_matrix": PlotStyle("actual", "predicted", "confusion_counts", "Confusion matrix"),
-    "feature_importance": PlotStyle("importance", "feature", "bar_horizontal_sorted", "Feature importance"),
+    "feature_importance": PlotStyle("feature", None, "importance", "Feature importance"),
     "predicted_vs_actual": PlotStyle("actual", "predicted", "scatter", "Predicted vs actual"),
     "residuals": PlotStyle("residual", "rows", "simple", "Residuals"),
 }

@@ -30,7 +30,10 @@ def feature_importance(
     max_rows: int,
     seed: int,
 ) -> list[dict[str, Any]]:
-    """Mean drop in `metric` per shuffled column, largest first, on at most `max_rows` rows."""
+    """Mean loss in `metric` per shuffled column, largest first, on at most `max_rows` rows.
+
+    Each row is `{"feature": column, importance_label(metric): value}`.
+    """
     sample = table
     if len(table) > max_rows:
         sample = table.sample(n=max_rows, random_state=seed).sort_index()
@@ -53,5 +56,18 @@ def feature_importance(
         n_jobs=1,
     )
     drops = np.nan_to_num(np.asarray(result.importances_mean))  # a metric undefined on the sample: no signal
-    rows = [{"feature": name, "importance": float(value)} for name, value in zip(features.columns, drops, strict=True)]
-    return sorted(rows, key=lambda row: (-row["importance"], row["feature"]))
+    ranked = sorted(zip(features.columns, drops.tolist(), strict=True), key=lambda pair: (-pair[1], pair[0]))
+    label = importance_label(metric)
+    # The value comes last: dvc.yaml leaves `y` out, so DVC plots the last field and names the axis after it.
+    return [{"feature": name, label: value} for name, value in ranked]
+
+
+def importance_label(metric: str) -> str:
+    """What an importance value measures: how much worse `metric` gets when the column is shuffled."""
+    change = "rise" if metric in LOWER_IS_BETTER else "drop"
+    return f"{change} in {metric} when the column is shuffled"
+
+
+def importance_value(row: dict[str, Any]) -> float:
+    """The value of one row of the importance table (its field is named after the metric)."""
+    return next(value for field, value in row.items() if field != "feature")

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ..evaluation.evaluate import PLOT_STYLES
+from ..evaluation.importance import importance_label, importance_value
 
 Rows = list[dict[str, Any]]
 
@@ -84,7 +85,7 @@ def _importance(plt: Any, base: Rows, new: Rows, labels: tuple[str, str], metric
     features = [r["feature"] for r in (new or base)][::-1]
     figure, axis = plt.subplots(figsize=(6, max(3, 0.3 * len(features))))
     for offset, rows, label, color in ((-0.2, base, labels[0], "0.6"), (0.2, new, labels[1], "tab:blue")):
-        values = {r["feature"]: r["importance"] for r in rows}
+        values = {r["feature"]: importance_value(r) for r in rows}
         axis.barh(
             [i + offset for i in range(len(features))],
             [values.get(f, 0.0) for f in features],
@@ -93,6 +94,6 @@ def _importance(plt: Any, base: Rows, new: Rows, labels: tuple[str, str], metric
             label=label,
         )
     axis.set_yticks(range(len(features)), features, fontsize="small")
-    axis.set_xlabel(f"drop in {metric} when the column is shuffled")
+    axis.set_xlabel(importance_label(metric))
     axis.legend(loc="lower right", fontsize="small")
     return figure
