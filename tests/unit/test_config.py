@@ -107,6 +107,22 @@ def test_file_source_needs_a_path(raw_params: dict) -> None:
         parse_params(raw_params)
 
 
+@pytest.mark.parametrize(
+    ("source", "path", "name", "expected"),
+    [
+        ("file", "data/source/cancer.parquet", None, "cancer"),  # the copied conf/data/file.yaml says null
+        ("file", "data/source/cancer.parquet", "breast_cancer", "breast_cancer"),
+        ("synthetic", None, None, "synthetic"),
+    ],
+)
+def test_the_dataset_name_follows_the_data_file_unless_set(
+    raw_params: dict, source: str, path: str | None, name: str | None, expected: str
+) -> None:
+    raw_params["data"]["ingest"] |= {"source": source, "path": path}
+    raw_params["data"]["name"] = name
+    assert parse_params(raw_params).data.dataset_name == expected
+
+
 def test_load_params_explains_a_missing_or_broken_file(tmp_path: Path) -> None:
     with pytest.raises(PipelineError, match="make params"):
         load_params(tmp_path / "params.yaml")
