@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from .. import paths
 from ..config import GateConfig
 from ..evaluation.metrics import LOWER_IS_BETTER
 from .bootstrap import Interval
@@ -34,7 +35,10 @@ def decide(
     """Apply the gate's rules to the primary metric of the new and the base model."""
     lower_is_better = metric in LOWER_IS_BETTER
     if new_value is None or not math.isfinite(new_value):
-        reason = f"no readable `{metric}` for this revision: the gate fails closed"
+        reason = (
+            f"no readable `{metric}` for this revision (missing from {paths.EVAL_METRICS}, or not a number): "
+            f"run `make repro` and commit {paths.EVAL_METRICS}; the gate fails closed"
+        )
         return Verdict(False, metric, None, base_value, interval, [reason])
     reasons: list[str] = []
     passed = True

@@ -150,4 +150,7 @@ def test_a_metric_that_is_not_a_number_fails_closed(value: object) -> None:
     new.metrics["roc_auc"] = value
     result = compare_sides(side("main", 3.0, 1), new)
     assert not result.verdict.passed
-    assert result.verdict.reasons == ["no readable `roc_auc` for this revision: the gate fails closed"]
+    assert result.verdict.reasons == [
+        "no readable `roc_auc` for this revision (missing from metrics/metrics.json, or not a number): "
+        "run `make repro` and commit metrics/metrics.json; the gate fails closed"
+    ]
