@@ -154,6 +154,13 @@ def test_override_with_a_bad_value(reproduced: Project, override: str, stage: st
     ), result.stdout
     assert "Traceback" not in result.stdout
     assert lock_entry(reproduced, stage) == locked_before
+    # What the README says a failed `dvc exp run` leaves behind, and the way back it gives.
+    assert reproduced.git_status() == " M params.yaml\n"  # the -S value stays; train's outputs are DVC's
+    assert "deleted:" in reproduced.run("dvc", "status").stdout  # DVC removed train's outputs before it ran
+    reproduced.run("git", "checkout", "--", "params.yaml", "metrics/")
+    reproduced.run("dvc", "checkout")
+    assert reproduced.git_status() == ""
+    assert "Data and pipelines are up to date." in reproduced.run("dvc", "status").stdout
 
 
 def test_a_target_that_would_run_a_command_is_refused_before_it_runs(reproduced: Project) -> None:
