@@ -27,6 +27,7 @@ from .slices import slice_metrics
 
 log = logging.getLogger(__name__)
 
+
 class PlotStyle(NamedTuple):
     """How DVC draws a plot table (dvc.yaml `plots:` says the same) and the title the report gives it.
 
@@ -105,7 +106,8 @@ def write_metrics_and_plots(evaluation: Evaluation, metrics_file: Path, plots_di
                     live.log_metric(name, value, plot=False)
             for name, rows in sorted(evaluation.plots.items()):
                 style = PLOT_STYLES[name]
-                live.log_plot(name, round_floats(rows), x=style.x, y=style.y, template=style.template, title=style.title)
+                table = round_floats(rows)
+                live.log_plot(name, table, x=style.x, y=style.y, template=style.template, title=style.title)
         with atomic_path(metrics_file) as tmp:
             (live_dir / "metrics.json").replace(tmp)
         with atomic_dir(plots_dir) as tmp_plots:
@@ -121,6 +123,7 @@ def _place_plots(produced: Path, plots_dir: Path) -> None:
         table = produced / f"{name}.json"
         if table.exists():
             table.replace(target)
+
 
 def run_evaluate(cfg: Config) -> Evaluation:
     """Evaluate stage: load the model and test set, evaluate, write every output."""
