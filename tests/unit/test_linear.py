@@ -1,0 +1,76 @@
+"""The linear fast path: used for a logistic regression it matches, refused for anything else."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.pipeline import Pipeline
+
+from lockstep.config import Config
+from lockstep.contract.model_contract import ModelContract
+from lockstep.data.prepare import PreparedData
+from lockstep.modeling import linear
+from lockstep.modeling.features import build_preprocessor
+from lockstep.modeling.linear import LinearScorer, reference_sample, serving_scorer
+from lockstep.modeling.predict import predict_frame
+
+
+def test_a_logistic_regression_is_served_by_the_fast_path_bit_for_bit(
+    trained: Pipeline, prepared: PreparedData, contract: ModelContract
+) -> None:
+    scorer = serving_scorer(trained, contract)
+    assert isinstance(scorer, LinearScorer)
+    rows = prepared.test.reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        predict_frame(scorer, rows, contract, one_worker_set=True),
+        predict_frame(trained, rows, contract),
+        check_exact=True,
+    )
+
+
+def test_the_reference_sample_holds_missing_and_unseen_values_within_the_contract(
+    trained: Pipeline, contract: ModelContract
+) -> None:
+    # A string column without allowed values may carry a category the model never saw.
+    open_column = next(rule for rule in contract.columns if rule.dtype == "category")
+    columns = [replace(rule, allowed=None) if rule is open_column else rule for rule in contract.columns]
+    sample = reference_sample(replace(contract, columns=columns), LinearScorer(trained).categories)
+    assert len(sample) == linear.SAMPLE_ROWS  # no row broke the contract it was built from
+    nullable = [rule.name for rule in contract.columns if rule.nullable]
+    assert nullable
+    assert all(sample[name].isna().any() for name in nullable)
+    assert (sample[open_column.name] == linear.UNSEEN).any()
+    assert set(sample[open_column.name].dropna()) > {linear.UNSEEN}  # and the ones it learned
+
+
+def test_gradient_boosting_is_served_by_its_pipeline(
+    prepared: PreparedData, contract: ModelContract, cfg: Config
+) -> None:
+    boosted = Pipeline(
+        [
+            ("preprocess", build_preprocessor(prepared.features, cfg.features)),
+            ("model", HistGradientBoostingClassifier(max_iter=3)),
+        ]
+    ).fit(prepared.train[contract.feature_names], prepared.train[contract.target])
+    assert serving_scorer(boosted, contract) is boosted
+
+
+def test_a_fast_path_that_differs_from_the_pipeline_is_not_used(
+    trained: Pipeline, contract: ModelContract, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exact = LinearScorer.predict_proba
+    monkeypatch.setattr(LinearScorer, "predict_proba", lambda self, frame: exact(self, frame) + 1e-11)
+    assert serving_scorer(trained, contract) is trained
+
+
+def test_an_unseen_category_scores_as_the_pipeline_scores_it(
+    trained: Pipeline, prepared: PreparedData, contract: ModelContract
+) -> None:
+    rows = prepared.test.head(16).reset_index(drop=True)
+    categorical = next(rule.name for rule in contract.columns if rule.dtype == "category")
+    rows[categorical] = linear.UNSEEN
+    np.testing.assert_array_equal(LinearScorer(trained).predict_proba(rows), trained.predict_proba(rows))
