@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 
 from lockstep.config import Config
@@ -45,6 +46,28 @@ def test_the_reference_sample_holds_missing_and_unseen_values_within_the_contrac
     assert all(sample[name].isna().any() for name in nullable)
     assert (sample[open_column.name] == linear.UNSEEN).any()
     assert set(sample[open_column.name].dropna()) > {linear.UNSEEN}  # and the ones it learned
+
+
+@pytest.mark.parametrize("task", ["multiclass", "regression"])
+def test_a_multiclass_logistic_regression_and_a_ridge_are_served_by_the_fast_path_bit_for_bit(
+    task: str, prepared: PreparedData, contract: ModelContract, cfg: Config
+) -> None:
+    # Targets made from the data: three bands of the interest rate, or the rate itself.
+    columns = contract.feature_names
+    rate = prepared.train["interest_rate"]
+    if task == "multiclass":
+        target, estimator = np.digitize(rate, rate.quantile([1 / 3, 2 / 3])), LogisticRegression(max_iter=500)
+    else:
+        target, estimator = rate.to_numpy(), Ridge()
+    model = Pipeline([("preprocess", build_preprocessor(prepared.features, cfg.features)), ("model", estimator)])
+    model.fit(prepared.train[columns], target)
+    scorer = serving_scorer(model, replace(contract, task=task))
+    assert isinstance(scorer, LinearScorer)
+    rows = prepared.test[columns]
+    if task == "multiclass":
+        np.testing.assert_array_equal(scorer.predict_proba(rows), model.predict_proba(rows))
+    else:
+        np.testing.assert_array_equal(scorer.predict(rows), model.predict(rows))
 
 
 def test_gradient_boosting_is_served_by_its_pipeline(
