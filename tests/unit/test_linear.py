@@ -90,10 +90,12 @@ def test_a_fast_path_that_differs_from_the_pipeline_is_not_used(
     assert serving_scorer(trained, contract) is trained
 
 
+@pytest.mark.parametrize("count", [16, 200], ids=["looked-up-in-python", "looked-up-by-pandas"])
 def test_an_unseen_category_scores_as_the_pipeline_scores_it(
-    trained: Pipeline, prepared: PreparedData, contract: ModelContract
+    count: int, trained: Pipeline, prepared: PreparedData, contract: ModelContract
 ) -> None:
-    rows = prepared.test.head(16).reset_index(drop=True)
+    assert (count > linear.VECTORISED_ROWS) == (count == 200)
+    rows = prepared.test.head(count).reset_index(drop=True)
     categorical = next(rule.name for rule in contract.columns if rule.dtype == "category")
-    rows[categorical] = linear.UNSEEN
+    rows.loc[::2, categorical] = linear.UNSEEN  # every other row; the rest keep categories the model knows
     np.testing.assert_array_equal(LinearScorer(trained).predict_proba(rows), trained.predict_proba(rows))

@@ -32,6 +32,7 @@ from ..contract.rows import check_rows
 log = logging.getLogger(__name__)
 TOLERANCE = 1e-12
 SAMPLE_ROWS = 256
+VECTORISED_ROWS = 64  # above this many rows, categories are looked up by pandas rather than a Python loop
 UNSEEN = "<a category the model never saw>"
 Step = Callable[[np.ndarray], np.ndarray]
 
@@ -143,14 +144,17 @@ def _one_hot(encoder: OneHotEncoder) -> Step:
         # Each known category's output column; an unseen or infrequent one goes to the infrequent column, if any.
         other = len(frequent) if rare is not None else -1
         table = {c: other if c in rare_set else frequent.index(c) for c in categories}
-        tables.append((table, other))
+        tables.append((table, other, pd.Index(list(table), dtype=object), np.array([*table.values(), other])))
         offsets.append(width)
         width += len(frequent) + (rare is not None)
 
     def encode(values: np.ndarray) -> np.ndarray:
         out = np.zeros((len(values), width), dtype=np.float64)
-        for feature, ((table, other), offset) in enumerate(zip(tables, offsets, strict=True)):
-            column = np.fromiter((table.get(v, other) for v in values[:, feature]), np.int64, len(values))
+        for feature, ((table, other, index, columns), offset) in enumerate(zip(tables, offsets, strict=True)):
+            if len(values) > VECTORISED_ROWS:  # a hash lookup in C; not found (-1) -> the last entry, `other`
+                column = columns[index.get_indexer(values[:, feature])]
+            else:  # a few rows: pandas' per-call cost is more than the loop's
+                column = np.fromiter((table.get(v, other) for v in values[:, feature]), np.int64, len(values))
             hit = np.flatnonzero(column >= 0)
             out[hit, offset + column[hit]] = 1.0
         return out
