@@ -222,6 +222,8 @@ CONTAINER_CACHE ?= $(HOME)/.cache/lockstep-container
 BUILDAH ?= buildah --root $(CONTAINER_CACHE)/storage --runroot $(CONTAINER_CACHE)/run --storage-driver vfs
 IMAGE ?= localhost/lockstep-model:latest
 MODEL ?= dist/model
+# The version of the bundle in MODEL, read from its manifest when a recipe runs (a shell command substitution).
+MODEL_VERSION = $$($(BIN)/python -c 'import json, sys; print(json.load(sys.stdin)["version"])' < $(MODEL)/manifest.json)
 # Empty: the Containerfile's pinned python:3.11-slim digest. The container test passes LOCAL_BASE.
 BASE_IMAGE ?=
 LOCAL_BASE := localhost/lockstep-base:bookworm-python3.11
@@ -260,7 +262,7 @@ image: install
 	$(BUILDAH) build --isolation chroot --network host --format docker --layers=false \
 	  $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) \
 	  --build-arg GIT_SHA=$$(git rev-parse HEAD) \
-	  --build-arg MODEL_VERSION=$$($(BIN)/python -c 'import json, sys; print(json.load(sys.stdin)["version"])' < $(MODEL)/manifest.json) \
+	  --build-arg MODEL_VERSION=$(MODEL_VERSION) \
 	  -f Containerfile -t $(IMAGE) build/image
 
 # Where `make push-image` pushes: REGISTRY, a repository (default ghcr.io/<GITHUB_REPOSITORY>, lower-cased),
@@ -271,7 +273,7 @@ export REGISTRY REGISTRY_USER REGISTRY_PASSWORD
 ## push-image: push IMAGE to REGISTRY, tagged with the model version of the bundle in MODEL
 .PHONY: push-image
 push-image:
-	@version=$$($(BIN)/python -c 'import json, sys; print(json.load(sys.stdin)["version"])' < $(MODEL)/manifest.json); \
+	@version=$(MODEL_VERSION); \
 	registry="$${REGISTRY:-ghcr.io/$${GITHUB_REPOSITORY:?set REGISTRY (e.g. ghcr.io/owner/name) or GITHUB_REPOSITORY}}"; \
 	case "$$registry" in \
 	  oci:*|oci-archive:*|dir:*|docker-archive:*) destination="$$registry:$$version" ;; \
