@@ -197,6 +197,23 @@ ci-bundle: install
 	$(BIN)/dvc pull models/model.skops models/trusted_types.json models/contract.json models/model_card.json
 	$(BIN)/lockstep bundle --out dist/model --version "$(VERSION)" --stage "$(STAGE)"
 
+# What `make batch-predict` scores: BATCH_INPUT (a DVC-tracked file or folder, from the environment or the
+# command line), else this. Point it at your own input: `dvc add data/score`, then BATCH_INPUT=data/score.
+# It stays a shell variable in the recipe, so a path typed into a workflow dispatch is never Make or shell code.
+BATCH_INPUT_DEFAULT := data/prepared/test.parquet
+BATCH_MODEL ?= prod
+BATCH_OUTPUT ?= dist/scores
+export BATCH_INPUT
+
+## batch-predict: pull BATCH_INPUT (default: the test set) and score it with BATCH_MODEL (prod) into BATCH_OUTPUT/
+.PHONY: batch-predict
+batch-predict: install
+	input="$${BATCH_INPUT:-$(BATCH_INPUT_DEFAULT)}"; \
+	$(BIN)/dvc pull -- "$$input"; \
+	mkdir -p $(BATCH_OUTPUT); \
+	$(BIN)/lockstep predict --model "$(BATCH_MODEL)" --input "$$input" \
+	  --output $(BATCH_OUTPUT)/predictions.parquet --rejects $(BATCH_OUTPUT)/rejects.parquet
+
 # The serving image (Containerfile), built and run with buildah: no Docker engine needed. The wheels are
 # downloaded here (checked against uv.lock's hashes) and pip installs them with --no-index: the build itself
 # fetches nothing (chroot isolation still needs --network host). buildah's
@@ -205,6 +222,8 @@ CONTAINER_CACHE ?= $(HOME)/.cache/lockstep-container
 BUILDAH ?= buildah --root $(CONTAINER_CACHE)/storage --runroot $(CONTAINER_CACHE)/run --storage-driver vfs
 IMAGE ?= localhost/lockstep-model:latest
 MODEL ?= dist/model
+# The version of the bundle in MODEL, read from its manifest when a recipe runs (a shell command substitution).
+MODEL_VERSION = $$($(BIN)/python -c 'import json, sys; print(json.load(sys.stdin)["version"])' < $(MODEL)/manifest.json)
 # Empty: the Containerfile's pinned python:3.11-slim digest. The container test passes LOCAL_BASE.
 BASE_IMAGE ?=
 LOCAL_BASE := localhost/lockstep-base:bookworm-python3.11
@@ -243,8 +262,28 @@ image: install
 	$(BUILDAH) build --isolation chroot --network host --format docker --layers=false \
 	  $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) \
 	  --build-arg GIT_SHA=$$(git rev-parse HEAD) \
-	  --build-arg MODEL_VERSION=$$($(BIN)/python -c 'import json, sys; print(json.load(sys.stdin)["version"])' < $(MODEL)/manifest.json) \
+	  --build-arg MODEL_VERSION=$(MODEL_VERSION) \
 	  -f Containerfile -t $(IMAGE) build/image
+
+# Where `make push-image` pushes: REGISTRY, a repository (default ghcr.io/<GITHUB_REPOSITORY>, lower-cased),
+# pushed over docker://, or a local buildah destination (oci-archive:/path, dir:/path) as the container test uses.
+# With REGISTRY_PASSWORD set (CI: GITHUB_TOKEN), it logs in to the registry's host first, as REGISTRY_USER.
+export REGISTRY REGISTRY_USER REGISTRY_PASSWORD
+
+## push-image: push IMAGE to REGISTRY, tagged with the model version of the bundle in MODEL
+.PHONY: push-image
+push-image:
+	@version=$(MODEL_VERSION); \
+	registry="$${REGISTRY:-ghcr.io/$${GITHUB_REPOSITORY:?set REGISTRY (e.g. ghcr.io/owner/name) or GITHUB_REPOSITORY}}"; \
+	case "$$registry" in \
+	  oci:*|oci-archive:*|dir:*|docker-archive:*) destination="$$registry:$$version" ;; \
+	  *) registry=$$(printf '%s' "$$registry" | tr '[:upper:]' '[:lower:]'); destination="docker://$$registry:$$version"; \
+	     if [ -n "$${REGISTRY_PASSWORD:-}" ]; then \
+	       printf '%s' "$$REGISTRY_PASSWORD" | $(BUILDAH) login --username "$${REGISTRY_USER:?}" --password-stdin "$${registry%%/*}"; \
+	     fi ;; \
+	esac; \
+	echo "push $(IMAGE) -> $$destination"; \
+	$(BUILDAH) push $(IMAGE) "$$destination"
 
 ## test-container: build the base (cached) and the image, run it, and compare it with the in-process server
 .PHONY: test-container

@@ -141,8 +141,17 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from .serving.batch import score_files
     from .store import load_version
+
+    try:
+        from .serving.batch import score_files
+    except ModuleNotFoundError as exc:  # the serving image leaves pyarrow out (pyproject.toml, group `serve`)
+        if exc.name != "pyarrow":
+            raise
+        raise PipelineError(
+            "batch scoring needs pyarrow, which the serving image leaves out: score files in the project's"
+            " environment (`make batch-predict`)"
+        ) from None
 
     if args.output.suffix not in (".parquet", ".csv"):
         raise PipelineError(f"--output {args.output}: write .parquet or .csv")

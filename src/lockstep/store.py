@@ -19,12 +19,15 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import PACKAGE, paths
 from .contract.model_contract import ModelContract, read_contract
 from .errors import PipelineError
 from .io import file_sha256
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 WORKSPACE = "workspace"
 SEMVER = re.compile(r"^v\d+\.\d+\.\d+$")
@@ -41,6 +44,14 @@ class ModelVersion:
     contract: ModelContract
     version: str
     sha256: str  # of the model file's bytes
+    # What serving scores with: the linear fast path where it matches the model, else the model itself.
+    scorer: Any
+
+    def predict(self, inputs: pd.DataFrame) -> pd.DataFrame:
+        """`predict_frame` with the scorer: batch scoring and the API both predict here, so they agree bit for bit."""
+        from .modeling.predict import predict_frame
+
+        return predict_frame(self.scorer, inputs, self.contract, one_worker_set=True)
 
 
 def load_version(ref: str, repo: Path = paths.PROJ_ROOT) -> ModelVersion:
@@ -146,9 +157,13 @@ def load_verified(folder: Path, version: str) -> ModelVersion:
 
     The only call of the model loader: the model must hold exactly the types
     recorded at train time, from the libraries its contract names, and be
-    trained on its contract's columns.
+    trained on its contract's columns. It comes back set up to predict: one
+    worker for good (`use_one_prediction_worker`), and the linear fast path as
+    its scorer where that matches it (`serving_scorer`).
     """
+    from .modeling.linear import serving_scorer
     from .modeling.persistence import load_model, recorded_types
+    from .numerics import use_one_prediction_worker
 
     model_file, types_file = folder / paths.MODEL_FILE.name, folder / paths.MODEL_TYPES.name
     contract = read_contract(folder / paths.MODEL_CONTRACT.name)
@@ -157,4 +172,5 @@ def load_verified(folder: Path, version: str) -> ModelVersion:
     model = load_model(model_file, types_file, contract.model_libraries)
     if hasattr(model, "feature_names_in_") and list(model.feature_names_in_) != contract.feature_names:
         raise PipelineError(f"the model of {version} was not trained on its contract's columns: retrain it")
-    return ModelVersion(model, contract, version, file_sha256(model_file))
+    use_one_prediction_worker(model)  # it only predicts from now on
+    return ModelVersion(model, contract, version, file_sha256(model_file), serving_scorer(model, contract))

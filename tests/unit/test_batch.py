@@ -15,6 +15,8 @@ from lockstep.modeling.predict import predict_frame
 from lockstep.serving.batch import score_files
 from lockstep.store import ModelVersion, load_version
 
+from tests.conftest import PACKAGE
+
 
 @pytest.fixture
 def loaded(checked_out: Path) -> ModelVersion:
@@ -109,3 +111,16 @@ def test_a_column_the_model_dropped_is_read_past(loaded: ModelVersion, prepared:
     dropped = replace(loaded, contract=replace(loaded.contract, dropped=["applied_on"]))
     summary = score_files(Path("dated.parquet"), dropped, Path("out.parquet"), Path("rejects.parquet"))
     assert (summary.scored, summary.rejected) == (20, 0)
+
+
+def test_batch_scoring_without_pyarrow_says_where_to_run_it(
+    checked_out: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    # As in the serving image, which leaves pyarrow out: importing it fails.
+    monkeypatch.delitem(sys.modules, f"{PACKAGE}.serving.batch", raising=False)
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    assert main(["predict", "--model", "workspace", "--input", "in.parquet", "--output", "out.parquet"]) == 2
+    assert "batch scoring needs pyarrow, which the serving image leaves out" in capsys.readouterr().err
+    assert not Path("out.parquet").exists()

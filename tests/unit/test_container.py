@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import subprocess
+import tarfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,9 +74,10 @@ def test_the_image_runs_as_non_root_with_labels_and_a_healthcheck(image: dict, c
         "--",
         "python3.11",
         "-c",
-        "import importlib.util as u; print([m for m in ('dvc', 'hydra', 'matplotlib', 'pandera') if u.find_spec(m)])",
+        "import importlib.util as u;"
+        " print([m for m in ('dvc', 'hydra', 'matplotlib', 'pandera', 'pyarrow', 'pip', 'setuptools') if u.find_spec(m)])",
     )
-    assert modules.strip() == "[]"  # the serving dependency group only
+    assert modules.strip() == "[]"  # the serving dependency group only, without the installer
 
 
 def test_the_served_image_answers_as_the_server_on_the_host(
@@ -111,3 +113,34 @@ def test_the_served_image_answers_as_the_server_on_the_host(
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)
+
+
+def test_the_image_is_pushed_tagged_with_its_model_version(image: dict, bundle: Path, tmp_path: Path) -> None:
+    # The deploy workflow's push step (`make push-image`), to a local OCI archive instead of GHCR.
+    archive = tmp_path / "image.tar"
+    subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "push-image",
+            f"MODEL={bundle}",
+            f"IMAGE={IMAGE}",
+            f"REGISTRY=oci-archive:{archive}",
+        ],
+        cwd=REPO_ROOT,
+        env=tool_env(CONTAINER_CACHE=str(CACHE)),
+        check=True,
+    )
+    with tarfile.open(archive) as tar:
+        (manifest,) = json.load(tar.extractfile("index.json"))["manifests"]
+        assert manifest["annotations"]["org.opencontainers.image.ref.name"] == "v0.3.0"
+        blob = json.load(tar.extractfile(f"blobs/sha256/{manifest['digest'].removeprefix('sha256:')}"))
+        config = json.load(tar.extractfile(f"blobs/sha256/{blob['config']['digest'].removeprefix('sha256:')}"))
+        layers = [
+            tar.getmember(f"blobs/sha256/{layer['digest'].removeprefix('sha256:')}").size for layer in blob["layers"]
+        ]
+    assert (
+        config["config"]["Labels"]["org.opencontainers.image.revision"]
+        == image["Docker"]["config"]["Labels"]["org.opencontainers.image.revision"]
+    )
+    print(f"compressed layers (MB): {[round(size / 1e6, 1) for size in layers]}, total {sum(layers) / 1e6:.1f}")

@@ -49,3 +49,12 @@ def test_prediction_runs_on_one_worker_and_the_model_keeps_its_n_jobs():
     with numerics.one_prediction_worker(model):
         assert model.get_params()["model__n_jobs"] == 1
     assert model.get_params()["model__n_jobs"] == 4
+
+
+def test_a_model_loaded_to_predict_keeps_one_worker_for_good():
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.pipeline import Pipeline
+
+    model = Pipeline([("model", RandomForestClassifier(n_estimators=3, n_jobs=4))])
+    numerics.use_one_prediction_worker(model)
+    assert model.get_params()["model__n_jobs"] == 1

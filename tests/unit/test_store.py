@@ -11,6 +11,7 @@ from sklearn.pipeline import Pipeline
 from lockstep.contract.model_contract import ModelContract
 from lockstep.deploy import write_bundle
 from lockstep.errors import PipelineError
+from lockstep.modeling.linear import LinearScorer
 from lockstep.store import load_version
 
 
@@ -19,6 +20,7 @@ def test_the_workspace_model_loads_with_its_contract(checked_out: Path, contract
     assert loaded.version == "workspace"
     assert loaded.contract == contract
     assert isinstance(loaded.model, Pipeline)
+    assert isinstance(loaded.scorer, LinearScorer)  # a logistic regression: served by the fast path
 
 
 @pytest.mark.parametrize("name", ["model.skops", "trusted_types.json", "contract.json"])

@@ -23,7 +23,12 @@ REPOSITORY = "acme/credit-risk"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 # The gate policy these scenarios are written for (a project may have chosen another metric).
 GATE_POLICY = {"metric": "roc_auc", "threshold": "0.7"}
-CI_VARS = {"AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/ci-model-review", "AWS_REGION": "us-east-1"}
+# PUSH_IMAGE: building the image takes minutes; the container test (`make test-container`) pushes it.
+CI_VARS = {
+    "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/ci-model-review",
+    "AWS_REGION": "us-east-1",
+    "PUSH_IMAGE": "false",
+}
 
 
 @dataclass
@@ -98,8 +103,12 @@ class World:
 
     def latest_bundle(self, stage: str) -> Path:
         """The deploy bundle that the most recent run uploaded for `stage`."""
-        bundles = self.runs_dir.glob(f"run-*/artifacts/model-{stage}")
-        return max(bundles, key=lambda path: int(path.parent.parent.name.removeprefix("run-")))
+        return self.latest_artifact(f"model-{stage}")
+
+    def latest_artifact(self, name: str) -> Path:
+        """The artifact `name` as the most recent run that uploaded one left it."""
+        uploads = self.runs_dir.glob(f"run-*/artifacts/{name}")
+        return max(uploads, key=lambda path: int(path.parent.parent.name.removeprefix("run-")))
 
     def pull_request(
         self, branch: str, sha: str, number: int, fork: bool = False, remote_down: bool = False
@@ -132,12 +141,16 @@ class World:
 
     def dispatch_prod(self, version: str) -> dict[str, JobResult]:
         """Run the manually dispatched promote-to-production workflow for `version`."""
+        return self.dispatch("promote-prod.yml", {"version": version})
+
+    def dispatch(self, workflow: str, inputs: dict[str, str]) -> dict[str, JobResult]:
+        """Run `workflow` (a file in .github/workflows) by hand on main's head, with `inputs`."""
         sha = subprocess.run(
             ["git", "rev-parse", "main"], cwd=self.origin, capture_output=True, text=True, check=True
         ).stdout.strip()
-        sim = self._simulation("workflow_dispatch", {"inputs": {"version": version}}, "refs/heads/main", sha)
-        sim.inputs = {"version": version}
-        return run_workflow(Path(".github/workflows/promote-prod.yml"), sim, REPO_ROOT)
+        sim = self._simulation("workflow_dispatch", {"inputs": inputs}, "refs/heads/main", sha)
+        sim.inputs = dict(inputs)
+        return run_workflow(Path(".github/workflows") / workflow, sim, REPO_ROOT)
 
     def _simulation(self, event_name: str, event: dict, ref: str, sha: str, **refs: str) -> Simulation:
         work_dir = self.runs_dir / f"run-{next(self.counter)}"

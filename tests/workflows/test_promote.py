@@ -8,10 +8,12 @@ what the bundle holds.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.conftest import Project
@@ -64,6 +66,23 @@ def test_prod_is_assigned_by_hand_and_deployed_in_the_same_run(merged: World) ->
     again = merged.dispatch_prod("v0.1.0")
     assert "already assigned" in again["assign"].step("Assign prod").output
     assert [tag for tag in remote_tags(merged.origin) if tag.startswith("model#prod#")] == prod_tags
+
+
+def test_batch_predict_scores_the_test_set_with_the_prod_model_and_keeps_the_scores(merged: World) -> None:
+    if not any(tag.startswith("model#prod#") for tag in remote_tags(merged.origin)):  # run alone: put v0.1.0 in prod
+        merged.push_to_main()
+        assert merged.dispatch_prod("v0.1.0")["assign"].passed
+    job = merged.dispatch("batch-predict.yml", {"input": ""})["score"]
+    assert job.passed, job.report()
+    test_rows = len(pd.read_parquet(merged.main.root / "data/prepared/test.parquet"))
+    assert f"{test_rows:,} of {test_rows:,} rows scored with v0.1.0" in job.step("Score with the prod model").output
+    scores = pd.read_parquet(merged.latest_artifact("batch-predictions") / "predictions.parquet")
+    assert len(scores) == test_rows
+    assert set(scores["model_version"]) == {"v0.1.0"}
+    prod_model = merged.latest_bundle("prod") / "model.skops"
+    assert set(scores["model_sha256"]) == {hashlib.sha256(prod_model.read_bytes()).hexdigest()}
+    assert scores["score"].between(0, 1).all()
+    assert (merged.latest_artifact("batch-predictions") / "rejects.parquet").is_file()
 
 
 def versions(origin: Path) -> list[str]:

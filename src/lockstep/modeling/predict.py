@@ -7,6 +7,7 @@ same positive class, the same decision threshold (all from the contract).
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -30,24 +31,29 @@ def score_columns(contract: ModelContract) -> list[str]:
     return []
 
 
-def predict_frame(model: Any, inputs: pd.DataFrame, contract: ModelContract) -> pd.DataFrame:
+def predict_frame(
+    model: Any, inputs: pd.DataFrame, contract: ModelContract, *, one_worker_set: bool = False
+) -> pd.DataFrame:
     """Scores and a label per row of `inputs` (the contract's columns).
 
     binary: `score` (probability of the positive class) and `label` (positive
     when score >= the contract's decision threshold); multiclass: one
     `proba_<class>` per class and the most likely `label`; regression: `label`.
     Scored with one joblib worker (`one_prediction_worker`), so a forest gives
-    the same bits on every call. Not for concurrent calls on one model: the
+    the same bits on every call; `one_worker_set` says the caller has set every
+    `n_jobs` to 1 already (the store does, for the models it loads), which
+    saves the switch on each call. Not for concurrent calls on one model: the
     server's micro-batcher makes one call at a time.
     """
     rows = len(inputs)
     features = _padded(inputs[contract.feature_names])
     out = pd.DataFrame(index=pd.RangeIndex(rows))
+    one_worker = contextlib.nullcontext() if one_worker_set else one_prediction_worker(model)
     if contract.task == "regression":
-        with one_prediction_worker(model):
+        with one_worker:
             out["label"] = model.predict(features)[:rows].astype(float)
         return out
-    with one_prediction_worker(model):
+    with one_worker:
         proba = model.predict_proba(features)[:rows]
     classes = model.classes_
     if contract.task == "binary":

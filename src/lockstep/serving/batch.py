@@ -24,7 +24,7 @@ from ..contract.model_contract import ModelContract
 from ..contract.rows import CheckedRows, check_rows
 from ..errors import PipelineError
 from ..io import atomic_path
-from ..modeling.predict import predict_frame, score_columns
+from ..modeling.predict import score_columns
 from ..store import ModelVersion
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ def score_batch(
     contract = loaded.contract
     checked = check_rows(batch, contract, text=text)
     if len(checked.inputs):
-        scored = predict_frame(loaded.model, checked.inputs, contract)
+        scored = loaded.predict(checked.inputs)
     else:  # every row refused: nothing to predict (an estimator refuses zero rows)
         scored = pd.DataFrame({name: pd.Series(dtype=float) for name in [*score_columns(contract), "label"]})
     scored.insert(0, contract.id_column or "row", ids[checked.positions])

@@ -1,8 +1,8 @@
-"""Micro-batching: requests that arrive together are scored in one `predict_frame` call.
+"""Micro-batching: requests that arrive together are scored in one `ModelVersion.predict` call.
 
 A fitted Pipeline costs about the same for 1 row as for 64, so concurrent
 requests share one call. This is safe because `predict_frame` gives each row
-the same bits whatever it is scored with. Requests made under different model
+the same bits whatever it is scored with (`predict_frame`). Requests made under different model
 versions (a hot swap in progress) are never mixed in one call.
 """
 
@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..modeling.predict import predict_frame
 from ..store import ModelVersion
 
 
@@ -65,7 +64,7 @@ class MicroBatcher:
         loaded = jobs[0].loaded
         frame = pd.concat([job.inputs for job in jobs], ignore_index=True) if len(jobs) > 1 else jobs[0].inputs
         try:
-            scored = await asyncio.to_thread(predict_frame, loaded.model, frame, loaded.contract)
+            scored = await asyncio.to_thread(loaded.predict, frame)
         except Exception as exc:  # handed to every waiting request; the task itself keeps serving
             for job in jobs:
                 if not job.future.done():  # a request whose client went away is cancelled
