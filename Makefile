@@ -47,11 +47,18 @@ repro: install
 # Test processes (pytest-xdist): one per core; `make test PYTEST_WORKERS=0` runs them in one.
 # loadgroup keeps the tests that share a module's fixture on one worker (tests/conftest.py).
 PYTEST_WORKERS ?= auto
+# The markers of the minutes-long tests, each with a target of its own that CI also runs.
+LONG_TESTS := slow or load or container or workflow
 
-## test: set up, lint, and run every test but the minutes-long `slow`, `load` and `container` ones (budget 6 minutes on 2 cores)
+## test: set up, lint, and run every test but the minutes-long ones (budget: 6 minutes on 2 cores)
 .PHONY: test
 test: install lint
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not slow and not load and not container"
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not ($(LONG_TESTS))"
+
+## test-workflows: the simulated GitHub scenarios: every pull-request and merge case, run through the workflows' own steps
+.PHONY: test-workflows
+test-workflows: install
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -m workflow
 
 ## test-load: the serving load test: 10,000 requests from 32 clients
 .PHONY: test-load
@@ -61,7 +68,7 @@ test-load: install
 ## test-fast: run only the fast unit tests
 .PHONY: test-fast
 test-fast: install
-	$(BIN)/pytest -m "not integration and not slow and not load and not container"
+	$(BIN)/pytest -m "not integration and not ($(LONG_TESTS))"
 
 # The template repository's bake (`make test-template`); a project made from the template has no such file.
 -include .copier/template.mk
