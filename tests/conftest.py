@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.shared import build_once, copy_tree
+from tests.shared import build_once, copy_tree, link_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The package, and the command it installs (a new project renames both).
@@ -52,10 +52,10 @@ def tool_env(**extra: str) -> dict[str, str]:
     env["DVC_NO_ANALYTICS"] = "1"
     site_cache = f"{PACKAGE}-dvc-site-cache"
     env["DVC_SITE_CACHE_DIR"] = str(Path(os.environ.get("TMPDIR", "/tmp")) / site_cache)
-    # Bytecode for the tools tests start, kept outside the source tree and the venv: without it
-    # (PYTHONDONTWRITEBYTECODE) every DVC or stage process compiles pandas, scikit-learn and DVC again.
+    # The environment's bytecode is compiled at install (Makefile); a project copy's own package is
+    # compiled by its first process and read by the next ones, even where this machine sets
+    # PYTHONDONTWRITEBYTECODE.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPYCACHEPREFIX"] = str(Path(os.environ.get("TMPDIR", "/tmp")) / f"{PACKAGE}-test-bytecode")
     env.update(extra)
     return env
 
@@ -138,25 +138,28 @@ def project(tmp_path: Path) -> Project:
     return copy_project(tmp_path)
 
 
-WARM_IMPORTS = """
-import importlib, pkgutil, {package}
-for module in pkgutil.walk_packages({package}.__path__, "{package}."):
-    importlib.import_module(module.name)
-import dvc_s3, gto.api, s3fs
-"""
+FIRST_REPRO_LOG, FIRST_REPRO_STATUS = "first-repro.log", "first-repro-status.txt"
 
 
 def install_and_reproduce(destination: Path) -> None:
-    """Copy the project into `destination`, then `make repro` there: `make install` from uv.lock, then `dvc repro`."""
+    """Copy the project into `destination`, then `make repro` there in the environment these tests run in.
+
+    The copy hard-links this checkout's `.venv` (`make install` finds it up to date), so the
+    session syncs no second environment: the test that needs a real `uv sync` from uv.lock
+    is the first-model pull request in tests/workflows, whose job installs its own.
+    """
     template = copy_project(destination)
-    # Python writes bytecode into this .venv, as on a fresh machine: every copy that links it reads it.
+    if not link_environment(REPO_ROOT, template.root):
+        raise AssertionError(f"{REPO_ROOT} has no environment synced from this uv.lock: run `make install`")
+    # Its package's bytecode is written once here, and read by the copies of it.
     env = {key: value for key, value in fresh_shell_env().items() if key != "PYTHONDONTWRITEBYTECODE"}
-    template.run("make", "repro", env=env)
+    reproduced = template.run("make", "repro", env=env).stdout
+    # What the first run printed and left changed: the bit-for-bit test reads them instead of running it again.
+    (destination / FIRST_REPRO_LOG).write_text(reproduced)
+    (destination / FIRST_REPRO_STATUS).write_text(template.git_status())
     if template.git_status():  # a work tree whose dvc.lock is stale; the bit-for-bit test reports that
         template.commit_all("Reproduce the pipeline")
         template.run("git", "push", "-q", "origin", "main")
-    # The workflows' jobs also import the rest of the package (review, registry, bundle) and the S3 remote.
-    template.run(".venv/bin/python", "-c", WARM_IMPORTS.format(package=PACKAGE), env=env)
 
 
 @pytest.fixture(scope="session")

@@ -78,6 +78,8 @@ def link_environment(built: Path, project: Path) -> bool:
         if (project / name).read_bytes() != (built / name).read_bytes():
             return False
     for name in ENVIRONMENT_DIRS:
+        if not (built / name).is_dir():  # `.tools` exists only where make bootstrapped uv itself
+            continue
         subprocess.run(["cp", "-al", str(built / name), str(project / name)], check=True)
         _relocate(project / name, str(built), str(project))
     synced = project / ".venv" / ".synced"

@@ -89,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
         )
         if name == "report":
             review.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports/)")
+        else:
+            review.add_argument(
+                "--verdict",
+                type=Path,
+                help="enforce the verdict `report` wrote (CI: reports/verdict.json) instead of judging again",
+            )
     registry = commands.add_parser("registry", help="version and stage the model with GTO tags")
     actions = registry.add_subparsers(dest="action", required=True, metavar="ACTION")
     register = actions.add_parser(
@@ -179,6 +185,12 @@ def _compose(args: argparse.Namespace) -> None:
 
 
 def _review(args: argparse.Namespace) -> int:
+    if args.command == "gate" and args.verdict:
+        from .review.verdict_file import read_verdict
+
+        recorded = read_verdict(args.verdict)
+        return _print_gate(recorded["passed"], recorded["reasons"], recorded["against"])
+
     from .review.committed import review
     from .review.report import write_report
 
@@ -187,11 +199,14 @@ def _review(args: argparse.Namespace) -> int:
         report = write_report(comparison, args.out)
         print(f"report: {report} ({'passes' if comparison.verdict.passed else 'fails'} the gate)")
         return 0
-    verdict = comparison.verdict
-    for reason in verdict.reasons:
+    return _print_gate(comparison.verdict.passed, comparison.verdict.reasons, comparison.base.label)
+
+
+def _print_gate(passed: bool, reasons: list[str], against: str) -> int:
+    for reason in reasons:
         print(f"gate: {reason}")
-    print(f"gate: {'PASS' if verdict.passed else 'FAIL'} against {comparison.base.label}")
-    return 0 if verdict.passed else 1
+    print(f"gate: {'PASS' if passed else 'FAIL'} against {against}")
+    return 0 if passed else 1
 
 
 def _registry(args: argparse.Namespace) -> int:

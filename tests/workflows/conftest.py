@@ -128,7 +128,9 @@ class World:
         )
         sim.comments = self.comments(number)
         if remote_down:
-            sim.aws_env = self.aws_env | {"AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{closed_port()}"}
+            # Nothing listens there; one attempt per call (botocore would retry each with a back-off) says the same.
+            unreachable = {"AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{closed_port()}", "AWS_MAX_ATTEMPTS": "1"}
+            sim.aws_env = self.aws_env | unreachable
         return run_workflow(Path(".github/workflows/model-review.yml"), sim, REPO_ROOT)
 
     def push_to_main(self) -> dict[str, JobResult]:

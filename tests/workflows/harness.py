@@ -274,7 +274,8 @@ class _Runner:
     def base_env(self) -> dict[str, str]:
         # The machine's own environment (certificates, caches, locale), less anything
         # the test process or a previous GitHub-like context set.
-        dropped = ("GITHUB_", "DVC_", "CML_", "REPO_TOKEN", "VIRTUAL_ENV", "PYTEST_", "GIT_")
+        # PYTHONDONTWRITEBYTECODE: this sandbox sets it, a runner does not.
+        dropped = ("GITHUB_", "DVC_", "CML_", "REPO_TOKEN", "VIRTUAL_ENV", "PYTEST_", "GIT_", "PYTHONDONTWRITEBYTECODE")
         env = {
             k: v
             for k, v in os.environ.items()

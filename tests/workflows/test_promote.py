@@ -55,6 +55,7 @@ def test_merge_registers_stages_and_deploys_once(merged: World) -> None:
     assert again["deploy-staging"].passed
 
 
+@pytest.mark.workflow
 def test_prod_is_assigned_by_hand_and_deployed_in_the_same_run(merged: World) -> None:
     merged.push_to_main()  # idempotent: v0.1.0 is in staging whichever test ran first
     results = merged.dispatch_prod("v0.1.0")
@@ -106,6 +107,7 @@ def promote_and_follow(world: World, reviewed: str) -> str:
     return version
 
 
+@pytest.mark.workflow
 def test_a_params_only_pr_is_told_to_reproduce_then_merged_registered_and_shipped(merged: World) -> None:
     sha = merged.open_pr("cheaper-l2", ["model.C=0.5"])
     first = merged.pull_request("cheaper-l2", sha, number=11)["review"]
@@ -126,6 +128,7 @@ def test_a_params_only_pr_is_told_to_reproduce_then_merged_registered_and_shippe
     promote_and_follow(merged, reviewed)
 
 
+@pytest.mark.workflow
 def test_a_lock_reproduced_by_a_contributor_without_remote_access_is_shipped(merged: World) -> None:
     sha = merged.open_pr("weaker-l2", ["model.C=2.0"], reproduce=True)
     job = merged.pull_request("weaker-l2", sha, number=12)["review"]
@@ -138,6 +141,7 @@ def test_a_lock_reproduced_by_a_contributor_without_remote_access_is_shipped(mer
     promote_and_follow(merged, reviewed)
 
 
+@pytest.mark.workflow
 def test_a_docs_only_merge_gets_no_new_version(merged: World) -> None:
     if not any(tag.startswith("model@") for tag in remote_tags(merged.origin)):
         merged.push_to_main()  # run alone: register main's model first

@@ -146,7 +146,15 @@ def test_without_a_remote_nothing_is_registered() -> None:
     assert "registry register" in make_dry_run("ci-register", "STAGE=staging")
 
 
-def test_the_report_and_the_gate_are_told_when_the_pipeline_did_not_reproduce() -> None:
+def test_the_report_and_a_local_gate_are_told_when_the_pipeline_did_not_reproduce() -> None:
     for target in ("report", "gate"):
         assert "--not-reproduced" in make_dry_run(target, "REPRODUCE=failure")
         assert "--not-reproduced" not in make_dry_run(target, "REPRODUCE=success")
+
+
+def test_ci_gates_on_the_verdict_the_report_wrote() -> None:
+    review = load_workflow(REPO_ROOT / ".github" / "workflows" / "model-review.yml")["jobs"]["review"]
+    steps = {step.get("name"): step for step in review["steps"]}
+    assert steps["Write the report"]["env"]["REPRODUCE"] == "${{ steps.reproduce.outcome }}"
+    assert steps["Gate"]["run"] == "make ci-gate"
+    assert "lockstep gate --verdict reports/verdict.json" in make_dry_run("ci-gate").replace('"', "")

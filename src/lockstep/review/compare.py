@@ -8,6 +8,7 @@ hash is the one its dvc.lock records, so a reviewer can follow the bytes.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -111,16 +112,25 @@ def read_revision(rev: str) -> Side:
     def read(path: Path) -> bytes | None:
         return lockfile.committed_bytes(path, commit)
 
-    def read_dvc(path: Path) -> bytes | None:
-        import dvc.api
+    with contextlib.ExitStack() as stack:
+        opened: list[Any] = []  # the revision's DVC file system, opened on the first read and kept for the others
 
-        try:
-            return dvc.api.read(path.as_posix(), rev=commit, mode="rb")
-        except Exception as exc:  # missing, no credentials, no network: all mean "not available"
-            log.warning("%s at %s unavailable (%s): not in the cache or the remote", path, rev, type(exc).__name__)
-            return None
+        def read_dvc(path: Path) -> bytes | None:
+            try:
+                if not opened:
+                    from dvc.fs.dvc import DVCFileSystem
+                    from dvc.repo import Repo
 
-    return _read_side(f"{rev} ({commit[:7]})", read, read_dvc, lockfile.locked_md5(paths.MODEL_FILE, commit))
+                    repo = stack.enter_context(Repo.open(None, rev=commit, subrepos=True, uninitialized=True))
+                    opened.append(DVCFileSystem(repo=repo, subrepos=True))
+                fs = opened[0]
+                with fs.open(fs.from_os_path(path.as_posix()), mode="rb") as handle:
+                    return handle.read()
+            except Exception as exc:  # missing, no credentials, no network: all mean "not available"
+                log.warning("%s at %s unavailable (%s): not in the cache or the remote", path, rev, type(exc).__name__)
+                return None
+
+        return _read_side(f"{rev} ({commit[:7]})", read, read_dvc, lockfile.locked_md5(paths.MODEL_FILE, commit))
 
 
 def gate_config(base: Side, new: Side) -> GateConfig:

@@ -12,9 +12,10 @@ from typing import Any
 
 from .. import paths
 from ..config import DEFAULT_METRICS, resolve_metric
-from ..io import atomic_path, write_json
+from ..io import atomic_path
 from .compare import Comparison, changed_params, flatten_keys, gate_config, ignored_gate_changes, worse_slices
 from .render import render_plots
+from .verdict_file import write_verdict
 
 WATERMARK = "Model report"
 
@@ -135,15 +136,5 @@ def write_report(comparison: Comparison, out_dir: Path, with_plots: bool = True)
     report = out_dir / "report.md"
     with atomic_path(report) as tmp:
         tmp.write_text(render_markdown(comparison, images), encoding="utf-8")
-    verdict = comparison.verdict
-    write_json(
-        {
-            "passed": verdict.passed,
-            "metric": verdict.metric,
-            "new": verdict.new_value,
-            "base": verdict.base_value,
-            "reasons": verdict.reasons,
-        },
-        out_dir / "verdict.json",
-    )
+    write_verdict(comparison.verdict, comparison.base.label, out_dir / "verdict.json")
     return report
