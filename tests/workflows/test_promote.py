@@ -69,6 +69,7 @@ def test_prod_is_assigned_by_hand_and_deployed_in_the_same_run(merged: World) ->
     assert [tag for tag in remote_tags(merged.origin) if tag.startswith("model#prod#")] == prod_tags
 
 
+@pytest.mark.workflow
 def test_batch_predict_scores_the_test_set_with_the_prod_model_and_keeps_the_scores(merged: World) -> None:
     if not any(tag.startswith("model#prod#") for tag in remote_tags(merged.origin)):  # run alone: put v0.1.0 in prod
         merged.push_to_main()
