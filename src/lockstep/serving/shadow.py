@@ -121,13 +121,11 @@ class ShadowScorer:
             self._write(job, out, None)
 
     def _failed(self, job: ShadowJob, error: str, kind: str) -> None:
-        self.metrics.shadow_errors.labels(kind).inc()
         self._write(job, {}, error)
+        self.metrics.shadow_errors.labels(kind).inc()
 
     def _write(self, job: ShadowJob, outputs: dict[str, list[Any]], error: str | None) -> None:
         latency = time.perf_counter() - job.arrived
-        self.metrics.arm_requests.labels(SHADOW, job.loaded.version).inc()
-        self.metrics.arm_latency.labels(SHADOW).observe(latency)
         record = PredictionRecord(
             request_id=job.request_id,
             time=time.time(),
@@ -141,4 +139,6 @@ class ShadowScorer:
             latency_ms=round(latency * 1000, 3),
             error=error,
         )
-        self.log.write(record)
+        self.log.write(record)  # before counting it: a count seen in /metrics is a line in the log
+        self.metrics.arm_requests.labels(SHADOW, job.loaded.version).inc()
+        self.metrics.arm_latency.labels(SHADOW).observe(latency)
