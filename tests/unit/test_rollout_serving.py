@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import signal
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -312,12 +314,12 @@ def test_shadow_answers_are_byte_identical_to_a_prod_only_server(
 
 
 @contextlib.contextmanager
-def serve(bundle: Path, rollout: Path, port: int, log: Path) -> Iterator[str]:
-    """`lockstep serve --model bundle --rollout rollout` in a process of its own."""
+def serve(bundle: Path, rollout: Path, port: int, log: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`lockstep serve --model bundle --rollout rollout` in a process of its own: its URL and the process."""
     process = serve_process(bundle, port, log, "--rollout", str(rollout))
     try:
         wait_ready(f"http://127.0.0.1:{port}", process)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", process
     finally:
         process.terminate()
         process.wait(timeout=60)
@@ -332,10 +334,30 @@ def test_a_canary_at_10_percent_is_in_its_binomial_interval_and_each_user_keeps_
     users = keyed(payloads, 10_000)
     arms = []
     for run in range(2):  # two processes: Python's own hash() would differ between them
-        with serve(bundle, rollout, free_port(), tmp_path / f"run{run}.jsonl") as base:
+        with serve(bundle, rollout, free_port(), tmp_path / f"run{run}.jsonl") as (base, _):
             answers = fire(base, users)
             assert all(status == 200 for status, _, _ in answers)
             arms.append([headers["x-model-arm"] for _, _, headers in answers])
     low, high = binomial_interval(10_000, 0.1)
     assert low <= arms[0].count("canary") <= high
     assert arms[1] == arms[0]
+
+
+def test_sighup_rereads_the_rollout_file_and_a_bad_one_changes_nothing(
+    bundle: Path, candidate_bundle: Path, payloads: list[dict], tmp_path: Path
+) -> None:
+    rollout = tmp_path / "rollout.yaml"
+    rollout.write_text("mode: none\n")
+    with serve(bundle, rollout, free_port(), tmp_path / "predictions.jsonl") as (base, process):
+        client = Client(base)
+        assert client.request("POST", "/v1/predict", payloads[0])[1]["arm"] == "prod"
+        rollout.write_text("mode: canary\npercent: [\n")  # not YAML: logged, and the table stays
+        process.send_signal(signal.SIGHUP)
+        rollout.write_text(f"mode: canary\npercent: 100\ncandidate: {candidate_bundle}\n")
+        time.sleep(0.5)
+        process.send_signal(signal.SIGHUP)
+        deadline, arm = time.monotonic() + 30, "prod"
+        while arm == "prod" and time.monotonic() < deadline:
+            time.sleep(0.1)
+            arm = client.request("POST", "/v1/predict", payloads[0])[1]["arm"]
+        assert arm == "canary"

@@ -56,7 +56,7 @@ class ServerState:
     log: PredictionLog
     feedback: PredictionLog
     admin_token: str | None
-    # Where SIGHUP re-reads the rollout from (params.yaml, or `serve --rollout FILE`); None: SIGHUP is ignored.
+    # Where SIGHUP re-reads the rollout from (params.yaml, or `serve --rollout FILE`); None: it only logs a warning.
     rollout_source: Callable[[], RolloutConfig] | None = None
 
 

@@ -1,8 +1,8 @@
 """The shadow: a candidate that scores what `prod` answers, off the request path, and is only logged.
 
 A request puts its rows on a queue (`offer`) and is answered without waiting.
-One background task takes what is waiting, and scores it with the shadow's
-version in a thread of its own (never the batcher's, so a slow shadow cannot
+One background task takes what has gathered (for `LINGER_SECONDS`), and
+scores it in one call with the shadow's version, in a thread of its own (never the batcher's, so a slow shadow cannot
 hold up `prod`). When the queue is at the rollout's `shadow_queue`, new rows
 are dropped and counted. Whatever the shadow does (raise, return garbage,
 sleep) ends as a log line with an `error` and a count, never in a response.
@@ -29,6 +29,10 @@ from .requests import BadRequestError, checked_rows
 
 log = logging.getLogger(__name__)
 SHADOW = "shadow"
+# How long the shadow lets requests gather before scoring them in one call. A Pipeline call costs
+# about the same for 1 row as for 64, and the shadow's CPU is taken from `prod`'s answers (one
+# process): one call per 50 ms instead of one per request keeps that share small.
+LINGER_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -46,10 +50,13 @@ class ShadowJob:
 class ShadowScorer:
     """A bounded queue of requests and one task that scores them with the shadow, up to `max_rows` at a time."""
 
-    def __init__(self, metrics: Metrics, log_: PredictionLog, max_rows: int = 4096) -> None:
+    def __init__(
+        self, metrics: Metrics, log_: PredictionLog, max_rows: int = 4096, linger: float = LINGER_SECONDS
+    ) -> None:
         self.metrics = metrics
         self.log = log_
         self.max_rows = max_rows
+        self.linger = linger
         self.queue: asyncio.Queue[ShadowJob] = asyncio.Queue()
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="shadow")
         self.task: asyncio.Task[None] | None = None
@@ -77,6 +84,7 @@ class ShadowScorer:
         loop = asyncio.get_running_loop()
         while True:
             jobs = [await self.queue.get()]
+            await asyncio.sleep(self.linger)
             rows = len(jobs[0].records)
             while not self.queue.empty() and rows < self.max_rows:
                 jobs.append(self.queue.get_nowait())
