@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serving import BIN, drive, make_bundle, start  # benchmarks/ is not a package: imported by path
+from serving import BIN, NAME, drive, make_bundle, start  # benchmarks/ is not a package: imported by path
 
 MODES = {
     "single (--model)": None,
@@ -55,7 +55,7 @@ def choose_cost(prod: Path, candidate: Path, records: list[dict], repeats: int =
 
 
 def serve_command(prod: Path, candidate: Path, rollout: str | None, folder: Path, port: int) -> list[str]:
-    command = [str(BIN / "lockstep"), "serve", "--model", str(prod), "--port", str(port)]
+    command = [str(BIN / NAME), "serve", "--model", str(prod), "--port", str(port)]
     command += ["--prediction-log", str(folder / f"log-{port}" / "predictions.jsonl")]
     if rollout is not None:
         path = folder / f"rollout-{port}.yaml"
