@@ -210,7 +210,6 @@ class GateConfig:
         _require(self.bootstrap_resamples >= 100, "gate.bootstrap_resamples", "must be at least 100")
 
 
-ROLLOUT_MODES = ("none", "shadow", "canary", "ab")
 # The GTO stage whose version a rollout's candidate is, per mode; `prod` is always the primary.
 CANDIDATE_STAGES = {"shadow": "shadow", "canary": "canary", "ab": "canary"}
 Percent = Annotated[float, Field(ge=0, le=100)]

@@ -62,10 +62,8 @@ class ServerState:
 
 @dataclass(frozen=True)
 class Scored:
-    """One request's answer: the arm and version that scored it, the rows' ids (as logged), the outputs."""
+    """One request's answer: the rows' ids (as logged) and the outputs."""
 
-    arm: str
-    loaded: ModelVersion
     ids: list[Any]
     outputs: dict[str, list[Any]]
 
@@ -134,7 +132,7 @@ class Api:
             latency_ms=round(elapsed * 1000, 3),
         )
         self.state.log.write(record)
-        return Scored(arm, loaded, ids, out)
+        return Scored(ids, out)
 
     def _shadow(self, table: RoutingTable, rows: Rows, scored: Scored, request_id: str, started: float) -> None:
         """Hand the request to the shadow, if the table has one (never waits)."""
