@@ -343,6 +343,7 @@ def test_a_canary_at_10_percent_is_in_its_binomial_interval_and_each_user_keeps_
     assert arms[1] == arms[0]
 
 
+@pytest.mark.load  # a server process of its own, reloaded: 10 to 25 s here, over `make test`'s budget per test
 def test_sighup_rereads_the_rollout_file_and_a_bad_one_changes_nothing(
     bundle: Path, candidate_bundle: Path, payloads: list[dict], tmp_path: Path
 ) -> None:
