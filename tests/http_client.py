@@ -25,6 +25,15 @@ class Client:
         self, method: str, path: str, body: bytes | str | Any = None, headers: dict[str, str] | None = None
     ) -> tuple[int, Any, dict[str, str]]:
         """(status, parsed JSON or text, headers)."""
+        status, raw, response_headers = self.raw_request(method, path, body, headers)
+        kind = {name.lower(): value for name, value in response_headers.items()}.get("content-type", "")
+        parsed = json.loads(raw) if "json" in kind else raw.decode()
+        return status, parsed, response_headers
+
+    def raw_request(
+        self, method: str, path: str, body: bytes | str | Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes, dict[str, str]]:
+        """(status, the body's bytes as sent, headers)."""
         if body is not None and not isinstance(body, bytes | str):
             body = json.dumps(body)
         self.connection.request(
@@ -32,9 +41,7 @@ class Client:
         )
         response = self.connection.getresponse()
         raw = response.read()
-        kind = response.getheader("content-type", "")
-        parsed = json.loads(raw) if "json" in kind else raw.decode()
-        return response.status, parsed, dict(response.getheaders())
+        return response.status, raw, dict(response.getheaders())
 
     def close(self) -> None:
         self.connection.close()

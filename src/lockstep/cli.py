@@ -127,7 +127,16 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--rejects", type=Path, help="refused rows and why (default: <output>.rejects.<suffix>)")
     predict.add_argument("--batch-rows", type=_positive, default=65_536, help="rows per record batch (default: 65536)")
     serve = commands.add_parser("serve", help="serve a model version over HTTP (POST /v1/predict, OIP v2, /metrics)")
-    serve.add_argument("--model", required=True, help="a bundle folder, a version (v0.3.0), a stage or `workspace`")
+    serve.add_argument(
+        "--model",
+        help="prod: a bundle folder, a version (v0.3.0), a stage or `workspace`; alone, it is served by itself "
+        "(default: the `prod` stage, with the rollout of params.yaml)",
+    )
+    serve.add_argument(
+        "--rollout",
+        type=Path,
+        help="a rollout file (a mapping as in conf/rollout/*.yaml) instead of params.yaml's `rollout:`",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (default: 8080)")
     serve.add_argument(
@@ -142,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace) -> int:
     from .serving.server import build_server
 
-    build_server(args.model, args.host, args.port, args.prediction_log).run()
+    build_server(args.model, args.host, args.port, args.prediction_log, args.rollout).run()
     return 0
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from . import paths
 from .errors import PipelineError
@@ -208,6 +210,63 @@ class GateConfig:
         _require(self.bootstrap_resamples >= 100, "gate.bootstrap_resamples", "must be at least 100")
 
 
+# The GTO stage whose version a rollout's candidate is, per mode; `prod` is always the primary.
+CANDIDATE_STAGES = {"shadow": "shadow", "canary": "canary", "ab": "canary"}
+Percent = Annotated[float, Field(ge=0, le=100)]
+
+
+class RolloutConfig(BaseModel):
+    """How `serve` routes between `prod` and a candidate (`conf/rollout/`; also `POST /admin/rollout`'s body)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)  # strict: "10" is not a number
+
+    mode: Literal["none", "shadow", "canary", "ab"] = "none"
+    # The candidate's GTO stage, which names its arm: shadow for shadow mode, canary for canary and ab.
+    candidate_stage: Literal["shadow", "canary"] | None = None
+    # What to load as the candidate if not the version in candidate_stage: a version (v1.2.0) or a bundle folder.
+    candidate: str | None = None
+    percent: Percent = 10  # canary: the share of traffic the candidate answers
+    steps: list[Annotated[float, Field(gt=0, le=100)]] = Field(default_factory=lambda: [10, 25, 50, 100])
+    split: Percent = 50  # ab: the candidate's share
+    sticky_key: str | None = None  # a contract column; null: each request is assigned by its request id
+    salt: str = Field("rollout", min_length=1)
+    shadow_queue: int = Field(1000, ge=1, le=1_000_000)  # requests waiting for the shadow; more are dropped
+    shadow_budget_ms: float = Field(5.0, gt=0)  # what a shadow may add to a response's latency
+    min_outcomes: int = Field(200, ge=1)  # per arm, before the rollout report decides
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_stage(cls, raw: Any) -> Any:
+        if isinstance(raw, dict) and raw.get("candidate_stage") is None:
+            return {**raw, "candidate_stage": CANDIDATE_STAGES.get(raw.get("mode", "none"))}
+        return raw
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RolloutConfig:
+        if self.steps != sorted(set(self.steps)):
+            raise ValueError("steps must rise strictly, e.g. [10, 25, 50, 100]")
+        expected = CANDIDATE_STAGES.get(self.mode)
+        if self.candidate_stage != expected:
+            raise ValueError(f"candidate_stage must be {expected or 'null'} when mode is {self.mode}")
+        return self
+
+    @property
+    def candidate_share(self) -> float:
+        """The percentage of requests the candidate answers (0 for shadow and none: it never answers)."""
+        return {"canary": self.percent, "ab": self.split}.get(self.mode, 0.0)
+
+
+def parse_rollout(raw: Any, where: str = "rollout") -> RolloutConfig:
+    """Check a rollout mapping (params.yaml's `rollout:`, or an admin request's body); one-line errors."""
+    try:
+        return RolloutConfig.model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join([where, *(str(part) for part in error["loc"])])
+        message = error["msg"].removeprefix("Value error, ")
+        raise PipelineError(f"invalid params: {key}: {message}") from None
+
+
 @dataclass
 class Config:
     """The whole of `params.yaml`."""
@@ -220,6 +279,8 @@ class Config:
     model: dict[str, Any] = field(default_factory=dict)
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
     gate: GateConfig = field(default_factory=GateConfig)
+    # A RolloutConfig, checked by pydantic in parse_params (OmegaConf holds only plain values, so it sees Any).
+    rollout: Any = None
 
     def check(self) -> None:
         """Raise PipelineError if a value is out of its allowed range."""
@@ -259,6 +320,8 @@ def parse_params(raw: Any) -> Config:
 
     if not isinstance(raw, dict):
         raise PipelineError("invalid params: params.yaml must hold a mapping; run `make params`")
+    raw = dict(raw)
+    rollout = parse_rollout(raw.pop("rollout", None) or {})
     try:
         merged = OmegaConf.merge(OmegaConf.structured(Config), raw)
         config = OmegaConf.to_object(merged)
@@ -267,6 +330,7 @@ def parse_params(raw: Any) -> Config:
         message = str(getattr(exc, "msg", exc)).splitlines()[0]
         raise PipelineError(f"invalid params: {key}: {message}") from None
     assert isinstance(config, Config)
+    config.rollout = rollout
     config.check()
     return config
 
@@ -298,6 +362,26 @@ def load_params(path: Path = paths.PARAMS_FILE) -> Config:
     except yaml.YAMLError as exc:
         raise PipelineError(f"not valid YAML: {describe_yaml_error(exc)}") from None
     return parse_params(raw)
+
+
+def load_rollout(path: Path = paths.PARAMS_FILE, section: str | None = "rollout") -> RolloutConfig:
+    """The rollout in `path`: its `section` (params.yaml's `rollout:`), or the whole file if `section` is None.
+
+    Reads only this part, with PyYAML alone, so the server needs neither Hydra
+    nor the rest of the params to be valid.
+    """
+    import yaml
+
+    try:
+        with path.open(encoding="utf-8") as handle:
+            raw = yaml.safe_load(handle)
+    except FileNotFoundError:
+        raise PipelineError(f"{path} not found: give a rollout file, or run `make params`") from None
+    except yaml.YAMLError as exc:
+        raise PipelineError(f"not valid YAML: {describe_yaml_error(exc)}") from None
+    if section is not None:
+        raw = raw.get(section) if isinstance(raw, dict) else None
+    return parse_rollout(raw or {}, section or path.name)
 
 
 def describe_yaml_error(exc: Exception) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -142,3 +143,20 @@ def _git_identity() -> Iterator[None]:
 def bundle(tmp_path_factory: pytest.TempPathFactory, trained: Pipeline, contract: ModelContract) -> Path:
     """A bundle of the trained model, as version v0.3.0."""
     return make_bundle(tmp_path_factory.mktemp("bundle"), trained, contract, "v0.3.0")
+
+
+@pytest.fixture(scope="session")
+def candidate_bundle(
+    tmp_path_factory: pytest.TempPathFactory, prepared: PreparedData, cfg: Config, contract: ModelContract
+) -> Path:
+    """A bundle of a different model (much stronger regularisation) as v0.4.0: a rollout's candidate.
+
+    Built once per session and shared by every xdist worker (the model is the same bits in each).
+    """
+    from tests.shared import build_once
+
+    def build(folder: Path) -> None:
+        other = train_model(prepared.train, prepared.features, dataclasses.replace(cfg, model={**cfg.model, "C": 0.01}))
+        make_bundle(folder, other, contract, "v0.4.0")
+
+    return build_once(tmp_path_factory, "candidate-bundle", build) / "bundle"

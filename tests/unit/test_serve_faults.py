@@ -91,13 +91,14 @@ def test_a_hot_swap_under_load_drops_nothing_and_each_answer_names_its_version(
         assert set(versions[switched:]) == {"v0.4.0"}  # never back to the old model
 
 
-def serve_process(model: Path, port: int, log: Path) -> subprocess.Popen:
-    """`lockstep serve` through the console script (pinned numerics, as in the image)."""
+def serve_process(model: Path, port: int, log: Path, *options: str) -> subprocess.Popen:
+    """`lockstep serve` through the console script (pinned numerics, as in the image), with more `options`."""
     return subprocess.Popen(
         [
             str(VENV_BIN / "lockstep"),
             "serve",
             *("--model", str(model), "--port", str(port), "--prediction-log", str(log)),
+            *options,
         ],
         env=tool_env(),
         stdout=subprocess.PIPE,

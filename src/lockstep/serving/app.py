@@ -1,16 +1,18 @@
 """The HTTP API: Starlette routes around the micro-batcher, with msgspec for JSON.
 
-`POST /v1/predict`, the Open Inference Protocol v2 subset, `/metrics`,
-`/openapi.json`, and `POST /admin/model` (a hot swap, with a token). A bad
-request gets a 4xx whose body names the field and the rule; every response
-names the model version that produced it.
+`POST /v1/predict`, the Open Inference Protocol v2 subset, `POST /v1/feedback`
+(late outcomes), `/metrics`, `/openapi.json`, and the admin endpoints
+(`admin.py`). A bad request gets a 4xx whose body names the field and the
+rule; every response names the arm (`prod`, `canary`) and the model version
+that produced it. Requests are routed by the server's `RoutingTable`
+(`routing.py`); a shadow scores them off the request path (`shadow.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
+import signal
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -18,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import msgspec
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -26,47 +27,52 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .. import PACKAGE, __version__
-from ..errors import PipelineError
+from ..config import RolloutConfig
 from ..modeling.predict import score_columns
-from ..store import ModelVersion, load_version
+from ..store import ModelVersion
+from .admin import Admin
 from .batcher import MicroBatcher
+from .feedback import feedback_records
+from .http import body_bytes, json_response
 from .observe import Metrics, PredictionLog
 from .openapi import openapi_document
+from .records import FEEDBACK_FILE, PredictionRecord
 from .requests import V2_DATATYPES, BadRequestError, Rows, checked_rows, decode, records_from_v1, records_from_v2
+from .routing import Router, RoutingTable, sticky_value
+from .shadow import ShadowJob, ShadowScorer
 
-MAX_BODY_BYTES = 8 * 1024 * 1024
+ARM_HEADER = "x-model-arm"
 Handler = Callable[[Request], Awaitable[Response]]
-
-
-def json_response(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    """A JSON response encoded by msgspec (floats round-trip exactly)."""
-    return Response(msgspec.json.encode(content), status, headers, media_type="application/json")
 
 
 @dataclass
 class ServerState:
-    """What the handlers share: the current model (swapped whole), and the server's helpers."""
+    """What the handlers share: the routing table (swapped whole), and the server's helpers."""
 
-    current: ModelVersion
+    router: Router
     name: str
     batcher: MicroBatcher
     metrics: Metrics
     log: PredictionLog
+    feedback: PredictionLog
     admin_token: str | None
+    # Where SIGHUP re-reads the rollout from (params.yaml, or `serve --rollout FILE`); None: it only logs a warning.
+    rollout_source: Callable[[], RolloutConfig] | None = None
 
 
-async def _body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise BadRequestError.single("$", "too_large", f"the body is over {MAX_BODY_BYTES} bytes", 413)
-    return await request.body()
+@dataclass(frozen=True)
+class Scored:
+    """One request's answer: the rows' ids (as logged) and the outputs."""
+
+    ids: list[Any]
+    outputs: dict[str, list[Any]]
 
 
 class Api:
     """The request handlers, around one ServerState.
 
-    Each handler reads `state.current` once, so a request is answered entirely
-    by the model that was current when it arrived.
+    Each handler reads `state.router.table` once, so a request is routed and
+    answered entirely under the table that was current when it arrived.
     """
 
     def __init__(self, state: ServerState) -> None:
@@ -83,7 +89,8 @@ class Api:
             ("/v2", self.server_metadata, ["GET"]),
             ("/metrics", self.metrics, ["GET"]),
             ("/openapi.json", self.openapi, ["GET"]),
-            ("/admin/model", self.swap_model, ["POST"]),
+            ("/v1/feedback", self.feedback, ["POST"]),
+            *Admin(self.state).routes(),
         ]
         return [Route(path, self._timed(path, handler), methods=methods) for path, handler, methods in table]
 
@@ -104,55 +111,82 @@ class Api:
 
         return wrapper
 
-    async def _predict(self, rows: Rows, loaded: ModelVersion, request_id: str, started: float) -> dict[str, list]:
+    async def _predict(self, rows: Rows, arm: str, loaded: ModelVersion, request_id: str, started: float) -> Scored:
         """Score `rows` with `loaded` (micro-batched), then count and log the predictions."""
         scored = await self.state.batcher.predict(loaded, rows.inputs)
         out = {name: scored[name].tolist() for name in scored.columns}
-        self.state.metrics.observe_predictions(loaded.version, out.get("score"), out["label"])
-        entry = {
-            "request_id": request_id,
-            "time": time.time(),
-            "model_version": loaded.version,
-            "model_sha256": loaded.sha256,
-            "ids": rows.ids,
-            "inputs": rows.records,
-            "outputs": out,
-            "latency_ms": round((time.perf_counter() - started) * 1000, 3),
-        }
-        self.state.log.write(entry)
-        return out
+        ids = [f"{request_id}:{i}" if row_id is None else row_id for i, row_id in enumerate(rows.ids)]
+        metrics, elapsed = self.state.metrics, time.perf_counter() - started
+        metrics.observe_predictions(loaded.version, out.get("score"), out["label"])
+        metrics.arm_requests.labels(arm, loaded.version).inc()
+        metrics.arm_latency.labels(arm).observe(elapsed)
+        record = PredictionRecord(
+            request_id=request_id,
+            time=time.time(),
+            arm=arm,
+            model_version=loaded.version,
+            model_sha256=loaded.sha256,
+            ids=ids,
+            inputs=rows.records,
+            outputs=out,
+            latency_ms=round(elapsed * 1000, 3),
+        )
+        self.state.log.write(record)
+        return Scored(ids, out)
+
+    def _shadow(self, table: RoutingTable, rows: Rows, scored: Scored, request_id: str, started: float) -> None:
+        """Hand the request to the shadow, if the table has one (never waits)."""
+        if table.shadow is not None:
+            job = ShadowJob(table.shadow, rows.records, scored.ids, request_id, started, table.rollout.shadow_budget_ms)
+            self.state.router.shadow.offer(job, table.rollout.shadow_queue)
 
     async def predict_v1(self, request: Request) -> Response:
         """POST /v1/predict: one record or a list of records."""
-        started, loaded = time.perf_counter(), self.state.current
+        started, table = time.perf_counter(), self.state.router.table
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        rows = checked_rows(records_from_v1(decode(await _body(request))), loaded.contract)
-        out = await self._predict(rows, loaded, request_id, started)
-        predictions = [{"id": row_id} | {name: out[name][i] for name in out} for i, row_id in enumerate(rows.ids)]
-        body = {"model_version": loaded.version, "model_sha256": loaded.sha256, "predictions": predictions}
-        return json_response(body, headers={"x-request-id": request_id})
+        records = records_from_v1(decode(await body_bytes(request)))
+        arm, loaded = table.choose(sticky_value(records, table.rollout.sticky_key, request_id))
+        rows = checked_rows(records, loaded.contract)
+        scored = await self._predict(rows, arm, loaded, request_id, started)
+        self._shadow(table, rows, scored, request_id, started)
+        out = scored.outputs
+        predictions = [{"id": row_id} | {name: out[name][i] for name in out} for i, row_id in enumerate(scored.ids)]
+        body = {"arm": arm, "model_version": loaded.version, "model_sha256": loaded.sha256, "predictions": predictions}
+        return json_response(body, headers={"x-request-id": request_id, ARM_HEADER: arm})
 
     async def infer_v2(self, request: Request) -> Response:
         """POST /v2/models/{name}/infer: the Open Inference Protocol's columnar request."""
-        started, loaded = time.perf_counter(), self.state.current
+        started, table = time.perf_counter(), self.state.router.table
         self._known_model(request)
-        document = decode(await _body(request))
+        document = decode(await body_bytes(request))
         request_id = str(document.get("id") or uuid.uuid4().hex) if isinstance(document, dict) else uuid.uuid4().hex
-        rows = checked_rows(records_from_v2(document, loaded.contract), loaded.contract)
-        out = await self._predict(rows, loaded, request_id, started)
-        label_type = "FP64" if loaded.contract.task == "regression" else _v2_type(out["label"])
+        records = records_from_v2(document, table.prod.contract)
+        arm, loaded = table.choose(sticky_value(records, table.rollout.sticky_key, request_id))
+        if loaded is not table.prod:  # the candidate's contract may type a column otherwise
+            records = records_from_v2(document, loaded.contract)
+        rows = checked_rows(records, loaded.contract)
+        scored = await self._predict(rows, arm, loaded, request_id, started)
+        self._shadow(table, rows, scored, request_id, started)
+        label_type = "FP64" if loaded.contract.task == "regression" else _v2_type(scored.outputs["label"])
         outputs = [
             {"name": name, "shape": [len(data)], "datatype": label_type if name == "label" else "FP64", "data": data}
-            for name, data in out.items()
+            for name, data in scored.outputs.items()
         ]
         body = {
             "model_name": self.state.name,
             "model_version": loaded.version,
             "id": request_id,
-            "parameters": {"model_sha256": loaded.sha256},
+            "parameters": {"model_sha256": loaded.sha256, "arm": arm},
             "outputs": outputs,
         }
-        return json_response(body)
+        return json_response(body, headers={ARM_HEADER: arm})
+
+    async def feedback(self, request: Request) -> Response:
+        """POST /v1/feedback: late outcomes, `{"id", "outcome"}` or a list, appended to the feedback log."""
+        outcomes = feedback_records(decode(await body_bytes(request)), self.state.router.table.prod.contract)
+        for outcome in outcomes:
+            self.state.feedback.write(outcome)
+        return json_response({"recorded": len(outcomes)})
 
     def _known_model(self, request: Request) -> None:
         name = request.path_params["name"]
@@ -163,7 +197,7 @@ class Api:
     async def model_metadata(self, request: Request) -> Response:
         """GET /v2/models/{name}: the inputs and outputs, as OIP tensors."""
         self._known_model(request)
-        loaded = self.state.current
+        loaded = self.state.router.table.prod
         contract = loaded.contract
         inputs = [{"name": r.name, "datatype": V2_DATATYPES[r.dtype], "shape": [-1]} for r in contract.columns]
         outputs = [{"name": name, "datatype": "FP64", "shape": [-1]} for name in score_columns(contract)]
@@ -184,7 +218,7 @@ class Api:
 
     async def ready(self, request: Request) -> Response:
         """GET /v2/health/ready: a verified model is loaded (the server does not start without one)."""
-        return json_response({"ready": True, "model_version": self.state.current.version})
+        return json_response({"ready": True, "model_version": self.state.router.table.prod.version})
 
     async def server_metadata(self, request: Request) -> Response:
         """GET /v2."""
@@ -195,29 +229,9 @@ class Api:
         return Response(generate_latest(self.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     async def openapi(self, request: Request) -> Response:
-        """GET /openapi.json, generated from the current model's contract."""
-        return json_response(openapi_document(self.state.current.contract, self.state.current.version))
-
-    async def swap_model(self, request: Request) -> Response:
-        """POST /admin/model {"model": ref}: load and verify `ref`, then serve it (with the admin token)."""
-        token = self.state.admin_token
-        if token is None:
-            raise BadRequestError.single("authorization", "disabled", "hot swap is off: start with a token", 404)
-        given = request.headers.get("authorization", "").removeprefix("Bearer ")
-        if not hmac.compare_digest(given.encode(), token.encode()):
-            message = "a valid `Authorization: Bearer <token>` is required"
-            raise BadRequestError.single("authorization", "token", message, 401)
-        document = decode(await _body(request))
-        ref = document.get("model") if isinstance(document, dict) else None
-        if not isinstance(ref, str):
-            message = 'the body must be {"model": "<bundle folder, version or stage>"}'
-            raise BadRequestError.single("model", "missing", message)
-        try:
-            loaded = await asyncio.to_thread(load_version, ref)
-        except PipelineError as exc:
-            raise BadRequestError.single("model", "verification", str(exc)) from None
-        previous, self.state.current = self.state.current.version, loaded
-        return json_response({"model_version": loaded.version, "model_sha256": loaded.sha256, "previous": previous})
+        """GET /openapi.json, generated from the contract of the current `prod`."""
+        prod = self.state.router.table.prod
+        return json_response(openapi_document(prod.contract, prod.version))
 
 
 def _v2_type(labels: list[Any]) -> str:
@@ -229,19 +243,36 @@ def _v2_type(labels: list[Any]) -> str:
 
 
 def create_app(
-    loaded: ModelVersion, prediction_log: Path, admin_token: str | None = None, name: str = "model"
+    serving: ModelVersion | RoutingTable,
+    prediction_log: Path,
+    admin_token: str | None = None,
+    name: str = "model",
+    rollout_source: Callable[[], RolloutConfig] | None = None,
 ) -> Starlette:
-    """The ASGI app serving `loaded`; the batcher runs and the log is flushed within its lifespan."""
-    state = ServerState(loaded, name, MicroBatcher(), Metrics(), PredictionLog(prediction_log), admin_token)
+    """The ASGI app serving `serving`: one version, or a rollout's routing table.
+
+    The batcher, the shadow and the SIGHUP reload run, and the logs are flushed, within its lifespan.
+    """
+    table = serving if isinstance(serving, RoutingTable) else RoutingTable(RolloutConfig(), serving)
+    metrics, log = Metrics(), PredictionLog(prediction_log)
+    feedback = PredictionLog(prediction_log.parent / FEEDBACK_FILE)
+    router = Router(table, ShadowScorer(metrics, log))
+    state = ServerState(router, name, MicroBatcher(), metrics, log, feedback, admin_token, rollout_source)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state.batcher.start()
+        router.shadow.start()
+        reloading = Admin(state).reload_on_sighup()
         try:
             yield
         finally:
+            if reloading:
+                asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
             await state.batcher.stop()
+            await router.shadow.stop()
             state.log.close()
+            state.feedback.close()
 
     app = Starlette(routes=Api(state).routes(), lifespan=lifespan)
     app.state.server = state

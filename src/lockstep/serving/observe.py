@@ -53,6 +53,30 @@ class Metrics:
         self.labels = Counter(
             f"{PACKAGE}_predicted_labels", "Predicted labels", ["model_version", "label"], registry=self.registry
         )
+        self.arm_requests = Counter(
+            f"{PACKAGE}_arm_requests",
+            "Scored requests by arm (prod, canary, shadow) and version",
+            ["arm", "model_version"],
+            registry=self.registry,
+        )
+        self.arm_latency = Histogram(
+            f"{PACKAGE}_arm_latency_seconds",
+            "Time to score a request, by arm (a shadow's: from the request's arrival to its log line)",
+            ["arm"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.shadow_dropped = Counter(
+            f"{PACKAGE}_shadow_dropped", "Requests the shadow never scored: its queue was full", registry=self.registry
+        )
+        self.shadow_errors = Counter(
+            f"{PACKAGE}_shadow_errors", "Shadow calls that failed, by exception type", ["kind"], registry=self.registry
+        )
+        self.shadow_over_budget = Counter(
+            f"{PACKAGE}_shadow_over_budget",
+            "Shadow calls slower than the rollout's shadow_budget_ms",
+            registry=self.registry,
+        )
 
     def observe_predictions(self, version: str, scores: list[float] | None, labels: list[Any]) -> None:
         """Count the labels and record the scores of one response."""
@@ -64,7 +88,10 @@ class Metrics:
 
 
 class PredictionLog:
-    """A rotating JSON-lines file written off the request path by a QueueListener thread."""
+    """A rotating JSON-lines file written off the request path by a QueueListener thread.
+
+    Also the feedback log's writer: entries are dicts or msgspec Structs (`records.py`).
+    """
 
     def __init__(self, path: Path, max_bytes: int = 10_000_000, backups: int = 5) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -75,7 +102,7 @@ class PredictionLog:
         self.listener.start()
         self.handler = handler
 
-    def write(self, entry: dict[str, Any]) -> None:
+    def write(self, entry: Any) -> None:
         """Queue one entry; the listener thread encodes and writes it."""
         self.queue.put(logging.makeLogRecord({"msg": entry, "levelno": logging.INFO, "levelname": "INFO"}))
 

@@ -2,30 +2,47 @@
 
 uvicorn stops accepting connections on SIGTERM or SIGINT and waits for the
 requests in flight (up to `GRACE_SECONDS`); the app's lifespan then drains the
-micro-batcher and flushes the prediction log.
+micro-batcher and flushes the prediction log. SIGHUP re-reads the rollout.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .. import PACKAGE
+from ..config import RolloutConfig, load_rollout
 from ..store import load_version
 from .app import create_app
+from .routing import PROD, RoutingTable, load_table
 
 # <PACKAGE>_ADMIN_TOKEN: named after the package, as the numerics switch is.
 ADMIN_TOKEN_ENV = f"{PACKAGE.upper()}_ADMIN_TOKEN"
 GRACE_SECONDS = 30
 
 
-def build_server(ref: str, host: str, port: int, prediction_log: Path) -> Any:
-    """A uvicorn Server for the model `ref` names; raises PipelineError if it fails verification."""
+def build_server(ref: str | None, host: str, port: int, prediction_log: Path, rollout_file: Path | None = None) -> Any:
+    """A uvicorn Server; raises PipelineError if a version fails verification or the rollout is invalid.
+
+    `ref` alone: that one version, as `prod`. Otherwise `prod` is `ref` (or the
+    `prod` stage) and the rollout comes from `rollout_file`, or else from
+    params.yaml's `rollout:`; SIGHUP re-reads it from there.
+    """
     import uvicorn
 
-    loaded = load_version(ref)  # refuses a model that does not match its record: the server never starts
-    app = create_app(loaded, prediction_log, admin_token=os.environ.get(ADMIN_TOKEN_ENV) or None)
+    # Refuses a model that does not match its record: the server never starts.
+    prod = load_version(ref or PROD)
+    source: Callable[[], RolloutConfig] | None = None
+    if rollout_file is not None:
+        source = functools.partial(load_rollout, rollout_file, None)
+    elif ref is None:
+        source = load_rollout
+    table = load_table(source(), prod) if source else RoutingTable(RolloutConfig(), prod)
+    token = os.environ.get(ADMIN_TOKEN_ENV) or None
+    app = create_app(table, prediction_log, admin_token=token, rollout_source=source)
     config = uvicorn.Config(
         app,
         host=host,

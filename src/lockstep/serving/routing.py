@@ -1,0 +1,116 @@
+"""Routing between the arms of a rollout: `prod`, and a candidate in the `canary` or `shadow` stage.
+
+A `RoutingTable` is everything a request needs to be routed: the rollout
+config and the loaded versions. The server holds one table and replaces it
+whole (a new percentage, a new candidate, the end of a rollout), so a request
+is routed and answered entirely under the table that was current when it came.
+
+Canary and A/B assignment is deterministic and sticky: a request's sticky key
+(its `sticky_key` column's value, or else its request id) is hashed with the
+rollout's salt into one of 10,000 buckets, and the candidate answers the
+buckets below its share. The hash is BLAKE2b, not Python's `hash()` (salted
+per process), so a key keeps its arm across restarts and replicas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..config import RolloutConfig
+from ..errors import PipelineError
+from ..store import ModelVersion, load_version
+from .shadow import ShadowScorer
+
+PROD = "prod"
+BUCKETS = 10_000
+
+
+def bucket(salt: str, key: str) -> int:
+    """The bucket (0 to 9,999) of `key` under `salt`: the same on every machine and every run."""
+    digest = hashlib.blake2b(salt.encode() + b"\0" + key.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % BUCKETS
+
+
+def sticky_value(records: list[dict[str, Any]], sticky_key: str | None, request_id: str) -> str:
+    """What a request is assigned by: its first record's `sticky_key` value, or else its request id."""
+    if sticky_key and records and records[0].get(sticky_key) is not None:
+        return str(records[0][sticky_key])
+    return request_id
+
+
+@dataclass(frozen=True)
+class RoutingTable:
+    """A rollout config and the versions it names: prod, and the candidate (None when mode is none)."""
+
+    rollout: RolloutConfig
+    prod: ModelVersion
+    candidate: ModelVersion | None = None
+
+    def __post_init__(self) -> None:
+        if (self.candidate is None) != (self.rollout.mode == "none"):
+            needs = "a" if self.candidate is None else "no"
+            raise PipelineError(f"a {self.rollout.mode} rollout needs {needs} candidate")
+        key = self.rollout.sticky_key
+        for loaded in (self.prod, self.candidate):
+            if key and loaded and key not in (*loaded.contract.feature_names, loaded.contract.id_column):
+                raise PipelineError(
+                    f"rollout.sticky_key: {key!r} is not a column of {loaded.version}'s contract; name one, or null"
+                )
+
+    @property
+    def candidate_arm(self) -> str | None:
+        """The candidate's arm (its GTO stage), or None without a rollout."""
+        return self.rollout.candidate_stage
+
+    @property
+    def shadow(self) -> ModelVersion | None:
+        """The version that scores every request off the request path, if the rollout is a shadow."""
+        return self.candidate if self.rollout.mode == "shadow" else None
+
+    def choose(self, key: str) -> tuple[str, ModelVersion]:
+        """The arm, and its version, that answers a request whose sticky value is `key`."""
+        share = self.rollout.candidate_share
+        if self.candidate is not None and share > 0 and bucket(self.rollout.salt, key) < round(share * BUCKETS / 100):
+            assert self.candidate_arm is not None
+            return self.candidate_arm, self.candidate
+        return PROD, self.prod
+
+    def describe(self) -> dict[str, Any]:
+        """The table as a JSON-ready summary (for the admin endpoint's answer)."""
+        arms = {PROD: self.prod.version}
+        if self.candidate is not None and self.candidate_arm:
+            arms[self.candidate_arm] = self.candidate.version
+        return {"rollout": self.rollout.model_dump(), "arms": arms}
+
+
+def load_table(
+    rollout: RolloutConfig, prod: ModelVersion, load: Callable[[str], ModelVersion] = load_version
+) -> RoutingTable:
+    """The table for `rollout` around a loaded `prod`: the candidate is loaded and verified through `load`.
+
+    The candidate is `rollout.candidate` (a version or a bundle folder) if set,
+    else the version in `rollout.candidate_stage`, resolved through the registry.
+    """
+    if rollout.mode == "none":
+        return RoutingTable(rollout, prod)
+    ref = rollout.candidate or rollout.candidate_stage
+    assert ref is not None
+    return RoutingTable(rollout, prod, load(ref))
+
+
+class Router:
+    """The current routing table, replaced whole by `swap`, and the shadow that scores off the request path."""
+
+    def __init__(self, table: RoutingTable, shadow: ShadowScorer) -> None:
+        self.table = table
+        self.shadow = shadow
+        self.lock = asyncio.Lock()  # held while a change builds the next table: one change at a time
+
+    def swap(self, table: RoutingTable) -> RoutingTable:
+        """Serve `table` from the next request on (one reference: no request sees half of it); return the old."""
+        previous, self.table = self.table, table
+        return previous
