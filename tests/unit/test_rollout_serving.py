@@ -176,7 +176,7 @@ def test_a_shadow_is_logged_with_its_answers_and_never_answers(
 def test_a_shadow_that_raises_is_logged_and_counted_and_the_answers_stand(
     prod: ModelVersion, candidate: ModelVersion, payloads: list[dict], tmp_path: Path
 ) -> None:
-    broken = dataclasses.replace(candidate, model=Raising(candidate.model))
+    broken = dataclasses.replace(candidate, model=Raising(candidate.model), scorer=Raising(candidate.scorer))
     with running(create_app(table(prod, broken, mode="shadow"), tmp_path / "predictions.jsonl")) as base:
         answers = [Client(base).request("POST", "/v1/predict", payloads[i]) for i in range(20)]
         deadline = time.monotonic() + 10
@@ -295,7 +295,11 @@ def test_shadow_answers_are_byte_identical_to_a_prod_only_server(
     shadow_model: Callable[[Any], Any] | None,
     tmp_path: Path,
 ) -> None:
-    shadow = dataclasses.replace(candidate, model=shadow_model(candidate.model)) if shadow_model else candidate
+    shadow = (
+        dataclasses.replace(candidate, model=shadow_model(candidate.model), scorer=shadow_model(candidate.scorer))
+        if shadow_model
+        else candidate
+    )
     app = create_app(table(prod, shadow, mode="shadow", shadow_queue=100), tmp_path / "predictions.jsonl")
     with running(app) as base:
         started = time.perf_counter()

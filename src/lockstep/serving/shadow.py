@@ -21,7 +21,6 @@ from typing import Any
 
 import pandas as pd
 
-from ..modeling.predict import predict_frame
 from ..store import ModelVersion
 from .observe import Metrics, PredictionLog
 from .records import PredictionRecord
@@ -111,7 +110,7 @@ class ShadowScorer:
         started = time.perf_counter()
         try:
             frame = pd.concat([inputs for _, inputs in valid], ignore_index=True)
-            scored = predict_frame(loaded.model, frame, loaded.contract)
+            scored = loaded.predict(frame)  # the path prod and batch score through
             if len(scored) != len(frame):
                 raise ValueError(f"{len(scored)} predictions for {len(frame)} rows")
         except Exception as exc:  # anything the candidate's model does wrong
