@@ -130,7 +130,87 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path("logs/predictions.jsonl"),
         help="rotating JSON-lines log of every prediction (default: logs/predictions.jsonl)",
     )
+    _add_rollout(commands)
     return parser
+
+
+def _add_rollout(commands: argparse._SubParsersAction) -> None:
+    rollout = commands.add_parser("rollout", help="report on a shadow, canary or A/B rollout and act on its decision")
+    actions = rollout.add_subparsers(dest="action", required=True, metavar="ACTION")
+    report = actions.add_parser(
+        "report",
+        help="write report.md, plots and decision.json from the prediction and feedback logs; "
+        "exit 0 wait, 3 next-step, 4 promote, 5 rollback (2: an error)",
+    )
+    report.add_argument("--logs", type=Path, required=True, help="the folder of predictions.jsonl and feedback.jsonl")
+    report.add_argument("--out", type=Path, default=Path("reports/rollout"), help="default: reports/rollout/")
+    report.add_argument("--params", type=Path, default=paths.PARAMS_FILE, help="params file (default: params.yaml)")
+    report.add_argument("--output", type=Path, help="append decision=, stage=, version= to this file (GITHUB_OUTPUT)")
+    apply = actions.add_parser(
+        "apply", help="act on decision.json: a commit (next-step) or GTO tags (promote, rollback); wait does nothing"
+    )
+    apply.add_argument("--decision", type=Path, default=Path("reports/rollout/decision.json"))
+    apply.add_argument("--expect", help="refuse unless the decision is this one (what the approved run saw)")
+    export = commands.add_parser(
+        "export", help="write the rollout as KServe or Seldon Core 2 manifests, with the versions in GTO's stages"
+    )
+    export.add_argument("--target", choices=["kserve", "seldon"], required=True)
+    export.add_argument("--out", type=Path, required=True, help="the YAML file to write")
+    export.add_argument("--name", default="model", help="the InferenceService or Experiment name (default: model)")
+    export.add_argument(
+        "--image",
+        default=f"localhost/{PROG}-model:{{version}}",
+        help="KServe: the serving image; {version} is replaced",
+    )
+    export.add_argument("--storage-uri", help="Seldon: where each version's model is; {version} is replaced")
+    export.add_argument("--params", type=Path, default=paths.PARAMS_FILE, help="params file (default: params.yaml)")
+
+
+def _rollout(args: argparse.Namespace) -> int:
+    from .io import read_json
+    from .rollout.apply import apply_decision
+    from .rollout.decide import EXIT_CODES, Action
+    from .rollout.report import build_rollout, write_rollout_report
+    from .rollout.settings import load_rollout_params
+
+    if args.action == "report":
+        params = load_rollout_params(args.params)
+        rollout = build_rollout(args.logs, params.rollout, params.gate, params.seed, params.positive_class)
+        report = write_rollout_report(rollout, args.out)
+        decision = rollout.decision
+        print(f"rollout: {report}: {decision.action} ({decision.stage} {decision.version or '-'})")
+        for reason in decision.reasons:
+            print(f"rollout: {reason}")
+        if args.output:
+            with args.output.open("a", encoding="utf-8") as output:
+                output.write(f"decision={decision.action}\nstage={decision.stage}\nversion={decision.version}\n")
+        return EXIT_CODES[decision.action]
+    if not args.decision.is_file():
+        raise PipelineError(f"--decision {args.decision}: not found; run `{PROG} rollout report` first")
+    record = read_json(args.decision)
+    action = Action(record["action"])
+    if args.expect and args.expect != action:
+        raise PipelineError(f"the decision is now {action!r}, not {args.expect!r} as approved: nothing done")
+    done = apply_decision(
+        action, record["stage"], record["version"], record["reasons"], record["mode"], record["percent"]
+    )
+    print(f"rollout: {done}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .io import atomic_path
+    from .rollout.export import dump_manifests, export_manifests
+    from .rollout.settings import load_rollout_params
+
+    if args.target == "seldon" and not args.storage_uri:
+        raise PipelineError("--target seldon needs --storage-uri, e.g. s3://models/credit/{version}")
+    settings = load_rollout_params(args.params).rollout
+    manifests = export_manifests(args.target, settings, args.name, args.image, args.storage_uri or "")
+    with atomic_path(args.out) as tmp:
+        tmp.write_text(dump_manifests(manifests), encoding="utf-8")
+    print(f"export: {args.out} ({', '.join(m['kind'] for m in manifests)} for {args.target})")
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -247,6 +327,10 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(args)
         if args.command == "run-cache":
             return _run_cache(args)
+        if args.command == "rollout":
+            return _rollout(args)
+        if args.command == "export":
+            return _export(args)
         if args.command == "params":
             _compose(args)
         else:
