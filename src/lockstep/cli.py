@@ -150,7 +150,11 @@ def _add_rollout(commands: argparse._SubParsersAction) -> None:
         "apply", help="act on decision.json: a commit (next-step) or GTO tags (promote, rollback); wait does nothing"
     )
     apply.add_argument("--decision", type=Path, default=Path("reports/rollout/decision.json"))
-    apply.add_argument("--expect", help="refuse unless the decision is this one (what the approved run saw)")
+    apply.add_argument(
+        "--expect",
+        choices=["wait", "next-step", "promote", "rollback"],
+        help="refuse unless the decision is this one (what the approved run saw)",
+    )
     export = commands.add_parser(
         "export", help="write the rollout as KServe or Seldon Core 2 manifests, with the versions in GTO's stages"
     )
@@ -190,7 +194,7 @@ def _rollout(args: argparse.Namespace) -> int:
     record = read_json(args.decision)
     action = Action(record["action"])
     if args.expect and args.expect != action:
-        raise PipelineError(f"the decision is now {action!r}, not {args.expect!r} as approved: nothing done")
+        raise PipelineError(f"the decision is now {action.value!r}, not {args.expect!r} as approved: nothing done")
     done = apply_decision(
         action, record["stage"], record["version"], record["reasons"], record["mode"], record["percent"]
     )
