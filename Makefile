@@ -304,6 +304,11 @@ bench: install
 	$(BIN)/python benchmarks/pipeline.py
 	$(BIN)/python benchmarks/pr_loop.py
 
+## bench-rollout: how often the rollout report promotes an A/B candidate that is no better (BENCHMARKS.md)
+.PHONY: bench-rollout
+bench-rollout: install
+	$(BIN)/python benchmarks/rollout_ab.py
+
 ## clean: remove the environment and caches (keeps data and the DVC cache)
 .PHONY: clean
 clean:

@@ -1,5 +1,7 @@
 """The rollout workflow's own steps: report on logs in S3, post it, then promote, roll back, or wait.
 
+The three scenarios take minutes (two jobs each, with the report run again
+before acting), so they are `slow`: `pytest -m slow tests/workflows/test_rollout.py`.
 One world for the module: v0.1.0 is in prod; each scenario sets the rollout in
 params.yaml on main, registers a new candidate version in its stage, uploads
 synthetic serving logs to the S3 bucket (moto), and dispatches the workflow.
@@ -73,6 +75,7 @@ def posted(state: Path) -> dict:
     return comment
 
 
+@pytest.mark.slow
 def test_an_ab_winner_is_promoted_in_the_production_job(in_prod: World, tmp_path: Path) -> None:
     start_rollout(in_prod, {"mode": "ab", "split": 50, "min_outcomes": 200}, "v0.2.0", "canary")
     logs = upload_logs(in_prod, tmp_path, "ab", mode="ab", requests=1200, prod=PROD, candidate=Arm("v0.2.0", 1.8))
@@ -88,6 +91,7 @@ def test_an_ab_winner_is_promoted_in_the_production_job(in_prod: World, tmp_path
     assert posted(comments)["images"] == ["scores.png", "latency.png"]
 
 
+@pytest.mark.slow
 def test_a_failing_canary_is_rolled_back(in_prod: World, tmp_path: Path) -> None:
     start_rollout(in_prod, {"mode": "canary", "percent": 10, "max_error_rate": 0.01}, "v0.3.0", "canary")
     failing = Arm("v0.3.0", signal=1.0, error_rate=0.2)
@@ -104,6 +108,7 @@ def test_a_failing_canary_is_rolled_back(in_prod: World, tmp_path: Path) -> None
     assert "failed" in posted(comments)["body"]
 
 
+@pytest.mark.slow
 def test_a_shadow_without_enough_outcomes_waits_and_changes_nothing(in_prod: World, tmp_path: Path) -> None:
     start_rollout(in_prod, {"mode": "shadow", "min_outcomes": 500}, "v0.4.0", "shadow")
     logs = upload_logs(
