@@ -5,7 +5,7 @@ per user, half on each arm, every outcome fed back) and runs the report's
 decision on them, with the gate's defaults (ROC AUC, 95% bootstrap interval).
 
 - null: both arms score with the same separation, so a promotion is false;
-- better: the candidate's separation is larger (ROC AUC about +0.04);
+- better: the candidate's separation is larger (ROC AUC 0.92 -> 0.97);
 - looks: the scheduled workflow reads the growing logs again and again, so the
   null case is also judged at --looks evenly spaced points of the same logs,
   and counted as promoted if any look promotes (peeking inflates the rate).
