@@ -171,49 +171,19 @@ def _add_rollout(commands: argparse._SubParsersAction) -> None:
 
 
 def _rollout(args: argparse.Namespace) -> int:
-    from .io import read_json
-    from .rollout.apply import apply_decision
-    from .rollout.decide import EXIT_CODES, Action
-    from .rollout.report import build_rollout, write_rollout_report
-    from .rollout.settings import load_rollout_params
+    from .rollout import commands
 
     if args.action == "report":
-        params = load_rollout_params(args.params)
-        rollout = build_rollout(args.logs, params.rollout, params.gate, params.seed, params.positive_class)
-        report = write_rollout_report(rollout, args.out)
-        decision = rollout.decision
-        print(f"rollout: {report}: {decision.action} ({decision.stage} {decision.version or '-'})")
-        for reason in decision.reasons:
-            print(f"rollout: {reason}")
-        if args.output:
-            with args.output.open("a", encoding="utf-8") as output:
-                output.write(f"decision={decision.action}\nstage={decision.stage}\nversion={decision.version}\n")
-        return EXIT_CODES[decision.action]
-    if not args.decision.is_file():
-        raise PipelineError(f"--decision {args.decision}: not found; run `{PROG} rollout report` first")
-    record = read_json(args.decision)
-    action = Action(record["action"])
-    if args.expect and args.expect != action:
-        raise PipelineError(f"the decision is now {action.value!r}, not {args.expect!r} as approved: nothing done")
-    done = apply_decision(
-        action, record["stage"], record["version"], record["reasons"], record["mode"], record["percent"]
-    )
-    print(f"rollout: {done}")
+        return commands.run_report(args.logs, args.out, args.params, args.output)
+    print(f"rollout: {commands.run_apply(args.decision, args.expect)}")
     return 0
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .io import atomic_path
-    from .rollout.export import dump_manifests, export_manifests
-    from .rollout.settings import load_rollout_params
+    from .rollout.commands import run_export
 
-    if args.target == "seldon" and not args.storage_uri:
-        raise PipelineError("--target seldon needs --storage-uri, e.g. s3://models/credit/{version}")
-    settings = load_rollout_params(args.params).rollout
-    manifests = export_manifests(args.target, settings, args.name, args.image, args.storage_uri or "")
-    with atomic_path(args.out) as tmp:
-        tmp.write_text(dump_manifests(manifests), encoding="utf-8")
-    print(f"export: {args.out} ({', '.join(m['kind'] for m in manifests)} for {args.target})")
+    kinds = run_export(args.target, args.out, args.name, args.image, args.storage_uri, args.params)
+    print(f"export: {args.out} ({', '.join(kinds)} for {args.target})")
     return 0
 
 
