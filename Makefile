@@ -200,6 +200,11 @@ LOGS ?= logs
 ROLLOUT_LOGS := build/rollout-logs
 ROLLOUT_DIR ?= reports/rollout
 
+## rollout-status: print the rollout in progress (mode, share, versions); CI reads mode= from GITHUB_OUTPUT
+.PHONY: rollout-status
+rollout-status: install
+	$(BIN)/lockstep rollout status --output "$${GITHUB_OUTPUT:-/dev/null}"
+
 ## rollout-logs: copy the serving logs LOGS (a URL, a DVC-tracked or a plain folder) into build/rollout-logs
 .PHONY: rollout-logs
 rollout-logs: install

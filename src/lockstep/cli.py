@@ -137,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_rollout(commands: argparse._SubParsersAction) -> None:
     rollout = commands.add_parser("rollout", help="report on a shadow, canary or A/B rollout and act on its decision")
     actions = rollout.add_subparsers(dest="action", required=True, metavar="ACTION")
+    status = actions.add_parser("status", help="print the rollout in progress: mode, share, versions")
+    status.add_argument("--params", type=Path, default=paths.PARAMS_FILE, help="params file (default: params.yaml)")
+    status.add_argument("--output", type=Path, help="append mode=<mode> to this file (GITHUB_OUTPUT)")
     report = actions.add_parser(
         "report",
         help="write report.md, plots and decision.json from the prediction and feedback logs; "
@@ -173,6 +176,9 @@ def _add_rollout(commands: argparse._SubParsersAction) -> None:
 def _rollout(args: argparse.Namespace) -> int:
     from .rollout import commands
 
+    if args.action == "status":
+        print(f"rollout: {commands.run_status(args.params, args.output)}")
+        return 0
     if args.action == "report":
         return commands.run_report(args.logs, args.out, args.params, args.output)
     print(f"rollout: {commands.run_apply(args.decision, args.expect)}")

@@ -126,6 +126,9 @@ def test_a_shadow_without_enough_outcomes_waits_and_changes_nothing(in_prod: Wor
 
 def test_only_the_promotion_waits_for_the_production_environment() -> None:
     jobs = load_workflow(REPO_ROOT / ".github" / "workflows" / "rollout.yml")["jobs"]
+    steps = jobs["report"]["steps"]
+    after_status = steps[[step.get("id") for step in steps].index("status") + 1 :]
+    assert all("steps.status.outputs.mode != 'none'" in step["if"] for step in after_status)
     assert jobs["promote"]["environment"] == "production"
     assert "environment" not in jobs["widen-or-roll-back"]
     assert set(load_workflow(REPO_ROOT / ".github" / "workflows" / "rollout.yml")["on"]) == {

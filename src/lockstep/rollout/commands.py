@@ -13,6 +13,25 @@ from .report import build_rollout, write_rollout_report
 from .settings import load_rollout_params
 
 
+def run_status(params_file: Path, github_output: Path | None) -> str:
+    """The rollout in progress (mode, share, the versions in prod and the candidate's stage), in one line."""
+    from .. import registry
+    from .settings import PROD
+
+    settings = load_rollout_params(params_file).rollout
+    if github_output:
+        with github_output.open("a", encoding="utf-8") as output:
+            output.write(f"mode={settings.mode}\n")
+    if settings.mode == "none":
+        return "no rollout in progress (rollout.mode is none)"
+    share = "" if settings.candidate_share is None else f" at {settings.candidate_share:g}%"
+    versions = {stage: registry.stage_version(".", stage) or "none" for stage in (PROD, settings.candidate)}
+    return (
+        f"{settings.mode}{share}: {PROD} {versions[PROD]}, "
+        f"candidate {versions[settings.candidate]} in stage {settings.candidate}"
+    )
+
+
 def run_report(logs: Path, out: Path, params_file: Path, github_output: Path | None) -> int:
     """Write the rollout report into `out`; return the decision's exit status (decide.EXIT_CODES)."""
     params = load_rollout_params(params_file)

@@ -65,6 +65,9 @@ def _latest_versions(records: list[PredictionRecord]) -> tuple[list[PredictionRe
     return kept, dropped
 
 
+_MISSING = object()  # no feedback for this id (an outcome may itself be null)
+
+
 def _row_table(records: list[PredictionRecord], task: str, outcomes: dict[str, Any]) -> pd.DataFrame:
     columns: dict[str, list[Any]] = {"request_id": [], "arm": [], "id": [], "label": []}
     score_names = sorted({name for r in records if r.error is None for name in r.outputs if name != "label"})
@@ -93,9 +96,6 @@ def _row_table(records: list[PredictionRecord], task: str, outcomes: dict[str, A
     return rows.rename(columns={n: n.replace("score_", "proba_") for n in score_names if n.startswith("score_")})
 
 
-_MISSING = object()
-
-
 def _classes(rows: pd.DataFrame, task: str, positive: Any) -> list[str]:
     if task == "regression":
         return []
@@ -113,7 +113,9 @@ def load_evidence(folder: Path, positive_class: Any = None) -> Evidence:
     records, outcomes = _read(folder)
     records, dropped = _latest_versions(records)
     scored = [r for r in records if r.error is None and r.outputs]
-    task = task_of(scored[-1].outputs) if scored else "regression"
+    if not scored:
+        raise PipelineError(f"--logs {folder}: every request in the logs failed; no arm has a prediction to judge")
+    task = task_of(scored[-1].outputs)
     requests = pd.DataFrame(
         {
             "request_id": [r.request_id for r in records],

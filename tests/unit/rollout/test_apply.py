@@ -86,3 +86,14 @@ def test_next_step_is_a_commit_of_conf_and_params(rollout_repo: Path) -> None:
     assert done == "committed: rollout: widen the canary v0.2.0 to 25%"
     assert git(rollout_repo, "show", "--stat", "--format=%B", "HEAD").count("better than prod") == 1
     assert "percent: 25" in (rollout_repo / "params.yaml").read_text()
+
+
+def test_status_names_the_mode_share_and_versions(rollout_repo: Path, capsys: pytest.CaptureFixture) -> None:
+    params, output = rollout_repo / "params.yaml", rollout_repo / "github-output"
+    params.write_text("rollout: {mode: canary, percent: 10}\n")
+    assert main(["rollout", "status", "--output", str(output)]) == 0
+    assert capsys.readouterr().out == "rollout: canary at 10%: prod v0.1.0, candidate v0.2.0 in stage canary\n"
+    params.write_text("seed: 1\n")
+    assert main(["rollout", "status", "--output", str(output)]) == 0
+    assert "no rollout in progress" in capsys.readouterr().out
+    assert output.read_text() == "mode=canary\nmode=none\n"
