@@ -26,7 +26,7 @@ class Evidence:
     """What the arms did, as tables, and the task their outputs show."""
 
     requests: pd.DataFrame  # request_id, arm, version, served, latency_ms, failed
-    rows: pd.DataFrame  # request_id, arm, id, label, score (or proba_<class>), outcome (NaN: no feedback yet)
+    rows: pd.DataFrame  # request_id, arm, id, label, score (or proba_<class>), outcome, has_outcome
     task: str  # binary, multiclass or regression
     classes: list[str]  # classification: the positive class last (binary)
     dropped: dict[str, int]  # arm -> records of earlier versions left out
@@ -44,7 +44,8 @@ def _read(folder: Path) -> tuple[list[PredictionRecord], dict[str, Any]]:
         raise PipelineError(f"--logs {folder}: no such folder; pull the prediction logs first")
     try:
         records = list(read_predictions(folder))
-        outcomes = {str(f.id): f.outcome for f in read_feedback(folder)}  # a later label for an id wins
+        # A later label for an id wins; a null outcome is no outcome.
+        outcomes = {str(f.id): f.outcome for f in read_feedback(folder) if f.outcome is not None}
     except msgspec.DecodeError as exc:
         raise PipelineError(f"--logs {folder}: a log line does not match the log schema: {exc}") from None
     if not records:
@@ -65,9 +66,6 @@ def _latest_versions(records: list[PredictionRecord]) -> tuple[list[PredictionRe
     return kept, dropped
 
 
-_MISSING = object()  # no feedback for this id (an outcome may itself be null)
-
-
 def _row_table(records: list[PredictionRecord], task: str, outcomes: dict[str, Any]) -> pd.DataFrame:
     columns: dict[str, list[Any]] = {"request_id": [], "arm": [], "id": [], "label": []}
     score_names = sorted({name for r in records if r.error is None for name in r.outputs if name != "label"})
@@ -84,15 +82,17 @@ def _row_table(records: list[PredictionRecord], task: str, outcomes: dict[str, A
         for name in score_names:
             columns[name] += list(record.outputs.get(name) or [math.nan] * n)
     rows = pd.DataFrame(columns)
-    found = rows["id"].map(lambda i: outcomes.get(i, _MISSING))
-    rows["has_outcome"] = found.map(lambda o: o is not _MISSING)
-    rows["outcome"] = found.map(lambda o: None if o is _MISSING else o)
+    # An object column: mapping to ints with gaps would make floats of them (1 -> 1.0, no longer the label "1").
+    rows["outcome"] = pd.Series([outcomes.get(i) for i in rows["id"]], index=rows.index, dtype=object)
+    rows["has_outcome"] = [o is not None for o in rows["outcome"]]
     if task == "regression":
         rows["label"] = pd.to_numeric(rows["label"], errors="coerce")
         rows["outcome"] = pd.to_numeric(rows["outcome"], errors="coerce")
     else:
         rows["label"] = rows["label"].astype(str)
-        rows["outcome"] = rows["outcome"].map(lambda o: None if o is None else str(o))
+        rows["outcome"] = pd.Series(
+            [None if o is None else str(o) for o in rows["outcome"]], index=rows.index, dtype=object
+        )
     return rows.rename(columns={n: n.replace("score_", "proba_") for n in score_names if n.startswith("score_")})
 
 

@@ -64,6 +64,13 @@ def test_a_canary_widens_and_waits_for_its_outcomes(tmp_path: Path) -> None:
     assert report(few, mode="canary", percent=10, min_outcomes=200).decision.action is Action.WAIT
 
 
+def test_outcomes_for_some_rows_keep_the_labels_classes(tmp_path: Path) -> None:
+    write_logs(tmp_path, "ab", 300, PROD, Arm("v0.2.0"), outcomes=0.5, seed=9)
+    rows = load_evidence(tmp_path, positive_class=1).rows
+    assert 100 < rows["has_outcome"].sum() < 200
+    assert set(rows.loc[rows["has_outcome"], "outcome"]) == {"0", "1"} == set(rows["label"])
+
+
 def test_an_earlier_candidates_records_are_left_out(tmp_path: Path) -> None:
     write_logs(tmp_path / "old", "canary", 200, PROD, Arm("v0.2.0", error_rate=0.5), share=0.5, seed=5)
     write_logs(tmp_path / "new", "canary", 200, PROD, Arm("v0.3.0"), share=0.5, seed=6)
