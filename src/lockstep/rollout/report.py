@@ -74,6 +74,18 @@ def arms_table(arms: list[ArmSummary], metric: str) -> list[str]:
     return lines
 
 
+def metric_line(comparison: Comparison) -> str:
+    """The candidate's metric against prod's, with its interval, in one sentence."""
+    if comparison.interval is None:
+        return f"No interval yet: {comparison.note or 'too few outcomes'} ({comparison.outcomes:,} compared)."
+    i = comparison.interval
+    return (
+        f"prod {_number(comparison.prod)}, candidate {_number(comparison.candidate)}: {i.delta:+.4f}, "
+        f"{i.confidence:.0%} interval [{i.low:+.4f}, {i.high:+.4f}] over {comparison.outcomes:,} outcomes "
+        f"({i.resamples:,} {'paired' if comparison.paired else 'unpaired'} bootstrap resamples)."
+    )
+
+
 def render_markdown(rollout: Rollout, images: list[str]) -> str:
     """The whole report as markdown."""
     settings, decision, comparison = rollout.settings, rollout.decision, rollout.comparison
@@ -92,6 +104,10 @@ def render_markdown(rollout: Rollout, images: list[str]) -> str:
         "### Arms",
         "",
         *arms_table(rollout.arms, comparison.metric),
+        "",
+        f"### `{comparison.metric}` on the outcomes",
+        "",
+        metric_line(comparison),
     ]
     dropped = rollout.evidence.dropped
     if dropped:
