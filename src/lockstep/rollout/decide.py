@@ -35,7 +35,7 @@ class Action(StrEnum):
     ROLLBACK = "rollback"
 
 
-# `lockstep rollout report`'s exit status per action (2 is an error, as for every subcommand).
+# The rollout report command's exit status per action (2 is an error, as for every subcommand).
 EXIT_CODES = {Action.WAIT: 0, Action.NEXT_STEP: 3, Action.PROMOTE: 4, Action.ROLLBACK: 5}
 
 
