@@ -145,3 +145,31 @@ def test_the_exit_status_names_the_decision_and_errors_are_one_line(
         "e.g. [10, 25, 50, 100]"
     ]
     assert not (tmp_path / "again").exists()
+
+
+def test_a_multiclass_log_is_judged_on_its_class_scores(tmp_path: Path) -> None:
+    import msgspec
+
+    from lockstep.serving.records import FeedbackRecord, PredictionRecord
+
+    encoder, lines, feedback = msgspec.json.Encoder(), [], []
+    for i in range(60):
+        truth = "abc"[i % 3]
+        for arm, right in (("prod", i % 2 == 0), ("shadow", True)):
+            label = truth if right else "abc"[(i + 1) % 3]
+            scores = {f"score_{c}": [0.8 if c == label else 0.1] for c in "abc"}
+            record = PredictionRecord(
+                request_id=f"r{i}", time=i, arm=arm, served=arm == "prod", model_version=f"v-{arm}",
+                model_sha256="x", ids=[i], inputs=[{}], outputs={"label": [label], **scores}, latency_ms=1.0,
+            )  # fmt: skip
+            lines.append(encoder.encode(record))
+        feedback.append(encoder.encode(FeedbackRecord(id=i, outcome=truth, time=i)))
+    (tmp_path / "predictions.jsonl").write_bytes(b"\n".join(lines))
+    (tmp_path / "feedback.jsonl").write_bytes(b"\n".join(feedback))
+    rollout = build_rollout(
+        tmp_path, rollout_settings({"mode": "shadow", "min_outcomes": 10}), GateConfig(metric="accuracy"), seed=0
+    )
+    assert (rollout.evidence.task, rollout.evidence.classes) == ("multiclass", ["a", "b", "c"])
+    prod, shadow = rollout.arms
+    assert (prod.metric, shadow.metric, shadow.agreement) == (0.5, 1.0, 0.5)
+    assert rollout.decision.action is Action.PROMOTE
