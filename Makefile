@@ -198,15 +198,67 @@ ci-assign: install
 	$(BOT_IDENTITY) $(BIN)/lockstep registry assign --version "$(VERSION)" --stage "$(STAGE)"
 	$(MAKE) --no-print-directory push-tags
 
+# With GITHUB_TOKEN set (CI, where checkout persists no credentials), git authenticates to origin with it.
+GIT_AUTH := if [ -n "$${GITHUB_TOKEN:-}" ]; then \
+	  export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=http.extraheader \
+	    GIT_CONFIG_VALUE_0="AUTHORIZATION: basic $$(printf 'x-access-token:%s' "$$GITHUB_TOKEN" | base64 -w0)"; \
+	fi
+
 ## push-tags: push the registry's tags (model@..., model#...) to origin, with GITHUB_TOKEN if set
 .PHONY: push-tags
 push-tags:
 	@tags=$$(git tag --list 'model@*' 'model#*' | sed 's|^|refs/tags/|'); \
-	if [ -n "$${GITHUB_TOKEN:-}" ]; then \
-	  export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=http.extraheader \
-	    GIT_CONFIG_VALUE_0="AUTHORIZATION: basic $$(printf 'x-access-token:%s' "$$GITHUB_TOKEN" | base64 -w0)"; \
-	fi; \
+	$(GIT_AUTH); \
 	git push origin $$tags
+
+# The rollout report reads the serving logs from ROLLOUT_LOGS: a copy of LOGS, which is an
+# s3://... (or other DVC-readable) URL, a folder tracked by DVC (LOGS.dvc), or a plain folder.
+LOGS ?= logs
+ROLLOUT_LOGS := build/rollout-logs
+ROLLOUT_DIR ?= reports/rollout
+
+## rollout-status: print the rollout in progress (mode, share, versions); CI reads mode= from GITHUB_OUTPUT
+.PHONY: rollout-status
+rollout-status: install
+	$(BIN)/lockstep rollout status --output "$${GITHUB_OUTPUT:-/dev/null}"
+
+## rollout-logs: copy the serving logs LOGS (a URL, a DVC-tracked or a plain folder) into build/rollout-logs
+.PHONY: rollout-logs
+rollout-logs: install
+	@rm -rf $(ROLLOUT_LOGS) && mkdir -p $(dir $(ROLLOUT_LOGS))
+	@logs="$${LOGS:-$(LOGS)}"; \
+	case "$$logs" in \
+	  *://*) $(BIN)/dvc get-url "$$logs" $(ROLLOUT_LOGS) ;; \
+	  *) if [ -f "$$logs.dvc" ]; then $(BIN)/dvc pull "$$logs"; fi; cp -R "$$logs" $(ROLLOUT_LOGS) ;; \
+	esac
+	@echo "rollout-logs: $$(ls $(ROLLOUT_LOGS) | wc -l) file(s) in $(ROLLOUT_LOGS)"
+
+## rollout-report: report on the rollout from build/rollout-logs into ROLLOUT_DIR (default reports/rollout)
+.PHONY: rollout-report
+rollout-report: install
+	@# Exit 3 (next-step), 4 (promote) and 5 (rollback) are decisions, not failures: the workflow reads GITHUB_OUTPUT.
+	$(BIN)/lockstep rollout report --logs $(ROLLOUT_LOGS) --out "$(ROLLOUT_DIR)" \
+	  --output "$${GITHUB_OUTPUT:-/dev/null}" || [ $$? -ge 3 ]
+
+## ci-rollout-summary: CI: put the rollout report in the job summary
+.PHONY: ci-rollout-summary
+ci-rollout-summary:
+	cat "$(ROLLOUT_DIR)/report.md" >> "$${GITHUB_STEP_SUMMARY:-/dev/stdout}"
+
+## ci-rollout-comment: CI: post or update the rollout report's sticky comment on issue ROLLOUT_ISSUE
+.PHONY: ci-rollout-comment
+ci-rollout-comment:
+	cml comment update --watermark-title="Rollout report" --target="issue/$${ROLLOUT_ISSUE}" "$(ROLLOUT_DIR)/report.md"
+
+## ci-rollout-apply: CI: act on the report's decision if it is still EXPECT; push the tags or the commit to main
+.PHONY: ci-rollout-apply
+ci-rollout-apply: install
+	$(BOT_IDENTITY) $(BIN)/lockstep rollout apply --decision "$(ROLLOUT_DIR)/decision.json" --expect "$${EXPECT}"
+	$(MAKE) --no-print-directory push-tags
+	@if [ "$$(git rev-parse HEAD)" != "$$(git rev-parse origin/main)" ]; then \
+	  $(GIT_AUTH); \
+	  git push origin HEAD:refs/heads/main; \
+	fi
 
 ## ci-bundle: CI: pull the checked-out model version and package it into dist/model (VERSION, STAGE)
 .PHONY: ci-bundle
@@ -312,6 +364,11 @@ test-container: install container-base
 bench: install
 	$(BIN)/python benchmarks/pipeline.py
 	$(BIN)/python benchmarks/pr_loop.py
+
+## bench-rollout: how often the rollout report promotes an A/B candidate that is no better (BENCHMARKS.md)
+.PHONY: bench-rollout
+bench-rollout: install
+	$(BIN)/python benchmarks/rollout_ab.py
 
 ## clean: remove the environment and caches (keeps data and the DVC cache)
 .PHONY: clean

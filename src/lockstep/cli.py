@@ -145,7 +145,67 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path("logs/predictions.jsonl"),
         help="rotating JSON-lines log of every prediction (default: logs/predictions.jsonl)",
     )
+    _add_rollout(commands)
     return parser
+
+
+def _add_rollout(commands: argparse._SubParsersAction) -> None:
+    rollout = commands.add_parser("rollout", help="report on a shadow, canary or A/B rollout and act on its decision")
+    actions = rollout.add_subparsers(dest="action", required=True, metavar="ACTION")
+    status = actions.add_parser("status", help="print the rollout in progress: mode, share, versions")
+    status.add_argument("--params", type=Path, default=paths.PARAMS_FILE, help="params file (default: params.yaml)")
+    status.add_argument("--output", type=Path, help="append mode=<mode> to this file (GITHUB_OUTPUT)")
+    report = actions.add_parser(
+        "report",
+        help="write report.md, plots and decision.json from the prediction and feedback logs; "
+        "exit 0 wait, 3 next-step, 4 promote, 5 rollback (2: an error)",
+    )
+    report.add_argument("--logs", type=Path, required=True, help="the folder of predictions.jsonl and feedback.jsonl")
+    report.add_argument("--out", type=Path, default=Path("reports/rollout"), help="default: reports/rollout/")
+    report.add_argument("--params", type=Path, default=paths.PARAMS_FILE, help="params file (default: params.yaml)")
+    report.add_argument("--output", type=Path, help="append decision=, stage=, version= to this file (GITHUB_OUTPUT)")
+    apply = actions.add_parser(
+        "apply", help="act on decision.json: a commit (next-step) or GTO tags (promote, rollback); wait does nothing"
+    )
+    apply.add_argument("--decision", type=Path, default=Path("reports/rollout/decision.json"))
+    apply.add_argument(
+        "--expect",
+        choices=["wait", "next-step", "promote", "rollback"],
+        help="refuse unless the decision is this one (what the approved run saw)",
+    )
+    export = commands.add_parser(
+        "export", help="write the rollout as KServe or Seldon Core 2 manifests, with the versions in GTO's stages"
+    )
+    export.add_argument("--target", choices=["kserve", "seldon"], required=True)
+    export.add_argument("--out", type=Path, required=True, help="the YAML file to write")
+    export.add_argument("--name", default="model", help="the InferenceService or Experiment name (default: model)")
+    export.add_argument(
+        "--image",
+        default=f"localhost/{PROG}-model:{{version}}",
+        help="KServe: the serving image; {version} is replaced",
+    )
+    export.add_argument("--storage-uri", help="Seldon: where each version's model is; {version} is replaced")
+    export.add_argument("--params", type=Path, default=paths.PARAMS_FILE, help="params file (default: params.yaml)")
+
+
+def _rollout(args: argparse.Namespace) -> int:
+    from .rollout import commands
+
+    if args.action == "status":
+        print(f"rollout: {commands.run_status(args.params, args.output)}")
+        return 0
+    if args.action == "report":
+        return commands.run_report(args.logs, args.out, args.params, args.output)
+    print(f"rollout: {commands.run_apply(args.decision, args.expect)}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .rollout.commands import run_export
+
+    kinds = run_export(args.target, args.out, args.name, args.image, args.storage_uri, args.params)
+    print(f"export: {args.out} ({', '.join(kinds)} for {args.target})")
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -280,6 +340,10 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(args)
         if args.command == "run-cache":
             return _run_cache(args)
+        if args.command == "rollout":
+            return _rollout(args)
+        if args.command == "export":
+            return _export(args)
         if args.command == "params":
             _compose(args)
         else:

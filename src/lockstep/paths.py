@@ -8,6 +8,8 @@ from pathlib import Path
 
 PROJ_ROOT = Path()
 CONF_DIR = PROJ_ROOT / "conf"
+# One file per rollout mode (none, shadow, canary, ab); the chosen one is composed into params.yaml.
+ROLLOUT_CONF_DIR = CONF_DIR / "rollout"
 PARAMS_FILE = PROJ_ROOT / "params.yaml"
 LOCK_FILE = PROJ_ROOT / "dvc.lock"
 

@@ -84,8 +84,8 @@ def stage_version(repo: str, stage: str, artifact: str = ARTIFACT) -> str | None
     return in_stage[-1].version if in_stage else None
 
 
-def assign(repo: str, version: str, stage: str, artifact: str = ARTIFACT) -> bool:
-    """Put `version` of `artifact` in `stage`; False if it was there already."""
+def assign(repo: str, version: str, stage: str, artifact: str = ARTIFACT, message: str | None = None) -> bool:
+    """Put `version` of `artifact` in `stage` (the tag's message says why); False if it was there already."""
     import gto.api
 
     known = {v["version"] for v in _versions(repo, artifact)}
@@ -95,8 +95,18 @@ def assign(repo: str, version: str, stage: str, artifact: str = ARTIFACT) -> boo
         log.info("%s %s is already in %s", artifact, version, stage)
         return False
     with _gto_errors():
-        gto.api.assign(repo, artifact, stage, version=version)
+        gto.api.assign(repo, artifact, stage, version=version, message=message)
     return True
+
+
+def unassign(repo: str, version: str, stage: str, message: str, artifact: str = ARTIFACT) -> None:
+    """Take `version` of `artifact` out of `stage` with a tag whose message says why (GTO's `model#stage!#N`)."""
+    import gto.api
+
+    if stage_version(repo, stage, artifact) != version:
+        raise PipelineError(f"{artifact} {version} is not in stage {stage!r}: nothing to unassign")
+    with _gto_errors():
+        gto.api.unassign(repo, artifact, version=version, stage=stage, message=message)
 
 
 @contextlib.contextmanager

@@ -154,6 +154,16 @@ class World:
         sim.inputs = dict(inputs)
         return run_workflow(Path(".github/workflows") / workflow, sim, REPO_ROOT)
 
+    def dispatch_rollout(self, logs: str, issue: int) -> tuple[dict[str, JobResult], Path]:
+        """Run the rollout workflow on demand on the logs at `logs`; return its jobs and its comment thread."""
+        sha = subprocess.run(
+            ["git", "rev-parse", "main"], cwd=self.origin, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        sim = self._simulation("workflow_dispatch", {"inputs": {"logs": logs}}, "refs/heads/main", sha)
+        sim.inputs = {"logs": logs}
+        sim.vars["ROLLOUT_ISSUE"] = str(issue)
+        return run_workflow(Path(".github/workflows/rollout.yml"), sim, REPO_ROOT), sim.cml_state
+
     def _simulation(self, event_name: str, event: dict, ref: str, sha: str, **refs: str) -> Simulation:
         work_dir = self.runs_dir / f"run-{next(self.counter)}"
         work_dir.mkdir()

@@ -1,0 +1,128 @@
+"""The rollout's decision: promote the candidate, roll it back, widen a canary, or wait for more evidence.
+
+A pure function of the arms' summaries and the metric comparison, so its
+whole table is tested. Guardrails come first (a candidate that fails requests
+or is slow is rolled back at once, outcomes or not); then the metric, once
+both arms have `min_outcomes`:
+
+- shadow and A/B promote only a candidate that is better (its interval of the
+  gain over prod lies above 0), roll back one that is worse (below 0), and
+  otherwise keep collecting: no difference never promotes.
+- a canary guards against harm: it is rolled back when it is worse by more than
+  `gate.max_regression` (the whole interval), widens to its next step
+  otherwise, and is promoted at the last step below 100% when it is no worse
+  than the tolerance (the whole interval above -max_regression); 100% is
+  promotion itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from ..evaluation.metrics import LOWER_IS_BETTER
+from .compare import ArmSummary, Comparison
+from .settings import RolloutSettings
+
+
+class Action(StrEnum):
+    """What the rollout does next."""
+
+    WAIT = "wait"
+    NEXT_STEP = "next-step"
+    PROMOTE = "promote"
+    ROLLBACK = "rollback"
+
+
+# The rollout report command's exit status per action (2 is an error, as for every subcommand).
+EXIT_CODES = {Action.WAIT: 0, Action.NEXT_STEP: 3, Action.PROMOTE: 4, Action.ROLLBACK: 5}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The action, on which candidate (its GTO stage and version), and why."""
+
+    action: Action
+    mode: str
+    stage: str
+    version: str
+    percent: int | None = None  # next-step: the canary's new share of users
+    reasons: list[str] = field(default_factory=list)
+
+
+def _guardrails(candidate: ArmSummary, settings: RolloutSettings) -> list[str]:
+    broken = []
+    if candidate.error_rate > settings.max_error_rate:
+        broken.append(
+            f"the candidate failed {candidate.error_rate:.2%} of its {candidate.requests:,} requests "
+            f"(limit {settings.max_error_rate:.2%})"
+        )
+    p99 = candidate.latency_ms[99]
+    if settings.max_p99_ms is not None and p99 > settings.max_p99_ms:
+        broken.append(f"the candidate's p99 latency is {p99:.1f} ms (limit {settings.max_p99_ms:g} ms)")
+    return broken
+
+
+def decide(
+    settings: RolloutSettings, arms: list[ArmSummary], comparison: Comparison, max_regression: float
+) -> Decision:
+    """The next action of the rollout that `settings` describes, on this evidence."""
+    candidate = next((arm for arm in arms if arm.arm == settings.candidate), None)
+
+    def verdict(action: Action, *reasons: str, percent: int | None = None) -> Decision:
+        version = candidate.version if candidate else ""
+        return Decision(action, settings.mode, settings.candidate, version, percent, list(reasons))
+
+    if candidate is None:
+        return verdict(Action.WAIT, f"no request has reached the `{settings.candidate}` arm yet")
+    broken = _guardrails(candidate, settings)
+    if broken:
+        return verdict(Action.ROLLBACK, *broken)
+    guarded = f"guardrails hold ({candidate.error_rate:.2%} failed, p99 {candidate.latency_ms[99]:.1f} ms)"
+    if comparison.outcomes < settings.min_outcomes:
+        return verdict(
+            Action.WAIT, guarded, f"{comparison.outcomes:,} of the {settings.min_outcomes:,} outcomes needed per arm"
+        )
+    interval = comparison.interval
+    if interval is None:
+        return verdict(Action.WAIT, guarded, f"no interval for `{comparison.metric}`: {comparison.note}")
+    sign = -1 if comparison.metric in LOWER_IS_BETTER else 1
+    gain_low, gain_high = sorted((sign * interval.low, sign * interval.high))
+    ci = (
+        f"`{comparison.metric}` {interval.delta:+.4f} against prod, "
+        f"{interval.confidence:.0%} CI [{interval.low:+.4f}, {interval.high:+.4f}] "
+        f"over {comparison.outcomes:,} outcomes"
+    )
+    if settings.mode == "canary":
+        return _canary(settings, verdict, guarded, ci, gain_low, gain_high, max_regression)
+    if gain_high < 0:
+        return verdict(Action.ROLLBACK, guarded, f"{ci}: worse than prod")
+    if gain_low > 0:
+        return verdict(Action.PROMOTE, guarded, f"{ci}: better than prod")
+    return verdict(Action.WAIT, guarded, f"{ci}: no difference shown yet; keep collecting")
+
+
+def _canary(
+    settings: RolloutSettings,
+    verdict: Callable[..., Decision],
+    guarded: str,
+    ci: str,
+    gain_low: float,
+    gain_high: float,
+    max_regression: float,
+) -> Decision:
+    if gain_high < -max_regression:
+        return verdict(Action.ROLLBACK, guarded, f"{ci}: worse than prod beyond the tolerance of {max_regression:g}")
+    step = settings.next_step()
+    if step is not None and step < 100:
+        return verdict(
+            Action.NEXT_STEP,
+            guarded,
+            f"{ci}: within the tolerance",
+            f"widen {settings.percent:g}% -> {step}%",
+            percent=step,
+        )
+    if gain_low >= -max_regression:
+        return verdict(Action.PROMOTE, guarded, f"{ci}: no worse than prod beyond the tolerance of {max_regression:g}")
+    return verdict(Action.WAIT, guarded, f"{ci}: cannot yet rule out a drop beyond {max_regression:g}; keep collecting")

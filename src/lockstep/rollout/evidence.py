@@ -1,0 +1,130 @@
+"""The rollout's evidence: the prediction and feedback logs as tables, one per request and one per scored row.
+
+Each arm keeps only the records of its latest version (the one the last record
+names), so the logs of an earlier candidate, rolled back, do not count for the
+next one. Labels and outcomes are compared as text for classification (a JSON
+`1` and `"1"` are one class), as numbers for regression.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+import pandas as pd
+
+from ..errors import PipelineError
+from ..serving.records import PredictionRecord, read_feedback, read_predictions
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the arms did, as tables, and the task their outputs show."""
+
+    requests: pd.DataFrame  # request_id, arm, version, served, latency_ms, failed
+    rows: pd.DataFrame  # request_id, arm, id, label, score (or proba_<class>), outcome, has_outcome
+    task: str  # binary, multiclass or regression
+    classes: list[str]  # classification: the positive class last (binary)
+    dropped: dict[str, int]  # arm -> records of earlier versions left out
+
+
+def task_of(outputs: dict[str, list[Any]]) -> str:
+    """The task a record's outputs show: `score` is binary, `score_<class>` multiclass, `label` alone regression."""
+    if "score" in outputs:
+        return "binary"
+    return "multiclass" if any(name.startswith("score_") for name in outputs) else "regression"
+
+
+def _read(folder: Path) -> tuple[list[PredictionRecord], dict[str, Any]]:
+    if not folder.is_dir():
+        raise PipelineError(f"--logs {folder}: no such folder; pull the prediction logs first")
+    try:
+        records = list(read_predictions(folder))
+        # A later label for an id wins; a null outcome is no outcome.
+        outcomes = {str(f.id): f.outcome for f in read_feedback(folder) if f.outcome is not None}
+    except msgspec.DecodeError as exc:
+        raise PipelineError(f"--logs {folder}: a log line does not match the log schema: {exc}") from None
+    if not records:
+        raise PipelineError(f"--logs {folder}: no prediction records (predictions.jsonl) to report on")
+    return records, outcomes
+
+
+def _latest_versions(records: list[PredictionRecord]) -> tuple[list[PredictionRecord], dict[str, int]]:
+    latest: dict[str, tuple[float, str]] = {}
+    for record in records:
+        if record.arm not in latest or record.time >= latest[record.arm][0]:
+            latest[record.arm] = (record.time, record.model_version)
+    kept = [r for r in records if r.model_version == latest[r.arm][1]]
+    dropped: dict[str, int] = {}
+    for record in records:
+        if record.model_version != latest[record.arm][1]:
+            dropped[record.arm] = dropped.get(record.arm, 0) + 1
+    return kept, dropped
+
+
+def _row_table(records: list[PredictionRecord], task: str, outcomes: dict[str, Any]) -> pd.DataFrame:
+    columns: dict[str, list[Any]] = {"request_id": [], "arm": [], "id": [], "label": []}
+    score_names = sorted({name for r in records if r.error is None for name in r.outputs if name != "label"})
+    for name in score_names:
+        columns[name] = []
+    for record in records:
+        if record.error is not None or not record.ids:
+            continue
+        n = len(record.ids)
+        columns["request_id"] += [record.request_id] * n
+        columns["arm"] += [record.arm] * n
+        columns["id"] += [str(i) for i in record.ids]
+        columns["label"] += list(record.outputs.get("label") or [None] * n)
+        for name in score_names:
+            columns[name] += list(record.outputs.get(name) or [math.nan] * n)
+    rows = pd.DataFrame(columns)
+    # An object column: mapping to ints with gaps would make floats of them (1 -> 1.0, no longer the label "1").
+    rows["outcome"] = pd.Series([outcomes.get(i) for i in rows["id"]], index=rows.index, dtype=object)
+    rows["has_outcome"] = [o is not None for o in rows["outcome"]]
+    if task == "regression":
+        rows["label"] = pd.to_numeric(rows["label"], errors="coerce")
+        rows["outcome"] = pd.to_numeric(rows["outcome"], errors="coerce")
+    else:
+        rows["label"] = rows["label"].astype(str)
+        rows["outcome"] = pd.Series(
+            [None if o is None else str(o) for o in rows["outcome"]], index=rows.index, dtype=object
+        )
+    return rows.rename(columns={n: n.replace("score_", "proba_") for n in score_names if n.startswith("score_")})
+
+
+def _classes(rows: pd.DataFrame, task: str, positive: Any) -> list[str]:
+    if task == "regression":
+        return []
+    if task == "multiclass":
+        return sorted(c.removeprefix("proba_") for c in rows.columns if c.startswith("proba_"))
+    seen = sorted(set(rows["label"]) | {o for o in rows["outcome"] if o is not None})
+    if positive is None:  # the class the highest score stands for: a binary score is the positive class's
+        positive = rows.loc[rows["score"].idxmax(), "label"] if rows["score"].notna().any() else seen[-1]
+    positive = str(positive)
+    return [c for c in seen if c != positive] + [positive]
+
+
+def load_evidence(folder: Path, positive_class: Any = None) -> Evidence:
+    """Read the logs in `folder` into tables; `positive_class` (params.yaml's) names a binary task's positive."""
+    records, outcomes = _read(folder)
+    records, dropped = _latest_versions(records)
+    scored = [r for r in records if r.error is None and r.outputs]
+    if not scored:
+        raise PipelineError(f"--logs {folder}: every request in the logs failed; no arm has a prediction to judge")
+    task = task_of(scored[-1].outputs)
+    requests = pd.DataFrame(
+        {
+            "request_id": [r.request_id for r in records],
+            "arm": [r.arm for r in records],
+            "version": [r.model_version for r in records],
+            "served": [r.served for r in records],
+            "latency_ms": np.array([r.latency_ms for r in records], dtype=float),
+            "failed": [r.error is not None for r in records],
+        }
+    )
+    rows = _row_table(scored, task, outcomes)
+    return Evidence(requests, rows, task, _classes(rows, task, positive_class), dropped)

@@ -1,0 +1,174 @@
+"""The rollout report on synthetic logs written through the log schema: per-arm numbers, decision, files, CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lockstep.cli import main
+from lockstep.config import GateConfig
+from lockstep.errors import PipelineError
+from lockstep.rollout.decide import Action
+from lockstep.rollout.evidence import load_evidence
+from lockstep.rollout.report import build_rollout, write_rollout_report
+from lockstep.rollout.settings import rollout_settings
+
+from tests.conftest import PACKAGE
+from tests.rollout_logs import Arm, write_logs
+
+GATE = GateConfig(metric="roc_auc", bootstrap_resamples=200)
+PROD = Arm("v0.1.0", signal=1.0)
+
+
+def report(folder: Path, **rollout: object) -> object:
+    return build_rollout(folder, rollout_settings(rollout), GATE, seed=0, positive_class=1)
+
+
+def test_a_shadow_is_compared_on_the_same_rows(tmp_path: Path) -> None:
+    write_logs(tmp_path, "shadow", 600, PROD, Arm("v0.2.0", signal=1.0, error_rate=0.005), seed=1)
+    rollout = report(tmp_path, mode="shadow", min_outcomes=100)
+    prod, shadow = rollout.arms
+    assert (prod.arm, prod.served, shadow.arm, shadow.served) == ("prod", True, "shadow", False)
+    assert prod.requests == shadow.requests == 600
+    assert shadow.share == 1.0
+    assert 0 < shadow.error_rate < 0.02
+    assert shadow.agreement is not None
+    assert 0.5 < shadow.agreement < 1
+    assert rollout.comparison.paired
+    assert rollout.comparison.outcomes == shadow.rows
+    assert rollout.decision.action is Action.WAIT  # the same model quality: no promotion
+
+
+def test_an_ab_arm_that_is_better_by_a_known_margin_is_promoted(tmp_path: Path) -> None:
+    write_logs(tmp_path, "ab", 1200, PROD, Arm("v0.2.0", signal=1.8), seed=2)
+    rollout = report(tmp_path, mode="ab", min_outcomes=200)
+    assert not rollout.comparison.paired
+    assert rollout.comparison.interval.low > 0
+    assert rollout.decision.action is Action.PROMOTE
+    assert rollout.decision.version == "v0.2.0"
+
+
+def test_an_ab_test_without_a_difference_keeps_collecting(tmp_path: Path) -> None:
+    write_logs(tmp_path, "ab", 1200, PROD, Arm("v0.2.0", signal=1.0), seed=3)
+    assert report(tmp_path, mode="ab", min_outcomes=200).decision.action is Action.WAIT
+
+
+def test_a_canary_widens_and_waits_for_its_outcomes(tmp_path: Path) -> None:
+    write_logs(tmp_path, "canary", 1500, PROD, Arm("v0.2.0", signal=1.0), share=0.3, seed=4)
+    widened = report(tmp_path, mode="canary", percent=10, min_outcomes=200)
+    assert (widened.decision.action, widened.decision.percent) == (Action.NEXT_STEP, 25)
+    few = tmp_path / "few"
+    write_logs(few, "canary", 1500, PROD, Arm("v0.2.0"), share=0.3, outcomes=0.1, seed=4)
+    assert report(few, mode="canary", percent=10, min_outcomes=200).decision.action is Action.WAIT
+
+
+def test_outcomes_for_some_rows_keep_the_labels_classes(tmp_path: Path) -> None:
+    write_logs(tmp_path, "ab", 300, PROD, Arm("v0.2.0"), outcomes=0.5, seed=9)
+    rows = load_evidence(tmp_path, positive_class=1).rows
+    assert 100 < rows["has_outcome"].sum() < 200
+    assert set(rows.loc[rows["has_outcome"], "outcome"]) == {"0", "1"} == set(rows["label"])
+
+
+def test_an_earlier_candidates_records_are_left_out(tmp_path: Path) -> None:
+    write_logs(tmp_path / "old", "canary", 200, PROD, Arm("v0.2.0", error_rate=0.5), share=0.5, seed=5)
+    write_logs(tmp_path / "new", "canary", 200, PROD, Arm("v0.3.0"), share=0.5, seed=6)
+    merged = tmp_path / "logs"
+    merged.mkdir()
+    for name in ("predictions.jsonl", "feedback.jsonl"):
+        (merged / name).write_bytes((tmp_path / "old" / name).read_bytes())
+        (merged / f"{name}.1").write_bytes(b"")
+    # The newer candidate's lines come later (a later `time`), as the server appends them.
+    lines = [json.loads(line) for line in (tmp_path / "new" / "predictions.jsonl").read_text().splitlines()]
+    with (merged / "predictions.jsonl").open("a") as log:
+        for line in lines:
+            log.write(json.dumps(line | {"time": line["time"] + 10_000, "request_id": "n" + line["request_id"]}) + "\n")
+    evidence = load_evidence(merged, positive_class=1)
+    assert set(evidence.requests.loc[evidence.requests["arm"] == "canary", "version"]) == {"v0.3.0"}
+    assert evidence.dropped["canary"] > 50
+    assert "prod" not in evidence.dropped
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such folder"),
+        (b"", "no prediction records"),
+        (b'{"request_id": 1}\n', "does not match the log schema"),
+    ],
+)
+def test_unreadable_logs_fail_with_one_line(tmp_path: Path, content: bytes | None, message: str) -> None:
+    folder = tmp_path / "logs"
+    if content is not None:
+        folder.mkdir()
+        (folder / "predictions.jsonl").write_bytes(content)
+    with pytest.raises(PipelineError, match=message):
+        load_evidence(folder)
+
+
+def test_the_report_files_are_written_and_deterministic(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    write_logs(logs, "canary", 400, PROD, Arm("v0.2.0", error_rate=0.05), share=0.3, seed=7)
+    rollout = report(logs, mode="canary", percent=10)
+    first, second = tmp_path / "a", tmp_path / "b"
+    write_rollout_report(rollout, first)
+    write_rollout_report(rollout, second)
+    names = sorted(p.name for p in first.iterdir())
+    assert names == ["decision.json", "latency.png", "report.md", "scores.png"]
+    assert all((first / n).read_bytes() == (second / n).read_bytes() for n in names)
+    text = (first / "report.md").read_text()
+    assert text.startswith("## Rollout report: ↩️ roll the candidate back")
+    assert "| canary | `v0.2.0` |" in text
+    assert "![scores](scores.png)" in text
+    decision = json.loads((first / "decision.json").read_text())
+    assert (decision["action"], decision["stage"], decision["version"]) == ("rollback", "canary", "v0.2.0")
+
+
+def test_the_exit_status_names_the_decision_and_errors_are_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_logs(tmp_path / "logs", "ab", 1000, PROD, Arm("v0.2.0", signal=1.8), seed=8)
+    params = tmp_path / "params.yaml"
+    params.write_text(
+        "seed: 1\ngate: {metric: roc_auc, bootstrap_resamples: 200}\nrollout: {mode: ab, min_outcomes: 100}\n"
+    )
+    output = tmp_path / "github-output"
+    assert main(["rollout", "report", "--logs", "logs", "--out", "out", "--output", str(output)]) == 4  # promote
+    assert output.read_text() == "decision=promote\nstage=canary\nversion=v0.2.0\n"
+    params.write_text("rollout: {mode: ab, steps: [50, 10]}\n")
+    capsys.readouterr()
+    assert main(["rollout", "report", "--logs", "logs", "--out", "again"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{PACKAGE} rollout: error: invalid params: rollout: steps must rise strictly, e.g. [10, 25, 50, 100]"
+    ]
+    assert not (tmp_path / "again").exists()
+
+
+def test_a_multiclass_log_is_judged_on_its_class_scores(tmp_path: Path) -> None:
+    import msgspec
+
+    from lockstep.serving.records import FeedbackRecord, PredictionRecord
+
+    encoder, lines, feedback = msgspec.json.Encoder(), [], []
+    for i in range(60):
+        truth = "abc"[i % 3]
+        for arm, right in (("prod", i % 2 == 0), ("shadow", True)):
+            label = truth if right else "abc"[(i + 1) % 3]
+            scores = {f"score_{c}": [0.8 if c == label else 0.1] for c in "abc"}
+            record = PredictionRecord(
+                request_id=f"r{i}", time=i, arm=arm, served=arm == "prod", model_version=f"v-{arm}",
+                model_sha256="x", ids=[i], inputs=[{}], outputs={"label": [label], **scores}, latency_ms=1.0,
+            )  # fmt: skip
+            lines.append(encoder.encode(record))
+        feedback.append(encoder.encode(FeedbackRecord(id=i, outcome=truth, time=i)))
+    (tmp_path / "predictions.jsonl").write_bytes(b"\n".join(lines))
+    (tmp_path / "feedback.jsonl").write_bytes(b"\n".join(feedback))
+    rollout = build_rollout(
+        tmp_path, rollout_settings({"mode": "shadow", "min_outcomes": 10}), GateConfig(metric="accuracy"), seed=0
+    )
+    assert (rollout.evidence.task, rollout.evidence.classes) == ("multiclass", ["a", "b", "c"])
+    prod, shadow = rollout.arms
+    assert (prod.metric, shadow.metric, shadow.agreement) == (0.5, 1.0, 0.5)
+    assert rollout.decision.action is Action.PROMOTE

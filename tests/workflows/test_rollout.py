@@ -1,0 +1,137 @@
+"""The rollout workflow's own steps: report on logs in S3, post it, then promote, roll back, or wait.
+
+The three scenarios take minutes (two jobs each, with the report run again
+before acting), so they are `workflow` scenarios: `make test-workflows` (or `pytest -m workflow tests/workflows/test_rollout.py`).
+One world for the module: v0.1.0 is in prod; each scenario sets the rollout in
+params.yaml on main, registers a new candidate version in its stage, uploads
+synthetic serving logs to the S3 bucket (moto), and dispatches the workflow.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+import yaml
+
+from tests.conftest import REPO_ROOT, Project
+from tests.rollout_logs import Arm, write_logs
+from tests.workflows.conftest import BUCKET, World
+from tests.workflows.harness import load_workflow
+from tests.workflows.test_promote import remote_tags
+
+pytestmark = pytest.mark.integration
+ISSUE = 7
+PROD = Arm("v0.1.0", signal=1.0)
+
+
+@pytest.fixture(scope="module")
+def in_prod(world: World) -> World:
+    """The world with main's model registered as v0.1.0 and assigned to prod."""
+    clone = world.clone("main")
+    clone.run("gto", "register", "model", "HEAD", "--version", "v0.1.0", env=world.env())
+    clone.run("gto", "assign", "model", "--version", "v0.1.0", "--stage", "prod", env=world.env())
+    clone.run("git", "push", "-q", "origin", "--tags", env=world.env())
+    return world
+
+
+def start_rollout(world: World, rollout: dict, version: str, stage: str) -> Project:
+    """Commit `rollout` into main's params.yaml, register that commit as `version` and assign it to `stage`."""
+    clone = world.clone("main")
+    params = clone.root / "params.yaml"
+    raw = yaml.safe_load(params.read_text())
+    params.write_text(yaml.safe_dump(raw | {"rollout": rollout}, sort_keys=False))
+    clone.run("git", "commit", "-q", "-am", f"Roll out {version} as {rollout['mode']}", env=world.env())
+    clone.run("git", "push", "-q", "origin", "main", env=world.env())
+    clone.run("gto", "register", "model", "HEAD", "--version", version, env=world.env())
+    clone.run("gto", "assign", "model", "--version", version, "--stage", stage, env=world.env())
+    clone.run("git", "push", "-q", "origin", "--tags", env=world.env())
+    return clone
+
+
+def upload_logs(world: World, tmp_path: Path, name: str, **simulation: object) -> str:
+    """Write synthetic logs and put them in the bucket; return their URL."""
+    folder = tmp_path / name
+    write_logs(folder, **simulation)
+    s3 = boto3.client("s3", endpoint_url=world.aws_env["AWS_ENDPOINT_URL_S3"], **_credentials(world))
+    for path in folder.iterdir():
+        s3.upload_file(str(path), BUCKET, f"serving-logs/{name}/{path.name}")
+    return f"s3://{BUCKET}/serving-logs/{name}"
+
+
+def _credentials(world: World) -> dict[str, str]:
+    env = world.aws_env
+    return {
+        "aws_access_key_id": env["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
+        "region_name": env["AWS_DEFAULT_REGION"],
+    }
+
+
+def posted(state: Path) -> dict:
+    (comment,) = json.loads(state.read_text())["comments"]
+    return comment
+
+
+@pytest.mark.workflow
+def test_an_ab_winner_is_promoted_in_the_production_job(in_prod: World, tmp_path: Path) -> None:
+    start_rollout(in_prod, {"mode": "ab", "split": 50, "min_outcomes": 200}, "v0.2.0", "canary")
+    logs = upload_logs(in_prod, tmp_path, "ab", mode="ab", requests=1200, prod=PROD, candidate=Arm("v0.2.0", 1.8))
+    before = set(remote_tags(in_prod.origin))
+    jobs, comments = in_prod.dispatch_rollout(logs, ISSUE)
+    assert jobs["report"].passed, jobs["report"].report()
+    assert jobs["report"].outputs["decision"] == "promote"
+    assert jobs["widen-or-roll-back"].skipped
+    assert jobs["promote"].passed, jobs["promote"].report()
+    new = sorted(set(remote_tags(in_prod.origin)) - before)
+    assert [tag.split("#")[1] for tag in new] == ["canary!", "prod"]
+    assert posted(comments)["body"].startswith("## Rollout report: ✅ promote the candidate")
+    assert posted(comments)["images"] == ["scores.png", "latency.png"]
+
+
+@pytest.mark.workflow
+def test_a_failing_canary_is_rolled_back(in_prod: World, tmp_path: Path) -> None:
+    start_rollout(in_prod, {"mode": "canary", "percent": 10, "max_error_rate": 0.01}, "v0.3.0", "canary")
+    failing = Arm("v0.3.0", signal=1.0, error_rate=0.2)
+    logs = upload_logs(
+        in_prod, tmp_path, "canary", mode="canary", requests=400, prod=PROD, candidate=failing, share=0.1
+    )
+    before = set(remote_tags(in_prod.origin))
+    jobs, comments = in_prod.dispatch_rollout(logs, ISSUE)
+    assert jobs["report"].outputs["decision"] == "rollback", jobs["report"].report()
+    assert jobs["widen-or-roll-back"].passed, jobs["widen-or-roll-back"].report()
+    assert jobs["promote"].skipped
+    (tag,) = sorted(set(remote_tags(in_prod.origin)) - before)
+    assert tag.startswith("model#canary!#")
+    assert "failed" in posted(comments)["body"]
+
+
+@pytest.mark.workflow
+def test_a_shadow_without_enough_outcomes_waits_and_changes_nothing(in_prod: World, tmp_path: Path) -> None:
+    start_rollout(in_prod, {"mode": "shadow", "min_outcomes": 500}, "v0.4.0", "shadow")
+    logs = upload_logs(
+        in_prod, tmp_path, "shadow", mode="shadow", requests=300, prod=PROD, candidate=Arm("v0.4.0"), outcomes=0.5
+    )
+    before = remote_tags(in_prod.origin)
+    jobs, comments = in_prod.dispatch_rollout(logs, ISSUE)
+    assert jobs["report"].passed, jobs["report"].report()
+    assert jobs["report"].outputs["decision"] == "wait"
+    assert jobs["widen-or-roll-back"].skipped
+    assert jobs["promote"].skipped
+    assert remote_tags(in_prod.origin) == before
+    assert "of the 500 outcomes needed per arm" in posted(comments)["body"]
+
+
+def test_only_the_promotion_waits_for_the_production_environment() -> None:
+    jobs = load_workflow(REPO_ROOT / ".github" / "workflows" / "rollout.yml")["jobs"]
+    steps = jobs["report"]["steps"]
+    after_status = steps[[step.get("id") for step in steps].index("status") + 1 :]
+    assert all("steps.status.outputs.mode != 'none'" in step["if"] for step in after_status)
+    assert jobs["promote"]["environment"] == "production"
+    assert "environment" not in jobs["widen-or-roll-back"]
+    assert set(load_workflow(REPO_ROOT / ".github" / "workflows" / "rollout.yml")["on"]) == {
+        "schedule",
+        "workflow_dispatch",
+    }
