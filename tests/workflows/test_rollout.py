@@ -1,7 +1,8 @@
 """The rollout workflow's own steps: report on logs in S3, post it, then promote, roll back, or wait.
 
 The three scenarios take minutes (two jobs each, with the report run again
-before acting), so they are `workflow` scenarios: `make test-workflows` (or `pytest -m workflow tests/workflows/test_rollout.py`).
+before acting), so they are `workflow` scenarios: `make test-workflows`
+(or `pytest -m workflow tests/workflows/test_rollout.py`).
 One world for the module: v0.1.0 is in prod; each scenario sets the rollout in
 params.yaml on main, registers a new candidate version in its stage, uploads
 synthetic serving logs to the S3 bucket (moto), and dispatches the workflow.
