@@ -181,7 +181,7 @@ def _add_rollout(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--name", default="model", help="the InferenceService or Experiment name (default: model)")
     export.add_argument(
         "--image",
-        default=f"localhost/{PROG}-model:{{version}}",
+        default=f"localhost/{PROG}-model:" + "{version}",  # no doubled braces: Copier would read them
         help="KServe: the serving image; {version} is replaced",
     )
     export.add_argument("--storage-uri", help="Seldon: where each version's model is; {version} is replaced")

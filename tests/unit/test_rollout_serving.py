@@ -106,7 +106,9 @@ def metric(base: str, name: str) -> float:
     """The value of one sample of /metrics (0 if absent)."""
     text = Client(base).request("GET", "/metrics")[1]
     values = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(f"{PACKAGE}_{name} ")]
-    values += [float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(f"{PACKAGE}_{name}{{")]
+    values += [
+        float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(f"{PACKAGE}_{name}" + "{")
+    ]
     return sum(values)
 
 

@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lockstep.config import RolloutConfig, compose_params, load_rollout, parse_params, parse_rollout
+from lockstep.config import (
+    RolloutConfig,
+    compose_params,
+    load_rollout,
+    parse_params,
+    parse_rollout,
+)
 from lockstep.errors import PipelineError
 from lockstep.serving.observe import Metrics, PredictionLog
 from lockstep.serving.routing import BUCKETS, PROD, RoutingTable, bucket, sticky_value

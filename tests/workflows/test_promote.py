@@ -34,6 +34,7 @@ def merged(tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str, reproduce
     return make_world(root, s3_endpoint, prefix, start_from=reproduced_template)
 
 
+@pytest.mark.workflow
 def test_merge_registers_stages_and_deploys_once(merged: World) -> None:
     results = merged.push_to_main()
     register, deploy = results["register"], results["deploy-staging"]
