@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import PACKAGE, REPO_ROOT
 from tests.workflows.expressions import HarnessError, condition, evaluate, substitute
 from tests.workflows.harness import check_executable, load_workflow
 
@@ -157,4 +157,5 @@ def test_ci_gates_on_the_verdict_the_report_wrote() -> None:
     steps = {step.get("name"): step for step in review["steps"]}
     assert steps["Write the report"]["env"]["REPRODUCE"] == "${{ steps.reproduce.outcome }}"
     assert steps["Gate"]["run"] == "make ci-gate"
-    assert "lockstep gate --verdict reports/verdict.json" in make_dry_run("ci-gate").replace('"', "")
+    gate = make_dry_run("ci-gate").replace('"', "")
+    assert f"{PACKAGE} gate --verdict reports/verdict.json" in gate
