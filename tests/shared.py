@@ -83,7 +83,7 @@ def link_environment(built: Path, project: Path) -> bool:
         subprocess.run(["cp", "-al", str(built / name), str(project / name)], check=True)
         _relocate(project / name, str(built), str(project))
     synced = project / ".venv" / ".synced"
-    synced.unlink()
+    synced.unlink(missing_ok=True)  # an environment not made by `make install` has none
     synced.touch()
     return True
 
