@@ -55,12 +55,12 @@ LONG_TESTS := slow or load or container or workflow
 test: install lint
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not ($(LONG_TESTS))"
 
-## test-workflows: the simulated GitHub scenarios: every pull-request and merge case, run through the workflows' own steps
+## test-workflows: the simulated GitHub scenarios (pull requests, merges, batch scoring, rollouts) through the workflows' own steps
 .PHONY: test-workflows
 test-workflows: install
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -m workflow
 
-## test-load: the serving load test: 10,000 requests from 32 clients
+## test-load: the serving load tests: 10,000 requests from 32 clients, the shadow and the canary under load
 .PHONY: test-load
 test-load: install
 	$(BIN)/pytest -p no:xdist -m load
