@@ -60,7 +60,7 @@ test: install lint
 test-workflows: install
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -m workflow
 
-## test-load: the serving load tests: 10,000 requests from 32 clients, the shadow and the canary under load
+## test-load: the serving load tests (10,000 requests from 32 clients; the shadow and the canary under load)
 .PHONY: test-load
 test-load: install
 	$(BIN)/pytest -p no:xdist -m load
