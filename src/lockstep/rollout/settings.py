@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import CANDIDATE_STAGES, GateConfig, describe_yaml_error, parse_gate, parse_rollout
+from ..config import GateConfig, describe_yaml_error, parse_gate, parse_rollout
 from ..errors import PipelineError
 
 PROD = "prod"
@@ -19,21 +19,20 @@ PROD = "prod"
 
 @dataclass(frozen=True)
 class RolloutSettings:
-    """What the decision needs to know about the rollout in progress."""
+    """What the decision needs to know about the rollout in progress (made by `rollout_settings`).
 
-    mode: str = "none"
-    percent: float = 0.0  # canary: the share of users on the candidate now
-    steps: tuple[int, ...] = (10, 25, 50, 100)  # canary: the shares it widens through
-    split: float = 50.0  # ab: the candidate's share of users
-    min_outcomes: int = 200  # outcomes per arm before the metric is compared
-    max_error_rate: float = 0.01  # the candidate's share of failed requests that rolls it back
-    max_p99_ms: float | None = None  # the candidate's p99 latency that rolls it back (None: no limit)
-    candidate_stage: str = ""
+    The defaults and the rules are the schema's (RolloutConfig), which also fills in
+    the candidate's stage from the mode.
+    """
 
-    @property
-    def candidate(self) -> str:
-        """The GTO stage (and the arm in the logs) of the candidate."""
-        return self.candidate_stage or CANDIDATE_STAGES.get(self.mode, "")
+    mode: str
+    percent: float  # canary: the share of users on the candidate now
+    steps: tuple[int, ...]  # canary: the shares it widens through
+    split: float  # ab: the candidate's share of users
+    min_outcomes: int  # outcomes per arm before the metric is compared
+    max_error_rate: float  # the candidate's share of failed requests that rolls it back
+    max_p99_ms: float | None  # the candidate's p99 latency that rolls it back (None: no limit)
+    candidate: str  # the GTO stage (and the arm in the logs) of the candidate; "" without a rollout
 
     @property
     def candidate_share(self) -> float | None:
@@ -56,7 +55,7 @@ def rollout_settings(raw: Mapping[str, Any] | None) -> RolloutSettings:
         min_outcomes=checked.min_outcomes,
         max_error_rate=checked.max_error_rate,
         max_p99_ms=checked.max_p99_ms,
-        candidate_stage=checked.candidate_stage or "",
+        candidate=checked.candidate_stage or "",
     )
 
 
