@@ -27,6 +27,9 @@ from .errors import PipelineError
 from .io import file_sha256
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import numpy as np
     import pandas as pd
 
 WORKSPACE = "workspace"
@@ -47,11 +50,11 @@ class ModelVersion:
     # What serving scores with: the linear fast path where it matches the model, else the model itself.
     scorer: Any
 
-    def predict(self, inputs: pd.DataFrame) -> pd.DataFrame:
-        """`predict_frame` with the scorer: batch scoring and the API both predict here, so they agree bit for bit."""
-        from .modeling.predict import predict_frame
+    def predict(self, inputs: Mapping[str, np.ndarray] | pd.DataFrame) -> dict[str, np.ndarray]:
+        """`predict_columns` with the scorer: batch scoring and the API both predict here, so they agree bit for bit."""
+        from .modeling.predict import predict_columns
 
-        return predict_frame(self.scorer, inputs, self.contract, one_worker_set=True)
+        return predict_columns(self.scorer, inputs, self.contract, one_worker_set=True)
 
 
 def load_version(ref: str, repo: Path = paths.PROJ_ROOT) -> ModelVersion:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,9 @@ import pandas as pd
 from .model_contract import ColumnRule, ModelContract
 
 BOOL_TEXT = {"true": True, "false": False}
+# What pandas' `infer_dtype` calls a column of numbers only (not bools, not decimals).
+NUMBERS = ("integer", "floating", "mixed-integer-float")
+VECTORISED_ROWS = 64  # above this many rows, values are looked up by pandas rather than a Python loop
 
 
 @dataclass(frozen=True)
@@ -40,9 +44,14 @@ class Problem:
 class CheckedRows:
     """The rows that passed, model-ready, and the problems of those that did not."""
 
-    inputs: pd.DataFrame  # the contract's columns, in order, for the passing rows only
+    columns: dict[str, np.ndarray]  # the contract's columns, in order, for the passing rows only
     positions: np.ndarray  # where each passing row was in the input
     problems: list[Problem]
+
+    @cached_property
+    def inputs(self) -> pd.DataFrame:
+        """The passing rows as a DataFrame (serving scores `columns` itself: building a frame costs more)."""
+        return pd.DataFrame(self.columns)
 
 
 def check_record_fields(records: Iterable[Mapping[str, Any]], contract: ModelContract) -> list[Problem]:
@@ -79,8 +88,9 @@ def check_rows(frame: Mapping[str, Any], contract: ModelContract, text: bool = F
     bad = np.zeros(length, dtype=bool)
     bad[[problem.row for problem in problems]] = True
     positions = np.flatnonzero(~bad)
-    inputs = pd.DataFrame({name: values[positions] if problems else values for name, values in columns.items()})
-    return CheckedRows(inputs, positions, sorted(problems, key=lambda p: p.row))
+    if problems:
+        columns = {name: values[positions] for name, values in columns.items()}
+    return CheckedRows(columns, positions, sorted(problems, key=lambda p: p.row))
 
 
 def _check_column(column: np.ndarray, rule: ColumnRule, text: bool) -> tuple[np.ndarray, list[Problem]]:
@@ -111,7 +121,9 @@ def _check_column(column: np.ndarray, rule: ColumnRule, text: bool) -> tuple[np.
     if rule.allowed is not None:
         if rule.numeric:
             known = np.isin(values, [float(v) for v in rule.allowed])
-        else:
+        elif len(values) > VECTORISED_ROWS:  # a hash lookup in C
+            known = pd.Index(values, dtype=object).isin([str(v) for v in rule.allowed])
+        else:  # a few rows: pandas' per-call cost is more than the loop's
             allowed = {str(v) for v in rule.allowed}
             known = np.fromiter((v in allowed for v in values), dtype=bool, count=len(values))
         shown = ", ".join(map(str, rule.allowed))
@@ -142,6 +154,8 @@ def _as_numbers(column: np.ndarray, missing: np.ndarray, text: bool) -> tuple[np
         )
         wrong = ~missing & np.isnan(values)
         return values, wrong
+    if pd.api.types.infer_dtype(column, skipna=True) in NUMBERS:  # one scan in C: every value is a number
+        return np.where(missing, np.nan, column).astype("float64"), np.zeros(len(column), dtype=bool)
     is_number = np.fromiter((_is_number(v) for v in column), dtype=bool, count=len(column))
     values = np.array([float(v) if ok else np.nan for v, ok in zip(column, is_number, strict=True)], dtype="float64")
     return values, ~missing & ~is_number
@@ -156,7 +170,10 @@ def _as_labels(column: np.ndarray, missing: np.ndarray, dtype: str, text: bool) 
         ]
         wrong = ~missing & np.array([v is None for v in parsed], dtype=bool)
         return np.array([np.nan if v is None else bool(v) for v in parsed], dtype=object), wrong
-    is_text = np.fromiter((isinstance(v, str) for v in column), dtype=bool, count=len(column))
+    if pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):  # one scan in C: all text
+        is_text = ~missing
+    else:
+        is_text = np.fromiter((isinstance(v, str) for v in column), dtype=bool, count=len(column))
     values = np.where(is_text, column, np.nan).astype(object)
     return values, ~missing & ~is_text
 

@@ -13,7 +13,7 @@ Pipeline itself. scikit-learn has no validation-free predict to use instead.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -27,14 +27,14 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.extmath import softmax
 
 from ..contract.model_contract import ModelContract
-from ..contract.rows import check_rows
+from ..contract.rows import VECTORISED_ROWS, check_rows
 
 log = logging.getLogger(__name__)
 TOLERANCE = 1e-12
 SAMPLE_ROWS = 256
-VECTORISED_ROWS = 64  # above this many rows, categories are looked up by pandas rather than a Python loop
 UNSEEN = "<a category the model never saw>"
 Step = Callable[[np.ndarray], np.ndarray]
+Frame = Mapping[str, np.ndarray] | pd.DataFrame  # the contract's columns, by name
 
 
 class NotReplayableError(ValueError):
@@ -42,7 +42,10 @@ class NotReplayableError(ValueError):
 
 
 class LinearScorer:
-    """`predict_proba`/`predict` and `classes_` of a fitted linear Pipeline, in plain NumPy."""
+    """`predict_proba`/`predict` and `classes_` of a fitted linear Pipeline, in plain NumPy.
+
+    It takes a DataFrame or, cheaper, arrays by name (what the contract's row checks give).
+    """
 
     def __init__(self, model: Any) -> None:
         if not isinstance(model, Pipeline) or len(model.steps) != 2:
@@ -72,11 +75,11 @@ class LinearScorer:
             return _one_hot(step)
         raise NotReplayableError(f"{type(step).__name__} is not replayed")
 
-    def _features(self, frame: pd.DataFrame) -> np.ndarray:
+    def _features(self, frame: Frame) -> np.ndarray:
         parts = []
         for columns, steps in self.blocks:
             # Column by column: selecting a sub-frame costs pandas more than this whole computation.
-            arrays = [frame[name].to_numpy() for name in columns]
+            arrays = [np.asarray(frame[name]) for name in columns]
             dtype = np.float64 if all(a.dtype.kind == "f" for a in arrays) else object
             values = np.column_stack(arrays).astype(dtype, copy=False)
             for step in steps:
@@ -84,13 +87,13 @@ class LinearScorer:
             parts.append(values)
         return np.hstack(parts)
 
-    def _decision(self, frame: pd.DataFrame) -> np.ndarray:
+    def _decision(self, frame: Frame) -> np.ndarray:
         # As LinearModel's decision_function: X @ coef.T + intercept (a column of one target flattened).
         coef = self.estimator.coef_
         scores = self._features(frame) @ (coef.T if coef.ndim == 2 else coef) + self.estimator.intercept_
         return scores.reshape(-1) if scores.ndim > 1 and scores.shape[1] == 1 else scores
 
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict_proba(self, frame: Frame) -> np.ndarray:
         """As LogisticRegression.predict_proba: expit for two classes, softmax for more."""
         decision = self._decision(frame)
         if decision.ndim == 1:
@@ -98,7 +101,7 @@ class LinearScorer:
             return np.stack([1 - positive, positive], axis=1)
         return softmax(decision, copy=False)
 
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict(self, frame: Frame) -> np.ndarray:
         """As Ridge.predict."""
         return self._decision(frame)
 
@@ -152,7 +155,7 @@ def _one_hot(encoder: OneHotEncoder) -> Step:
         out = np.zeros((len(values), width), dtype=np.float64)
         for feature, ((table, other, index, columns), offset) in enumerate(zip(tables, offsets, strict=True)):
             if len(values) > VECTORISED_ROWS:  # a hash lookup in C; not found (-1) -> the last entry, `other`
-                column = columns[index.get_indexer(values[:, feature])]
+                column = columns[index.get_indexer(pd.Index(values[:, feature], dtype=object))]
             else:  # a few rows: pandas' per-call cost is more than the loop's
                 column = np.fromiter((table.get(v, other) for v in values[:, feature]), np.int64, len(values))
             hit = np.flatnonzero(column >= 0)

@@ -1,6 +1,6 @@
 """Predict: the one function that turns model inputs into scores and labels.
 
-Evaluate, batch scoring and the HTTP API all call `predict_frame`, so a served
+Evaluate, batch scoring and the HTTP API all call `predict_columns`, so a served
 prediction is computed exactly as the evaluated one was: the same columns, the
 same positive class, the same decision threshold (all from the contract).
 """
@@ -8,6 +8,7 @@ same positive class, the same decision threshold (all from the contract).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,9 @@ import pandas as pd
 
 from ..contract.model_contract import ModelContract
 from ..numerics import one_prediction_worker
+from .linear import LinearScorer
+
+Columns = Mapping[str, np.ndarray]
 
 # BLAS kernels take rows in blocks, and a row in the tail block is summed in another order, so a row's
 # score could differ in its last bit between a 1-row request and a 64k-row batch. Padding every call
@@ -34,7 +38,14 @@ def score_columns(contract: ModelContract) -> list[str]:
 def predict_frame(
     model: Any, inputs: pd.DataFrame, contract: ModelContract, *, one_worker_set: bool = False
 ) -> pd.DataFrame:
-    """Scores and a label per row of `inputs` (the contract's columns).
+    """`predict_columns` as a DataFrame (what evaluate writes)."""
+    return pd.DataFrame(predict_columns(model, inputs, contract, one_worker_set=one_worker_set))
+
+
+def predict_columns(
+    model: Any, inputs: Columns | pd.DataFrame, contract: ModelContract, *, one_worker_set: bool = False
+) -> dict[str, np.ndarray]:
+    """Scores and a label per row of `inputs` (the contract's columns, as a DataFrame or arrays by name).
 
     binary: `score` (probability of the positive class) and `label` (positive
     when score >= the contract's decision threshold); multiclass: one
@@ -43,34 +54,39 @@ def predict_frame(
     the same bits on every call; `one_worker_set` says the caller has set every
     `n_jobs` to 1 already (the store does, for the models it loads), which
     saves the switch on each call. Not for concurrent calls on one model: the
-    server's micro-batcher makes one call at a time.
+    server's micro-batcher makes one call at a time. Arrays reach the linear
+    fast path as they are; any other model gets a DataFrame of them.
     """
-    rows = len(inputs)
-    features = _padded(inputs[contract.feature_names])
-    out = pd.DataFrame(index=pd.RangeIndex(rows))
+    rows = len(inputs) if isinstance(inputs, pd.DataFrame) else len(inputs[contract.feature_names[0]])
+    features = _padded(inputs, contract.feature_names)
+    if not isinstance(features, pd.DataFrame) and not isinstance(model, LinearScorer):
+        features = pd.DataFrame(features)
     one_worker = contextlib.nullcontext() if one_worker_set else one_prediction_worker(model)
     if contract.task == "regression":
         with one_worker:
-            out["label"] = model.predict(features)[:rows].astype(float)
-        return out
+            return {"label": model.predict(features)[:rows].astype(float)}
     with one_worker:
         proba = model.predict_proba(features)[:rows]
     classes = model.classes_
     if contract.task == "binary":
         positive = int(np.flatnonzero(classes == contract.positive_class)[0])
-        negative = classes[1 - positive]
-        out["score"] = proba[:, positive]
-        out["label"] = np.where(out["score"] >= contract.decision_threshold, classes[positive], negative)
-        return out
-    for index, label in enumerate(classes):
-        out[f"proba_{label}"] = proba[:, index]
+        score = proba[:, positive]
+        label = np.where(score >= contract.decision_threshold, classes[positive], classes[1 - positive])
+        return {"score": score, "label": label}
+    out = {f"proba_{label}": proba[:, index] for index, label in enumerate(classes)}
     out["label"] = classes[proba.argmax(axis=1)]
     return out
 
 
-def _padded(features: pd.DataFrame) -> pd.DataFrame:
-    """`features` with copies of its first row appended up to a multiple of ROW_BLOCK rows."""
-    extra = -len(features) % ROW_BLOCK
-    if not extra or features.empty:
-        return features
-    return pd.concat([features, features.iloc[[0] * extra]], ignore_index=True)
+def _padded(inputs: Columns | pd.DataFrame, names: list[str]) -> Columns | pd.DataFrame:
+    """The `names` columns of `inputs`, with copies of the first row appended up to a multiple of ROW_BLOCK rows."""
+    if isinstance(inputs, pd.DataFrame):
+        features = inputs[names]
+        extra = -len(features) % ROW_BLOCK
+        if not extra or features.empty:
+            return features
+        return pd.concat([features, features.iloc[[0] * extra]], ignore_index=True)
+    extra = -len(inputs[names[0]]) % ROW_BLOCK
+    if not extra or not len(inputs[names[0]]):
+        return {name: inputs[name] for name in names}
+    return {name: np.concatenate([inputs[name], np.repeat(inputs[name][:1], extra)]) for name in names}

@@ -37,7 +37,7 @@ from .http import body_bytes, json_response
 from .observe import Metrics, PredictionLog
 from .openapi import openapi_document
 from .records import FEEDBACK_FILE, PredictionRecord
-from .requests import V2_DATATYPES, BadRequestError, Rows, checked_rows, decode, records_from_v1, records_from_v2
+from .requests import V2_DATATYPES, BadRequestError, decode, records_from_v1, records_from_v2, row_ids, sized
 from .routing import Router, RoutingTable, sticky_value
 from .shadow import ShadowJob, ShadowScorer
 
@@ -111,11 +111,12 @@ class Api:
 
         return wrapper
 
-    async def _predict(self, rows: Rows, arm: str, loaded: ModelVersion, request_id: str, started: float) -> Scored:
-        """Score `rows` with `loaded` (micro-batched), then count and log the predictions."""
-        scored = await self.state.batcher.predict(loaded, rows.inputs)
-        out = {name: scored[name].tolist() for name in scored.columns}
-        ids = [f"{request_id}:{i}" if row_id is None else row_id for i, row_id in enumerate(rows.ids)]
+    async def _predict(
+        self, records: list[dict[str, Any]], arm: str, loaded: ModelVersion, request_id: str, started: float
+    ) -> Scored:
+        """Check and score `records` with `loaded` (micro-batched), then count and log the predictions."""
+        out = await self.state.batcher.predict(loaded, records)
+        ids = row_ids(records, loaded.contract, request_id)
         metrics, elapsed = self.state.metrics, time.perf_counter() - started
         metrics.observe_predictions(loaded.version, out.get("score"), out["label"])
         metrics.arm_requests.labels(arm, loaded.version).inc()
@@ -127,28 +128,29 @@ class Api:
             model_version=loaded.version,
             model_sha256=loaded.sha256,
             ids=ids,
-            inputs=rows.records,
+            inputs=records,
             outputs=out,
             latency_ms=round(elapsed * 1000, 3),
         )
         self.state.log.write(record)
         return Scored(ids, out)
 
-    def _shadow(self, table: RoutingTable, rows: Rows, scored: Scored, request_id: str, started: float) -> None:
+    def _shadow(
+        self, table: RoutingTable, records: list[dict[str, Any]], scored: Scored, request_id: str, started: float
+    ) -> None:
         """Hand the request to the shadow, if the table has one (never waits)."""
         if table.shadow is not None:
-            job = ShadowJob(table.shadow, rows.records, scored.ids, request_id, started, table.rollout.shadow_budget_ms)
+            job = ShadowJob(table.shadow, records, scored.ids, request_id, started, table.rollout.shadow_budget_ms)
             self.state.router.shadow.offer(job, table.rollout.shadow_queue)
 
     async def predict_v1(self, request: Request) -> Response:
         """POST /v1/predict: one record or a list of records."""
         started, table = time.perf_counter(), self.state.router.table
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        records = records_from_v1(decode(await body_bytes(request)))
+        records = sized(records_from_v1(decode(await body_bytes(request))))
         arm, loaded = table.choose(sticky_value(records, table.rollout.sticky_key, request_id))
-        rows = checked_rows(records, loaded.contract)
-        scored = await self._predict(rows, arm, loaded, request_id, started)
-        self._shadow(table, rows, scored, request_id, started)
+        scored = await self._predict(records, arm, loaded, request_id, started)
+        self._shadow(table, records, scored, request_id, started)
         out = scored.outputs
         predictions = [{"id": row_id} | {name: out[name][i] for name in out} for i, row_id in enumerate(scored.ids)]
         body = {"arm": arm, "model_version": loaded.version, "model_sha256": loaded.sha256, "predictions": predictions}
@@ -164,9 +166,8 @@ class Api:
         arm, loaded = table.choose(sticky_value(records, table.rollout.sticky_key, request_id))
         if loaded is not table.prod:  # the candidate's contract may type a column otherwise
             records = records_from_v2(document, loaded.contract)
-        rows = checked_rows(records, loaded.contract)
-        scored = await self._predict(rows, arm, loaded, request_id, started)
-        self._shadow(table, rows, scored, request_id, started)
+        scored = await self._predict(sized(records), arm, loaded, request_id, started)
+        self._shadow(table, records, scored, request_id, started)
         label_type = "FP64" if loaded.contract.task == "regression" else _v2_type(scored.outputs["label"])
         outputs = [
             {"name": name, "shape": [len(data)], "datatype": label_type if name == "label" else "FP64", "data": data}

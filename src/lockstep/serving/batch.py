@@ -10,14 +10,13 @@ succeeded (they are written to temporary files and renamed).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from ..contract.model_contract import ModelContract
@@ -77,16 +76,22 @@ def output_schema(loaded: ModelVersion, id_type: pa.DataType) -> pa.Schema:
 
 
 def _record_batches(path: Path, contract: ModelContract, batch_rows: int) -> Iterator[pa.RecordBatch]:
-    """The file's record batches, after checking its columns: every feature present, nothing unknown."""
-    import pyarrow.dataset as ds
+    """The file's record batches, after checking its columns: every feature present, nothing unknown.
+
+    Read one Parquet row group or one CSV block at a time, never ahead (a dataset
+    scanner buffers whole files when scoring is slower than reading): memory stays
+    flat at any file size.
+    """
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
 
     try:
         if path.suffix == ".csv":
-            options = ds.CsvFragmentScanOptions(convert_options=_csv_options(contract))
-            dataset = ds.dataset(path, format=ds.CsvFileFormat(default_fragment_scan_options=options))
+            reader = pacsv.open_csv(path, convert_options=_csv_options(contract))
+            names = reader.schema.names
         else:
-            dataset = ds.dataset(path, format="parquet")
-        names = dataset.schema.names
+            parquet = pq.ParquetFile(path)
+            names = parquet.schema_arrow.names
     except (pa.ArrowInvalid, OSError) as exc:
         raise PipelineError(f"{path} cannot be read as {path.suffix[1:]}: {str(exc).splitlines()[0]}") from None
     known = {*contract.feature_names, *contract.dropped, contract.target, contract.id_column}
@@ -99,7 +104,13 @@ def _record_batches(path: Path, contract: ModelContract, batch_rows: int) -> Ite
         raise PipelineError(f"{path} {problem}; the model expects {contract.feature_names}")
     wanted = [name for name in names if name != contract.target and name not in contract.dropped]
     try:
-        yield from dataset.to_batches(columns=wanted, batch_size=batch_rows)
+        if path.suffix != ".csv":
+            yield from parquet.iter_batches(batch_size=batch_rows, columns=wanted)
+            return
+        for block in reader:
+            block = block.select(wanted)
+            for start in range(0, block.num_rows, batch_rows):
+                yield block.slice(start, batch_rows)
     except pa.ArrowInvalid as exc:
         raise PipelineError(f"{path} cannot be read: {str(exc).splitlines()[0]}") from None
 
@@ -130,19 +141,22 @@ def _rejects(checked: CheckedRows, file: Path, first_row: int) -> pa.Table:
 
 
 def score_batch(
-    batch: pd.DataFrame, loaded: ModelVersion, ids: np.ndarray, text: bool
-) -> tuple[pd.DataFrame, CheckedRows]:
-    """Check one batch against the contract and score the rows that pass."""
+    batch: Mapping[str, np.ndarray], loaded: ModelVersion, ids: np.ndarray, id_type: pa.DataType, text: bool
+) -> tuple[pa.Table, CheckedRows]:
+    """Check one batch (arrays by column) against the contract and score the rows that pass.
+
+    The result is a table of the output schema: the id, the scores, the label, the model's version and hash.
+    """
     contract = loaded.contract
     checked = check_rows(batch, contract, text=text)
-    if len(checked.inputs):
-        scored = loaded.predict(checked.inputs)
+    if len(checked.positions):
+        scored = loaded.predict(checked.columns)
     else:  # every row refused: nothing to predict (an estimator refuses zero rows)
-        scored = pd.DataFrame({name: pd.Series(dtype=float) for name in [*score_columns(contract), "label"]})
-    scored.insert(0, contract.id_column or "row", ids[checked.positions])
-    scored["model_version"] = loaded.version
-    scored["model_sha256"] = loaded.sha256
-    return scored, checked
+        scored = {name: np.empty(0) for name in [*score_columns(contract), "label"]}
+    rows = len(checked.positions)
+    made_by = [pa.repeat(pa.scalar(loaded.version), rows), pa.repeat(pa.scalar(loaded.sha256), rows)]
+    columns = [ids[checked.positions], *scored.values(), *made_by]
+    return pa.table(columns, schema=output_schema(loaded, id_type)), checked
 
 
 def score_files(
@@ -159,19 +173,18 @@ def score_files(
         for path in files:
             offset = 0
             for batch in _record_batches(path, contract, batch_rows):
-                frame = batch.to_pandas()
-                has_id = contract.id_column is not None and contract.id_column in frame
-                ids = frame[contract.id_column].to_numpy() if has_id else np.arange(offset, offset + len(frame))
-                scored, checked = score_batch(frame, loaded, ids, text=path.suffix == ".csv")
+                # Arrow to NumPy directly: a pandas frame of Arrow strings costs more than the scoring.
+                columns = {name: batch.column(name).to_numpy(zero_copy_only=False) for name in batch.schema.names}
+                has_id = contract.id_column is not None and contract.id_column in columns
+                ids = columns[contract.id_column] if has_id else np.arange(offset, offset + batch.num_rows)
                 id_type = batch.schema.field(contract.id_column).type if has_id else pa.int64()
-                writers.write_output(
-                    pa.Table.from_pandas(scored, schema=output_schema(loaded, id_type), preserve_index=False), path
-                )
+                scored, checked = score_batch(columns, loaded, ids, id_type, text=path.suffix == ".csv")
+                writers.write_output(scored, path)
                 writers.write_rejects(_rejects(checked, path, offset))
-                totals["rows"] += len(frame)
-                totals["scored"] += len(checked.inputs)
-                totals["rejected"] += len(frame) - len(checked.inputs)
-                offset += len(frame)
+                totals["rows"] += batch.num_rows
+                totals["scored"] += scored.num_rows
+                totals["rejected"] += batch.num_rows - scored.num_rows
+                offset += batch.num_rows
         if writers.output is None:  # no rows at all: still a well-formed, empty output
             writers.write_output(output_schema(loaded, pa.string()).empty_table())
     return BatchSummary(files=len(files), **totals)

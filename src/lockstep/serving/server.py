@@ -1,8 +1,10 @@
 """Run the API with uvicorn: load and verify the model first, shut down gracefully.
 
-uvicorn stops accepting connections on SIGTERM or SIGINT and waits for the
-requests in flight (up to `GRACE_SECONDS`); the app's lifespan then drains the
-micro-batcher and flushes the prediction log. SIGHUP re-reads the rollout.
+uvicorn parses HTTP with httptools and runs on uvloop (both in the `serve`
+group; it picks them itself). It stops accepting connections on SIGTERM or
+SIGINT and waits for the requests in flight (up to `GRACE_SECONDS`); the app's
+lifespan then drains the micro-batcher and flushes the prediction log. SIGHUP
+re-reads the rollout.
 """
 
 from __future__ import annotations

@@ -19,12 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
-
 from ..store import ModelVersion
 from .observe import Metrics, PredictionLog
 from .records import PredictionRecord
-from .requests import BadRequestError, checked_rows
+from .requests import check_requests
 
 log = logging.getLogger(__name__)
 SHADOW = "shadow"
@@ -99,31 +97,31 @@ class ShadowScorer:
             self._score_version(version, [job for job in jobs if job.loaded is version])
 
     def _score_version(self, loaded: ModelVersion, jobs: list[ShadowJob]) -> None:
-        valid: list[tuple[ShadowJob, pd.DataFrame]] = []
-        for job in jobs:
-            try:  # prod's contract accepted these rows; the shadow's may not
-                valid.append((job, checked_rows(job.records, loaded.contract).inputs))
-            except BadRequestError as exc:
-                self._failed(job, f"contract: {exc}", "contract")
+        # prod's contract accepted these rows; the shadow's may not
+        checked = check_requests([job.records for job in jobs], loaded.contract)
+        valid: list[tuple[ShadowJob, slice]] = []
+        for job, outcome in zip(jobs, checked.outcomes, strict=True):
+            if isinstance(outcome, slice):
+                valid.append((job, outcome))
+            else:
+                self._failed(job, f"contract: {outcome}", "contract")
         if not valid:
             return
         started = time.perf_counter()
         try:
-            frame = pd.concat([inputs for _, inputs in valid], ignore_index=True)
-            scored = loaded.predict(frame)  # the path prod and batch score through
-            if len(scored) != len(frame):
-                raise ValueError(f"{len(scored)} predictions for {len(frame)} rows")
+            scored = loaded.predict(checked.columns)  # the path prod and batch score through
+            wrong = [name for name, values in scored.items() if len(values) != checked.rows]
+            if wrong or "label" not in scored:
+                raise ValueError(f"the outputs {wrong or ['label']} do not hold one value per row")
         except Exception as exc:  # anything the candidate's model does wrong
             for job, _ in valid:
                 self._failed(job, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", "model")
             return
         if (time.perf_counter() - started) * 1000 > valid[0][0].budget_ms:
             self.metrics.shadow_over_budget.inc(len(valid))
-        start = 0
-        for job, inputs in valid:
-            part = scored.iloc[start : start + len(inputs)]
-            start += len(inputs)
-            out = {name: part[name].tolist() for name in part.columns}
+        outputs = {name: values.tolist() for name, values in scored.items()}
+        for job, rows in valid:
+            out = {name: values[rows] for name, values in outputs.items()}
             self.metrics.observe_predictions(loaded.version, out.get("score"), out["label"])
             self._write(job, out, None)
 
