@@ -16,6 +16,7 @@ from lockstep.data.prepare import PreparedData
 from lockstep.modeling.predict import predict_frame
 from lockstep.serving.app import create_app
 from lockstep.serving.batch import score_files
+from lockstep.serving.requests import check_requests
 from lockstep.store import ModelVersion, load_version
 
 from tests.conftest import PACKAGE
@@ -159,6 +160,41 @@ def test_every_problem_of_every_record_is_listed(client: Client, prepared: Prepa
         (2, "employment_type", "category"),
         (2, "interest_rate", "range"),
     ]
+
+
+def test_requests_checked_together_are_refused_alone(loaded: ModelVersion, prepared: PreparedData) -> None:
+    """What the micro-batcher does with requests that wait together: each passes whole, or fails alone."""
+    good = records(prepared.test.head(3))
+    requests = [good[:2], [good[2], _bad(prepared, age=17)], [_bad(prepared, colour="blue")], good[2:]]
+    checked = check_requests(requests, loaded.contract)
+    assert [o if isinstance(o, slice) else None for o in checked.outcomes] == [slice(0, 2), None, None, slice(2, 3)]
+    assert [(p.row, p.field, p.rule) for p in checked.outcomes[1].problems] == [(1, "age", "range")]
+    assert [(p.row, p.field, p.rule) for p in checked.outcomes[2].problems] == [(0, "colour", "unknown_field")]
+    # Only the accepted requests' rows are scored, and they score as they would alone.
+    scored = loaded.predict(checked.columns)
+    alone = loaded.predict(check_requests([good], loaded.contract).columns)
+    assert scored["score"].tobytes() == alone["score"].tobytes()
+
+
+def test_a_bad_request_among_concurrent_good_ones_changes_none_of_their_answers(
+    server: tuple[str, Path], loaded: ModelVersion, prepared: PreparedData
+) -> None:
+    rows = prepared.test.head(64)
+    expected = predict_frame(loaded.model, rows.reset_index(drop=True), loaded.contract)["score"].tolist()
+    bodies = [(i, record) for i, record in enumerate(records(rows))] + [(-1, _bad(prepared, age=17))] * 64
+
+    def ask(chunk: list[tuple[int, dict]]) -> list[tuple[int, int, dict]]:
+        client = Client(server[0])
+        return [(i, *client.request("POST", "/v1/predict", body)[:2]) for i, body in chunk]
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = [a for chunk in pool.map(ask, [bodies[i::16] for i in range(16)]) for a in chunk]
+    assert sorted((i, body["predictions"][0]["score"]) for i, status, body in answers if i >= 0) == list(
+        enumerate(expected)
+    )
+    refused = [body["errors"] for i, status, body in answers if i < 0 and status == 422]
+    assert len(refused) == 64
+    assert all([(e["row"], e["field"], e["rule"]) for e in errors] == [(0, "age", "range")] for errors in refused)
 
 
 def test_open_inference_protocol_v2(client: Client, loaded: ModelVersion, prepared: PreparedData) -> None:

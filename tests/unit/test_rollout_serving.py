@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import signal
 import subprocess
 import threading
@@ -66,6 +67,13 @@ class Sleeping(Raising):
     def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
         time.sleep(1)
         return self.model.predict_proba(features)
+
+
+class Crashing(Raising):
+    """A model that ends its process on every call, as a segfault in native code would."""
+
+    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
+        os._exit(70)
 
 
 @pytest.fixture(scope="module")
@@ -189,6 +197,24 @@ def test_a_shadow_that_raises_is_logged_and_counted_and_the_answers_stand(
     shadow = [line for line in read_predictions(tmp_path) if not line.served]
     assert len(shadow) == 20
     assert {(line.error, str(line.outputs)) for line in shadow} == {("RuntimeError: the candidate is broken", "{}")}
+
+
+def test_a_shadow_that_crashes_its_process_loses_only_its_own_lines(
+    prod: ModelVersion, candidate: ModelVersion, payloads: list[dict], tmp_path: Path
+) -> None:
+    crashing = dataclasses.replace(candidate, model=Crashing(candidate.model), scorer=Crashing(candidate.scorer))
+    with running(create_app(table(prod, crashing, mode="shadow"), tmp_path / "predictions.jsonl")) as base:
+        answers = []
+        for i in range(6):  # apart, so that each batch is one request and starts a new process
+            answers.append(Client(base).request("POST", "/v1/predict", payloads[i]))
+            deadline = time.monotonic() + 10
+            while metric(base, "shadow_errors_total") < i + 1 and time.monotonic() < deadline:
+                time.sleep(0.02)
+        crashes = metric(base, 'shadow_errors_total{kind="crash"}')
+    assert crashes == 6
+    assert [(status, body["arm"]) for status, body, _ in answers] == [(200, "prod")] * 6
+    shadow = [line for line in read_predictions(tmp_path) if not line.served]
+    assert [line.error for line in shadow] == ["the shadow's process died (exit code 70)"] * 6
 
 
 @pytest.mark.parametrize(

@@ -55,6 +55,7 @@ class LinearScorer:
             raise NotReplayableError(f"not a ColumnTransformer + LogisticRegression or Ridge ({type(estimator)})")
         if preprocess.sparse_output_:
             raise NotReplayableError("the preprocessor's output is sparse")
+        self.model = model
         self.estimator = estimator
         self.blocks: list[tuple[list[str], list[Step]]] = []
         self.categories: dict[str, list[Any]] = {}
@@ -64,6 +65,10 @@ class LinearScorer:
             steps = transformer.steps if isinstance(transformer, Pipeline) else [("", transformer)]
             self.blocks.append((list(columns), [self._step(step, list(columns)) for _, step in steps]))
         self.classes_ = getattr(estimator, "classes_", None)
+
+    def __reduce__(self) -> tuple[type[LinearScorer], tuple[Any]]:
+        """Pickled as its Pipeline and rebuilt from it (its steps are closures), for the shadow's process."""
+        return LinearScorer, (self.model,)
 
     def _step(self, step: Any, columns: list[str]) -> Step:
         if type(step) is SimpleImputer:

@@ -1,13 +1,14 @@
 """The shadow: a candidate that scores what `prod` answers, off the request path, and is only logged.
 
 A request puts its rows on a queue (`offer`) and is answered without waiting.
-One background task takes what has gathered (for `LINGER_SECONDS`), and
-scores it in one call with the shadow's version, in a thread of its own (never the batcher's, so a slow shadow cannot
-hold up `prod`). When the queue is at the rollout's `shadow_queue`, new rows
-are dropped and counted. Whatever the shadow does (raise, return garbage,
-sleep) ends as a log line with an `error` and a count, never in a response.
-A shadow that kills the process (a segfault in native code) is beyond this:
-it runs in the server's process.
+One background task takes what has gathered (for `LINGER_SECONDS`) and has it
+checked and scored in one call by the shadow's own process
+(`shadow_process.py`): a slow shadow takes no time from `prod`, and one that
+crashes its process loses only the requests it held, which are logged with
+the error; the next batch starts a new process. When the queue is at the
+rollout's `shadow_queue`, new requests are dropped and counted. Whatever the
+shadow does (raise, return garbage, sleep, crash) ends as a log line with an
+`error` and a count, never in a response.
 """
 
 from __future__ import annotations
@@ -15,20 +16,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from ..store import ModelVersion
 from .observe import Metrics, PredictionLog
 from .records import PredictionRecord
-from .requests import check_requests
+from .shadow_process import ShadowProcess, ShadowProcessDiedError
 
 log = logging.getLogger(__name__)
 SHADOW = "shadow"
-# How long the shadow lets requests gather before scoring them in one call. A Pipeline call costs
-# about the same for 1 row as for 64, and the shadow's CPU is taken from `prod`'s answers (one
-# process): one call per 50 ms instead of one per request keeps that share small.
+# How long the shadow lets requests gather before scoring them in one call. A call costs about the
+# same for 1 row as for 64, and each one crosses a pipe: one call per 50 ms instead of one per
+# request keeps the shadow's CPU, and the server's share of it (pickling), small.
 LINGER_SECONDS = 0.05
 
 
@@ -45,7 +45,7 @@ class ShadowJob:
 
 
 class ShadowScorer:
-    """A bounded queue of requests and one task that scores them with the shadow, up to `max_rows` at a time."""
+    """A bounded queue of requests and one task that has them scored by the shadow's process, `max_rows` at a time."""
 
     def __init__(
         self, metrics: Metrics, log_: PredictionLog, max_rows: int = 4096, linger: float = LINGER_SECONDS
@@ -55,7 +55,7 @@ class ShadowScorer:
         self.max_rows = max_rows
         self.linger = linger
         self.queue: asyncio.Queue[ShadowJob] = asyncio.Queue()
-        self.executor = ThreadPoolExecutor(1, thread_name_prefix="shadow")
+        self.process: ShadowProcess | None = None  # started with the first job: most servers never run a shadow
         self.task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -67,7 +67,8 @@ class ShadowScorer:
         if self.task:
             self.task.cancel()
         self.metrics.shadow_dropped.inc(self.queue.qsize())
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        if self.process is not None:
+            self.process.stop()
 
     def offer(self, job: ShadowJob, limit: int) -> bool:
         """Queue `job` unless `limit` jobs are waiting already (then count it as dropped); never blocks."""
@@ -78,7 +79,6 @@ class ShadowScorer:
         return True
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             jobs = [await self.queue.get()]
             await asyncio.sleep(self.linger)
@@ -86,44 +86,30 @@ class ShadowScorer:
             while not self.queue.empty() and rows < self.max_rows:
                 jobs.append(self.queue.get_nowait())
                 rows += len(jobs[-1].records)
-            try:
-                await loop.run_in_executor(self.executor, self.score, jobs)
-            except Exception:  # a bug here must not stop the shadow, nor reach a response
-                log.exception("the shadow failed to score %d requests", len(jobs))
+            for version in {id(job.loaded): job.loaded for job in jobs}.values():
+                try:
+                    await self._score_version(version, [job for job in jobs if job.loaded is version])
+                except Exception:  # a bug here must not stop the shadow, nor reach a response
+                    log.exception("the shadow failed to score %d requests", len(jobs))
 
-    def score(self, jobs: list[ShadowJob]) -> None:
-        """Score `jobs` (each version's in one call) and log a line per job; runs in the shadow's thread."""
-        for version in {id(job.loaded): job.loaded for job in jobs}.values():
-            self._score_version(version, [job for job in jobs if job.loaded is version])
-
-    def _score_version(self, loaded: ModelVersion, jobs: list[ShadowJob]) -> None:
-        # prod's contract accepted these rows; the shadow's may not
-        checked = check_requests([job.records for job in jobs], loaded.contract)
-        valid: list[tuple[ShadowJob, slice]] = []
-        for job, outcome in zip(jobs, checked.outcomes, strict=True):
-            if isinstance(outcome, slice):
-                valid.append((job, outcome))
-            else:
-                self._failed(job, f"contract: {outcome}", "contract")
-        if not valid:
-            return
-        started = time.perf_counter()
+    async def _score_version(self, loaded: ModelVersion, jobs: list[ShadowJob]) -> None:
+        if self.process is None or not self.process.alive():
+            self.process = await asyncio.to_thread(ShadowProcess)
+        key = f"{loaded.version}:{loaded.sha256}:{id(loaded)}"
         try:
-            scored = loaded.predict(checked.columns)  # the path prod and batch score through
-            wrong = [name for name, values in scored.items() if len(values) != checked.rows]
-            if wrong or "label" not in scored:
-                raise ValueError(f"the outputs {wrong or ['label']} do not hold one value per row")
-        except Exception as exc:  # anything the candidate's model does wrong
-            for job, _ in valid:
-                self._failed(job, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", "model")
+            result = await asyncio.to_thread(self.process.score, key, loaded, [job.records for job in jobs])
+        except ShadowProcessDiedError as exc:
+            for job in jobs:
+                self._failed(job, str(exc), "crash")
             return
-        if (time.perf_counter() - started) * 1000 > valid[0][0].budget_ms:
-            self.metrics.shadow_over_budget.inc(len(valid))
-        outputs = {name: values.tolist() for name, values in scored.items()}
-        for job, rows in valid:
-            out = {name: values[rows] for name, values in outputs.items()}
-            self.metrics.observe_predictions(loaded.version, out.get("score"), out["label"])
-            self._write(job, out, None)
+        if result.seconds * 1000 > jobs[0].budget_ms:
+            self.metrics.shadow_over_budget.inc(sum(outcome.error is None for outcome in result.outcomes))
+        for job, outcome in zip(jobs, result.outcomes, strict=True):
+            if outcome.error is not None:
+                self._failed(job, outcome.error, outcome.kind or "model")
+            else:
+                self.metrics.observe_predictions(loaded.version, outcome.outputs.get("score"), outcome.outputs["label"])
+                self._write(job, outcome.outputs, None)
 
     def _failed(self, job: ShadowJob, error: str, kind: str) -> None:
         self._write(job, {}, error)
