@@ -182,7 +182,7 @@ def in_process(bundle: Path, records: list[dict], repeats: int = 300) -> dict[st
 
     loaded = load_version(str(bundle))
     frames = [pd.DataFrame([record])[loaded.contract.feature_names] for record in records]
-    checked = [check_rows(frame, loaded.contract).inputs for frame in frames]
+    checked = [check_rows(frame, loaded.contract).columns for frame in frames]
     calls = {
         "Pipeline.predict_proba": lambda i: loaded.model.predict_proba(frames[i]),
         f"serving path ({type(loaded.scorer).__name__})": lambda i: loaded.predict(checked[i]),
