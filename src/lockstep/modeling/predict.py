@@ -27,7 +27,7 @@ ROW_BLOCK = 16
 
 
 def score_columns(contract: ModelContract) -> list[str]:
-    """The names of the score columns `predict_frame` returns for this contract's task."""
+    """The names of the score columns `predict_columns` returns for this contract's task."""
     if contract.task == "binary":
         return ["score"]
     if contract.task == "multiclass":

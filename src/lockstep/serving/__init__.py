@@ -1,1 +1,1 @@
-"""Serving: batch scoring of files, and the HTTP API, both through `store.load_version` and `predict_frame`."""
+"""Serving: batch scoring of files, and the HTTP API, both through `store.load_version` and `predict_columns`."""
