@@ -297,8 +297,9 @@ MODEL_VERSION = $$($(BIN)/python -c 'import json, sys; print(json.load(sys.stdin
 BASE_IMAGE ?=
 LOCAL_BASE := localhost/lockstep-base:bookworm-python3.11-slim
 # What Debian's slim images (python:3.11-slim's base) leave out, as debuerreotype's slimify does: docs but their
-# copyright files, man and info pages, translations. container-base removes them from the debootstrap rootfs and
-# writes the same dpkg path filters, so that a later apt-get install leaves them out too.
+# copyright files, man and info pages, translations. container-base removes them from the debootstrap rootfs (with
+# debootstrap's own leftover /debootstrap) and writes the same dpkg path filters, so that a later apt-get install
+# leaves them out too.
 SLIM_EXCLUDES := /usr/share/doc/* /usr/share/groff/* /usr/share/info/* /usr/share/linda/* \
   /usr/share/lintian/overrides/* /usr/share/locale/* /usr/share/man/*
 SLIM_INCLUDES := /usr/share/doc/*/copyright /usr/share/locale/locale.alias
@@ -313,7 +314,7 @@ container-tools:
 .PHONY: container-base
 container-base: container-tools
 	@mkdir -p $(CONTAINER_CACHE)
-	@if $(BUILDAH) inspect --type image $(LOCAL_BASE) >/dev/null 2>&1; then echo "$(LOCAL_BASE): cached"; exit 0; fi; \
+	@set -e; if $(BUILDAH) inspect --type image $(LOCAL_BASE) >/dev/null 2>&1; then echo "$(LOCAL_BASE): cached"; exit 0; fi; \
 	if [ ! -d $(CONTAINER_CACHE)/rootfs ]; then \
 	  rm -rf $(CONTAINER_CACHE)/rootfs.tmp; \
 	  debootstrap --variant=minbase --include=python3.11,python3.11-venv,python3-distutils,ca-certificates \
