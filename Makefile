@@ -295,7 +295,14 @@ MODEL ?= dist/model
 MODEL_VERSION = $$($(BIN)/python -c 'import json, sys; print(json.load(sys.stdin)["version"])' < $(MODEL)/manifest.json)
 # Empty: the Containerfile's pinned python:3.11-slim digest. The container test passes LOCAL_BASE.
 BASE_IMAGE ?=
-LOCAL_BASE := localhost/lockstep-base:bookworm-python3.11
+LOCAL_BASE := localhost/lockstep-base:bookworm-python3.11-slim
+# What Debian's slim images (python:3.11-slim's base) leave out, as debuerreotype's slimify does: docs but their
+# copyright files, man and info pages, translations. container-base removes them from the debootstrap rootfs (with
+# debootstrap's own leftover /debootstrap) and writes the same dpkg path filters, so that a later apt-get install
+# leaves them out too.
+SLIM_EXCLUDES := /usr/share/doc/* /usr/share/groff/* /usr/share/info/* /usr/share/linda/* \
+  /usr/share/lintian/overrides/* /usr/share/locale/* /usr/share/man/*
+SLIM_INCLUDES := /usr/share/doc/*/copyright /usr/share/locale/locale.alias
 
 ## container-tools: install buildah and debootstrap from Debian (as root), if missing
 .PHONY: container-tools
@@ -303,19 +310,27 @@ container-tools:
 	@command -v buildah >/dev/null && command -v debootstrap >/dev/null || \
 	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends buildah debootstrap; }
 
-## container-base: a Debian bookworm + Python 3.11 base image built with debootstrap (cached; no registry needed)
+## container-base: a slim Debian bookworm + Python 3.11 base image built with debootstrap (cached; no registry needed)
 .PHONY: container-base
 container-base: container-tools
 	@mkdir -p $(CONTAINER_CACHE)
-	@if $(BUILDAH) inspect --type image $(LOCAL_BASE) >/dev/null 2>&1; then echo "$(LOCAL_BASE): cached"; exit 0; fi; \
+	@set -e; if $(BUILDAH) inspect --type image $(LOCAL_BASE) >/dev/null 2>&1; then echo "$(LOCAL_BASE): cached"; exit 0; fi; \
 	if [ ! -d $(CONTAINER_CACHE)/rootfs ]; then \
 	  rm -rf $(CONTAINER_CACHE)/rootfs.tmp; \
 	  debootstrap --variant=minbase --include=python3.11,python3.11-venv,python3-distutils,ca-certificates \
 	    bookworm $(CONTAINER_CACHE)/rootfs.tmp http://deb.debian.org/debian; \
 	  mv $(CONTAINER_CACHE)/rootfs.tmp $(CONTAINER_CACHE)/rootfs; \
 	fi; \
-	container=$$($(BUILDAH) from scratch); \
-	cp -a $(CONTAINER_CACHE)/rootfs/. "$$($(BUILDAH) mount $$container)/"; \
+	container=$$($(BUILDAH) from scratch); root=$$($(BUILDAH) mount $$container); \
+	cp -a $(CONTAINER_CACHE)/rootfs/. "$$root/"; \
+	{ printf 'path-exclude %s\n' $(foreach path,$(SLIM_EXCLUDES),'$(path)'); \
+	  printf 'path-include %s\n' $(foreach path,$(SLIM_INCLUDES),'$(path)'); } > "$$root/etc/dpkg/dpkg.cfg.d/slim"; \
+	for pattern in $(foreach path,$(SLIM_EXCLUDES),'$(path)'); do \
+	  folder="$$root$${pattern%/*}"; [ -d "$$folder" ] || continue; \
+	  find "$$folder" -mindepth 1 ! -type d $(foreach path,$(SLIM_INCLUDES),! -path "$$root"'$(path)') -delete; \
+	  find "$$folder" -mindepth 1 -depth -type d -empty -delete; \
+	done; \
+	rm -rf "$$root/debootstrap"; \
 	$(BUILDAH) commit --rm $$container $(LOCAL_BASE)
 
 ## image: build the serving image for the bundle in MODEL (default dist/model); BASE_IMAGE overrides the base

@@ -281,7 +281,13 @@ def image(bundle: Path) -> None:
     tag = f"localhost/{NAME}-model:bench"
     started = time.perf_counter()
     subprocess.run(
-        ["make", "image", f"MODEL={bundle}", f"IMAGE={tag}", f"BASE_IMAGE=localhost/{NAME}-base:bookworm-python3.11"],
+        [
+            "make",
+            "image",
+            f"MODEL={bundle}",
+            f"IMAGE={tag}",
+            f"BASE_IMAGE=localhost/{NAME}-base:bookworm-python3.11-slim",
+        ],
         cwd=REPO_ROOT,
         check=True,
         capture_output=True,
