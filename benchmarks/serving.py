@@ -138,9 +138,7 @@ def drive(port: int, bodies: list[bytes], clients: int, seconds: float) -> dict[
 
 def start(command: list[str], port: int) -> subprocess.Popen:
     """Start a server process on CPU 0 and wait until it answers."""
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=lambda: _pin(0)
-    )
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=lambda: pin(0))
     if not wait_up(port):
         process.kill()
         raise RuntimeError(f"{command[0]} did not start")
@@ -164,7 +162,8 @@ def wait_up(port: int, timeout: float = 120) -> bool:
     return False
 
 
-def _pin(cpu: int) -> None:
+def pin(cpu: int) -> None:
+    """Run this process (and what it starts from now on) on CPU `cpu` only, where the machine has two or more."""
     if hasattr(os, "sched_setaffinity") and os.cpu_count() and os.cpu_count() > 1:
         os.sched_setaffinity(0, {cpu})
 
@@ -203,7 +202,7 @@ def online(bundle: Path, records: list[dict], clients: list[int], seconds: float
     bodies = [json.dumps(record).encode() for record in records]
     for name, figures in in_process(bundle, records).items():
         print(f"in-process, one row, {name}: {figures}")
-    _pin(1)
+    pin(1)
     servers = {
         "lockstep serve": [
             str(BIN / "lockstep"),

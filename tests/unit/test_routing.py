@@ -19,7 +19,8 @@ from lockstep.config import (
 from lockstep.errors import PipelineError
 from lockstep.serving.observe import Metrics, PredictionLog
 from lockstep.serving.routing import BUCKETS, PROD, RoutingTable, bucket, sticky_value
-from lockstep.serving.shadow import ShadowJob, ShadowScorer
+from lockstep.serving.shadow import ShadowScorer
+from lockstep.serving.shadow_process import ShadowJob
 from lockstep.store import ModelVersion, load_version
 
 from tests.conftest import PACKAGE, REPO_ROOT
@@ -97,9 +98,9 @@ def test_a_full_shadow_queue_drops_and_counts(versions: tuple[ModelVersion, Mode
     log = PredictionLog(tmp_path / "predictions.jsonl")
 
     async def offer_five() -> list[bool]:
-        scorer = ShadowScorer(metrics, log)  # not started: nothing leaves the queue
-        job = ShadowJob(versions[1], [{"age": 30}], ["r:0"], "r", 0.0, 5.0)
-        accepted = [scorer.offer(job, limit=2) for _ in range(5)]
+        scorer = ShadowScorer(metrics, log, tmp_path / "predictions.shadow.jsonl")  # not started: nothing is sent
+        job = ShadowJob(b'{"age": 30}', "v1", ["r:0"], "r", 0.0, 5.0)
+        accepted = [scorer.offer(versions[1], job, limit=2) for _ in range(5)]
         await scorer.stop()  # what is still queued is dropped too
         return accepted
 

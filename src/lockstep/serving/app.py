@@ -36,10 +36,11 @@ from .feedback import feedback_records
 from .http import body_bytes, json_response
 from .observe import Metrics, PredictionLog
 from .openapi import openapi_document
-from .records import FEEDBACK_FILE, PredictionRecord
+from .records import FEEDBACK_FILE, PredictionRecord, shadow_log
 from .requests import V2_DATATYPES, BadRequestError, decode, records_from_v1, records_from_v2, row_ids, sized
 from .routing import Router, RoutingTable, sticky_value
-from .shadow import ShadowJob, ShadowScorer
+from .shadow import ShadowScorer
+from .shadow_process import ShadowJob
 
 ARM_HEADER = "x-model-arm"
 Handler = Callable[[Request], Awaitable[Response]]
@@ -136,21 +137,23 @@ class Api:
         return Scored(ids, out)
 
     def _shadow(
-        self, table: RoutingTable, records: list[dict[str, Any]], scored: Scored, request_id: str, started: float
+        self, table: RoutingTable, body: bytes, protocol: str, scored: Scored, request_id: str, started: float
     ) -> None:
-        """Hand the request to the shadow, if the table has one (never waits)."""
+        """Hand the request's body to the shadow, if the table has one (never waits)."""
         if table.shadow is not None:
-            job = ShadowJob(table.shadow, records, scored.ids, request_id, started, table.rollout.shadow_budget_ms)
-            self.state.router.shadow.offer(job, table.rollout.shadow_queue)
+            arrived = time.time() - (time.perf_counter() - started)  # wall clock: the shadow's process reads it
+            job = ShadowJob(body, protocol, scored.ids, request_id, arrived, table.rollout.shadow_budget_ms)
+            self.state.router.shadow.offer(table.shadow, job, table.rollout.shadow_queue)
 
     async def predict_v1(self, request: Request) -> Response:
         """POST /v1/predict: one record or a list of records."""
         started, table = time.perf_counter(), self.state.router.table
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        records = sized(records_from_v1(decode(await body_bytes(request))))
+        body = await body_bytes(request)
+        records = sized(records_from_v1(decode(body)))
         arm, loaded = table.choose(sticky_value(records, table.rollout.sticky_key, request_id))
         scored = await self._predict(records, arm, loaded, request_id, started)
-        self._shadow(table, records, scored, request_id, started)
+        self._shadow(table, body, "v1", scored, request_id, started)
         out = scored.outputs
         predictions = [{"id": row_id} | {name: out[name][i] for name in out} for i, row_id in enumerate(scored.ids)]
         body = {"arm": arm, "model_version": loaded.version, "model_sha256": loaded.sha256, "predictions": predictions}
@@ -160,14 +163,15 @@ class Api:
         """POST /v2/models/{name}/infer: the Open Inference Protocol's columnar request."""
         started, table = time.perf_counter(), self.state.router.table
         self._known_model(request)
-        document = decode(await body_bytes(request))
+        body = await body_bytes(request)
+        document = decode(body)
         request_id = str(document.get("id") or uuid.uuid4().hex) if isinstance(document, dict) else uuid.uuid4().hex
         records = records_from_v2(document, table.prod.contract)
         arm, loaded = table.choose(sticky_value(records, table.rollout.sticky_key, request_id))
         if loaded is not table.prod:  # the candidate's contract may type a column otherwise
             records = records_from_v2(document, loaded.contract)
         scored = await self._predict(sized(records), arm, loaded, request_id, started)
-        self._shadow(table, records, scored, request_id, started)
+        self._shadow(table, body, "v2", scored, request_id, started)
         label_type = "FP64" if loaded.contract.task == "regression" else _v2_type(scored.outputs["label"])
         outputs = [
             {"name": name, "shape": [len(data)], "datatype": label_type if name == "label" else "FP64", "data": data}
@@ -257,7 +261,7 @@ def create_app(
     table = serving if isinstance(serving, RoutingTable) else RoutingTable(RolloutConfig(), serving)
     metrics, log = Metrics(), PredictionLog(prediction_log)
     feedback = PredictionLog(prediction_log.parent / FEEDBACK_FILE)
-    router = Router(table, ShadowScorer(metrics, log))
+    router = Router(table, ShadowScorer(metrics, log, shadow_log(prediction_log)))
     state = ServerState(router, name, MicroBatcher(), metrics, log, feedback, admin_token, rollout_source)
 
     @contextlib.asynccontextmanager

@@ -88,27 +88,36 @@ class Metrics:
 
 
 class PredictionLog:
-    """A rotating JSON-lines file written off the request path by a QueueListener thread.
+    """A rotating JSON-lines file, written off the request path by a QueueListener thread.
 
-    Also the feedback log's writer: entries are dicts or msgspec Structs (`records.py`).
+    With `background=False`, each entry is written as it comes (the shadow's
+    process, which has no request path). Also the feedback log's writer:
+    entries are dicts or msgspec Structs (`records.py`).
     """
 
-    def __init__(self, path: Path, max_bytes: int = 10_000_000, backups: int = 5) -> None:
+    def __init__(self, path: Path, max_bytes: int = 10_000_000, backups: int = 5, background: bool = True) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         handler = logging.handlers.RotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
         handler.setFormatter(_JsonLines())
-        self.queue: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-        self.listener = logging.handlers.QueueListener(self.queue, handler)
-        self.listener.start()
         self.handler = handler
+        self.queue: queue.SimpleQueue[logging.LogRecord] | None = None
+        if background:
+            self.queue = queue.SimpleQueue()
+            self.listener = logging.handlers.QueueListener(self.queue, handler)
+            self.listener.start()
 
     def write(self, entry: Any) -> None:
-        """Queue one entry; the listener thread encodes and writes it."""
-        self.queue.put(logging.makeLogRecord({"msg": entry, "levelno": logging.INFO, "levelname": "INFO"}))
+        """Queue one entry for the listener thread to encode and write (or write it now)."""
+        record = logging.makeLogRecord({"msg": entry, "levelno": logging.INFO, "levelname": "INFO"})
+        if self.queue is None:
+            self.handler.handle(record)
+        else:
+            self.queue.put(record)
 
     def close(self) -> None:
         """Write what is queued, then close the file."""
-        self.listener.stop()
+        if self.queue is not None:
+            self.listener.stop()
         self.handler.close()
 
 

@@ -1,10 +1,11 @@
 """The prediction log's and the feedback log's lines: one schema for the server that writes them and the readers.
 
-The server appends one `PredictionRecord` per scored request and arm (a shadow's
-predictions too, with `served=False`), and one `FeedbackRecord` per late label
-posted to `/v1/feedback`. The rollout report and, later, monitoring read them.
-Both logs are JSON lines, rotated by the writer (`predictions.jsonl`,
-`predictions.jsonl.1`, ...), and live in the same folder.
+The server appends one `PredictionRecord` per scored request and arm, and one
+`FeedbackRecord` per late label posted to `/v1/feedback`; a shadow's process
+writes its own records (`served=False`) to `predictions.shadow.jsonl`. The
+rollout report and, later, monitoring read them. The logs are JSON lines,
+rotated by their writer (`predictions.jsonl`, `predictions.jsonl.1`, ...), and
+live in the same folder.
 """
 
 from __future__ import annotations
@@ -16,6 +17,12 @@ from typing import Any
 import msgspec
 
 FEEDBACK_FILE = "feedback.jsonl"
+PREDICTIONS_FILE = "predictions.jsonl"
+
+
+def shadow_log(prediction_log: Path) -> Path:
+    """Where the shadow's process logs, next to the server's log: `predictions.jsonl` -> `predictions.shadow.jsonl`."""
+    return prediction_log.with_name(f"{prediction_log.stem}.shadow{prediction_log.suffix}")
 
 
 class PredictionRecord(msgspec.Struct, kw_only=True):
@@ -56,11 +63,12 @@ def _lines(folder: Path, name: str) -> Iterator[bytes]:
                 yield from (line for line in handle if line.strip())
 
 
-def read_predictions(folder: Path, name: str = "predictions.jsonl") -> Iterator[PredictionRecord]:
-    """Every prediction record in `folder`, oldest first."""
+def read_predictions(folder: Path, name: str = PREDICTIONS_FILE) -> Iterator[PredictionRecord]:
+    """Every prediction record in `folder`: the server's log, oldest first, then its shadow's log, oldest first."""
     decoder = msgspec.json.Decoder(PredictionRecord)
-    for line in _lines(folder, name):
-        yield decoder.decode(line)
+    for file in (name, shadow_log(Path(name)).name):
+        for line in _lines(folder, file):
+            yield decoder.decode(line)
 
 
 def read_feedback(folder: Path) -> Iterator[FeedbackRecord]:

@@ -1,16 +1,19 @@
-"""The shadow's own process: it checks and scores what the server sends, and sends the outputs back.
+"""The shadow's own process: it decodes, checks, scores and logs what the server hands it.
 
-A shadow in a process of its own takes no time from `prod`'s answers (no lock
-on the interpreter is shared), and a candidate that crashes its process (a
-segfault in native code, `os._exit`) ends that process only: the server logs
-the lost requests and starts another on the next batch. Processes come from a
-forkserver that has imported scikit-learn once, so a new one starts without
-importing it again.
+The server's part of a shadow is a few microseconds per request: it queues the
+request's body and sends batches down a pipe. Everything else happens here, in
+a process of its own at the lowest priority (niceness 19): decoding the body,
+the contract's checks, the model call, and the log line, written to a log of
+its own (`predictions.shadow.jsonl` next to `predictions.jsonl`; readers read
+both). So a shadow takes no time from `prod` that the kernel could give
+`prod`, never holds the server's interpreter, and one that crashes this
+process (a segfault in native code, `os._exit`) loses only the requests it
+held; the server logs those and starts another process on the next batch.
+Processes come from a forkserver that has imported scikit-learn once.
 
 What crosses the pipe is pickled: the `ModelVersion` the server already holds
-(sent once per process), and the requests' records. Both come from the
-server's own memory, never from a file, so this does not widen what a model
-file may do (model files are only ever loaded by the store, with skops).
+(sent once per process) and the requests' bodies, both from the server's own
+memory, never from a file; model files are only ever loaded by the store.
 """
 
 from __future__ import annotations
@@ -21,29 +24,52 @@ import signal
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from .. import PACKAGE
+from ..contract.model_contract import ModelContract
 from ..store import ModelVersion
-from .requests import check_requests
+from .observe import PredictionLog
+from .records import PredictionRecord
+from .requests import BadRequestError, check_requests, decode, records_from_v1, records_from_v2
 
-SHADOW_NICENESS = 10
+SHADOW = "shadow"
+SHADOW_NICENESS = 19  # the kernel runs the server first whenever both want the CPU
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """What became of one request in the shadow: its outputs, or an error and its kind (`contract`, `model`)."""
+class ShadowJob:
+    """One request as the shadow needs it: the body `prod` accepted, and the ids `prod` logged for its rows."""
 
-    outputs: dict[str, list[Any]]
-    error: str | None = None
-    kind: str | None = None
+    body: bytes
+    protocol: str  # "v1" (/v1/predict) or "v2" (the Open Inference Protocol)
+    ids: list[Any]  # the id column's values, or `<request_id>:<i>`
+    request_id: str
+    arrived: float  # time.time() when the request came
+    budget_ms: float
+
+    def records(self, contract: ModelContract) -> list[dict[str, Any]]:
+        """The body's records, read against the shadow's contract (a BadRequestError if they do not fit it)."""
+        document = decode(self.body)
+        return records_from_v1(document) if self.protocol == "v1" else records_from_v2(document, contract)
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """What the server counts of one request: its latency, its error kind (None: scored), its scores and labels."""
+
+    latency: float
+    kind: str | None
+    scores: list[float] | None = None
+    labels: list[Any] | None = None
 
 
 @dataclass(frozen=True)
 class ShadowResult:
     """The outcome of every request sent, and how long the model call took."""
 
-    outcomes: list[Outcome]
+    outcomes: list[JobOutcome]
     seconds: float
 
 
@@ -51,12 +77,18 @@ class ShadowProcessDiedError(RuntimeError):
     """The shadow's process ended while it held requests (the candidate crashed it, or it was killed)."""
 
 
-def score_requests(loaded: ModelVersion, requests: list[list[dict[str, Any]]]) -> ShadowResult:
-    """Check `requests` against the shadow's own contract and score those that pass, in one call."""
-    checked = check_requests(requests, loaded.contract)
+def score_jobs(loaded: ModelVersion, jobs: list[ShadowJob], log: PredictionLog) -> ShadowResult:
+    """Decode, check and score `jobs` against the shadow's own contract in one model call; log a line per job."""
+    errors: dict[int, tuple[str, str]] = {}
+    decoded: dict[int, list[dict[str, Any]]] = {}
+    for index, job in enumerate(jobs):
+        try:  # prod's contract accepted these rows; the shadow's may not
+            decoded[index] = job.records(loaded.contract)
+        except BadRequestError as exc:
+            errors[index] = (f"contract: {exc}", "contract")
+    checked = check_requests(list(decoded.values()), loaded.contract)
     started = time.perf_counter()
     outputs: dict[str, list[Any]] = {}
-    failure = None
     try:
         scored = loaded.predict(checked.columns) if checked.rows else {}
         wrong = [name for name, values in scored.items() if len(values) != checked.rows]
@@ -64,64 +96,96 @@ def score_requests(loaded: ModelVersion, requests: list[list[dict[str, Any]]]) -
             raise ValueError(f"the outputs {wrong or ['label']} do not hold one value per row")
         outputs = {name: values.tolist() for name, values in scored.items()}
     except Exception as exc:  # anything the candidate's model does wrong
-        failure = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        failure = (f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", "model")
+        errors |= {index: failure for index in decoded if index not in errors}
     seconds = time.perf_counter() - started
+    rows = dict(zip(decoded, checked.outcomes, strict=True))
     outcomes = []
-    for outcome in checked.outcomes:  # prod's contract accepted these rows; the shadow's may not
-        if not isinstance(outcome, slice):
-            outcomes.append(Outcome({}, f"contract: {outcome}", "contract"))
-        elif failure is not None:
-            outcomes.append(Outcome({}, failure, "model"))
-        else:
-            outcomes.append(Outcome({name: values[outcome] for name, values in outputs.items()}))
+    for index, job in enumerate(jobs):
+        outcome = rows.get(index)
+        if index not in errors and isinstance(outcome, BadRequestError):
+            errors[index] = (f"contract: {outcome}", "contract")
+        out = {} if index in errors else {name: values[outcome] for name, values in outputs.items()}
+        error, kind = errors.get(index, (None, None))
+        outcomes.append(_log(log, loaded, job, decoded.get(index, []), out, error, kind))
     return ShadowResult(outcomes, seconds)
 
 
-def _serve(connection: Connection) -> None:
-    """The child's loop: (key, version or None, requests) in, a ShadowResult out, until the pipe closes."""
+def _log(
+    log: PredictionLog,
+    loaded: ModelVersion,
+    job: ShadowJob,
+    records: list[dict[str, Any]],
+    outputs: dict[str, list[Any]],
+    error: str | None,
+    kind: str | None,
+) -> JobOutcome:
+    latency = time.time() - job.arrived
+    log.write(shadow_record(loaded, job, records, outputs, latency, error))
+    return JobOutcome(latency, kind, outputs.get("score"), outputs.get("label"))
+
+
+def shadow_record(
+    loaded: ModelVersion,
+    job: ShadowJob,
+    records: list[dict[str, Any]],
+    outputs: dict[str, list[Any]],
+    latency: float,
+    error: str | None,
+) -> PredictionRecord:
+    """The log line of one request the shadow scored (or failed to: then `error`, and no outputs)."""
+    return PredictionRecord(
+        request_id=job.request_id,
+        time=time.time(),
+        arm=SHADOW,
+        served=False,
+        model_version=loaded.version,
+        model_sha256=loaded.sha256,
+        ids=job.ids,
+        inputs=records,
+        outputs=outputs,
+        latency_ms=round(latency * 1000, 3),
+        error=error,
+    )
+
+
+def _serve(connection: Connection, log_path: Path) -> None:
+    """The child's loop: (key, version or None, jobs) in, a ShadowResult out, until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which then ends this process
-    _yield_to_prod()
+    os.nice(SHADOW_NICENESS)
+    log = PredictionLog(log_path, background=False)  # each line is on disk before the server hears of it
     versions: dict[str, ModelVersion] = {}
     while True:
         try:
-            key, loaded, requests = connection.recv()
+            key, loaded, jobs = connection.recv()
         except (EOFError, OSError):
+            log.close()
             return
         if loaded is not None:
             versions = {key: loaded}  # one candidate at a time: a new one replaces the old
-        connection.send(score_requests(versions[key], requests))
-
-
-def _yield_to_prod() -> None:
-    """Lower this process's priority, so that the kernel runs the server first whenever both want the CPU.
-
-    At niceness SHADOW_NICENESS the shadow gets about a tenth of a core that
-    the server wants whole: a busy server slows its shadow (whose queue then
-    drops and counts), never the reverse.
-    """
-    os.nice(SHADOW_NICENESS)
+        connection.send(score_jobs(versions[key], jobs, log))
 
 
 class ShadowProcess:
     """One child process and the pipe to it; `score` blocks (call it from a thread)."""
 
-    def __init__(self) -> None:
+    def __init__(self, log_path: Path) -> None:
         context = multiprocessing.get_context("forkserver")
         # The forkserver imports these once (scikit-learn with `modeling.predict`); each child forks from it.
         context.set_forkserver_preload([f"{PACKAGE}.serving.shadow_process", f"{PACKAGE}.modeling.predict"])
         self.connection, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child,), name="shadow", daemon=True)
+        self.process = context.Process(target=_serve, args=(child, log_path), name="shadow", daemon=True)
         self.process.start()
         child.close()  # the child's end lives in the child only: its death closes the pipe
         self.sent: str | None = None  # the key of the version the child holds
 
-    def score(self, key: str, loaded: ModelVersion, requests: list[list[dict[str, Any]]]) -> ShadowResult:
-        """Send `requests` (and `loaded`, the first time this key is sent) and wait for the result."""
+    def score(self, key: str, loaded: ModelVersion, jobs: list[ShadowJob]) -> ShadowResult:
+        """Send `jobs` (and `loaded`, the first time this key is sent) and wait for the result."""
         try:
-            self.connection.send((key, None if self.sent == key else loaded, requests))
+            self.connection.send((key, None if self.sent == key else loaded, jobs))
             self.sent = key
             return self.connection.recv()
-        except (EOFError, OSError, BrokenPipeError):
+        except (EOFError, OSError):
             self.process.join(timeout=1)
             raise ShadowProcessDiedError(f"the shadow's process died (exit code {self.process.exitcode})") from None
 
@@ -130,7 +194,7 @@ class ShadowProcess:
         return self.process.is_alive()
 
     def stop(self) -> None:
-        """End the child at once (a shadow never delays a shutdown)."""
+        """End the child at once (a shadow never delays a shutdown; its lines are on disk already)."""
         self.connection.close()
         if self.process.is_alive():
             self.process.kill()
