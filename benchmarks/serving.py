@@ -28,6 +28,7 @@ import asyncio
 import hashlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -226,11 +227,13 @@ def online(bundle: Path, records: list[dict], clients: list[int], seconds: float
             process.wait()
 
 
+# The process's own peak (VmHWM, in kB): ru_maxrss would count the benchmark's memory too, as a
+# started process's maximum starts from its parent's at fork time.
 PEAK_RSS = """
-import resource, sys
+import re, sys
 from lockstep.cli import main
 code = main(sys.argv[1:])
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+print(re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1), file=sys.stderr)
 sys.exit(code)
 """
 
@@ -252,16 +255,19 @@ def batch(bundle: Path, records: list[dict], sizes: list[int], folder: Path, bar
             for start_row in range(0, size, len(chunk)):
                 writer.write_table(chunk.slice(0, min(len(chunk), size - start_row)))
         bare = in_process = "-"
-        if size <= bare_max:
+        if size <= bare_max:  # in turn, 3 times each, medians: one run varies by tens of percent here
             frame = pd.read_parquet(path)[loaded.contract.feature_names]
-            started = time.perf_counter()
-            loaded.model.predict_proba(frame)
-            bare = f"{size / (time.perf_counter() - started):,.0f}"
+            bare_rates, rates = [], []
+            for _ in range(3):
+                started = time.perf_counter()
+                loaded.model.predict_proba(frame)
+                bare_rates.append(size / (time.perf_counter() - started))
+                # The same scoring as `lockstep predict` (read, check, score, write), without the process start.
+                started = time.perf_counter()
+                score_files(path, loaded, folder / "in-process.parquet", folder / "in-process.rejects.parquet")
+                rates.append(size / (time.perf_counter() - started))
             del frame
-            # The same scoring as `lockstep predict` (read, check, score, write), without the process start.
-            started = time.perf_counter()
-            score_files(path, loaded, folder / "in-process.parquet", folder / "in-process.rejects.parquet")
-            in_process = f"{size / (time.perf_counter() - started):,.0f}"
+            bare, in_process = f"{statistics.median(bare_rates):,.0f}", f"{statistics.median(rates):,.0f}"
         started = time.perf_counter()
         command = ["predict", "--model", str(bundle), "--input", str(path), "--output", str(folder / "out.parquet")]
         done = subprocess.run([sys.executable, "-c", PEAK_RSS, *command], check=True, capture_output=True, text=True)

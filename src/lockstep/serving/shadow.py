@@ -15,6 +15,7 @@ count, never in a response.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from pathlib import Path
@@ -57,6 +58,8 @@ class ShadowScorer:
         """Stop scoring: what is still queued is dropped (a shadow never delays a shutdown)."""
         if self.task:
             self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task  # off the pipe before it closes
         self.metrics.shadow_dropped.inc(self.queue.qsize())
         if self.process is not None:
             self.process.stop()
@@ -87,7 +90,7 @@ class ShadowScorer:
             self.process = await asyncio.to_thread(ShadowProcess, self.shadow_log)
         key = f"{loaded.version}:{loaded.sha256}:{id(loaded)}"
         try:
-            result = await asyncio.to_thread(self.process.score, key, loaded, jobs)
+            result = await self.process.score(key, loaded, jobs)
         except ShadowProcessDiedError as exc:
             for job in jobs:
                 latency = time.time() - job.arrived

@@ -18,6 +18,7 @@ memory, never from a file; model files are only ever loaded by the store.
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
 import signal
@@ -167,7 +168,7 @@ def _serve(connection: Connection, log_path: Path) -> None:
 
 
 class ShadowProcess:
-    """One child process and the pipe to it; `score` blocks (call it from a thread)."""
+    """One child process and the pipe to it."""
 
     def __init__(self, log_path: Path) -> None:
         context = multiprocessing.get_context("forkserver")
@@ -179,11 +180,24 @@ class ShadowProcess:
         child.close()  # the child's end lives in the child only: its death closes the pipe
         self.sent: str | None = None  # the key of the version the child holds
 
-    def score(self, key: str, loaded: ModelVersion, jobs: list[ShadowJob]) -> ShadowResult:
-        """Send `jobs` (and `loaded`, the first time this key is sent) and wait for the result."""
+    async def score(self, key: str, loaded: ModelVersion, jobs: list[ShadowJob]) -> ShadowResult:
+        """Send `jobs` (and `loaded`, the first time this key is sent) and wait for the result.
+
+        Both ends of the pipe are used from the event loop (the wait is on the
+        pipe's readiness): a thread would have to take the interpreter's lock
+        back from the request handlers to read the result, which delays
+        requests by up to the lock's switch interval (5 ms).
+        """
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
         try:
             self.connection.send((key, None if self.sent == key else loaded, jobs))
             self.sent = key
+            loop.add_reader(self.connection.fileno(), lambda: ready.done() or ready.set_result(None))
+            try:
+                await ready
+            finally:
+                loop.remove_reader(self.connection.fileno())
             return self.connection.recv()
         except (EOFError, OSError):
             self.process.join(timeout=1)
