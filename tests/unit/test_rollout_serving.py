@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import signal
 import subprocess
@@ -26,9 +27,11 @@ from lockstep.config import parse_rollout
 from lockstep.data.prepare import PreparedData
 from lockstep.modeling.predict import predict_frame
 from lockstep.serving.app import create_app
+from lockstep.serving.observe import PredictionLog
 from lockstep.serving.records import read_feedback, read_predictions
 from lockstep.serving.requests import V2_DATATYPES
 from lockstep.serving.routing import RoutingTable
+from lockstep.serving.shadow_process import ShadowJob, score_jobs
 from lockstep.store import ModelVersion, load_version
 
 from tests.conftest import PACKAGE
@@ -197,6 +200,33 @@ def test_a_shadow_that_raises_is_logged_and_counted_and_the_answers_stand(
     shadow = [line for line in read_predictions(tmp_path) if not line.served]
     assert len(shadow) == 20
     assert {(line.error, str(line.outputs)) for line in shadow} == {("RuntimeError: the candidate is broken", "{}")}
+
+
+def test_the_shadow_process_logs_each_request_with_its_outputs_or_why_not(
+    candidate: ModelVersion, payloads: list[dict], tmp_path: Path
+) -> None:
+    """`score_jobs`, what the shadow's process runs per batch, called in process."""
+    bad = payloads[1] | {"age": 17}
+    bodies = [json.dumps(payloads[0]), json.dumps([bad, payloads[2]]), json.dumps(payloads[3])]
+    jobs = [ShadowJob(body.encode(), "v1", [f"r{i}:0"], f"r{i}", time.time(), 5.0) for i, body in enumerate(bodies)]
+    broken = dataclasses.replace(candidate, model=Raising(candidate.model), scorer=Raising(candidate.scorer))
+    for loaded, folder in ((candidate, tmp_path / "ok"), (broken, tmp_path / "broken")):
+        log = PredictionLog(folder / "predictions.shadow.jsonl", background=False)
+        result = score_jobs(loaded, jobs, log)
+        log.close()
+        lines = list(read_predictions(folder))
+        assert [line.request_id for line in lines] == ["r0", "r1", "r2"]
+        assert {(line.arm, line.served) for line in lines} == {("shadow", False)}
+        kinds = [outcome.kind for outcome in result.outcomes]
+        if loaded is candidate:
+            expected = predict_frame(candidate.model, pd.DataFrame([payloads[0], payloads[3]]), candidate.contract)
+            assert kinds == [None, "contract", None]
+            assert [lines[0].outputs["score"][0], lines[2].outputs["score"][0]] == expected["score"].tolist()
+        else:
+            assert kinds == ["model", "contract", "model"]
+            assert lines[0].error == "RuntimeError: the candidate is broken"
+        assert lines[1].error.startswith("contract: age: 17 is below the minimum")
+        assert lines[1].outputs == {}
 
 
 def test_a_shadow_that_crashes_its_process_loses_only_its_own_lines(

@@ -88,6 +88,8 @@ def score_jobs(loaded: ModelVersion, jobs: list[ShadowJob], log: PredictionLog) 
         except BadRequestError as exc:
             errors[index] = (f"contract: {exc}", "contract")
     checked = check_requests(list(decoded.values()), loaded.contract)
+    rows = dict(zip(decoded, checked.outcomes, strict=True))
+    errors |= {i: (f"contract: {rows[i]}", "contract") for i in decoded if isinstance(rows[i], BadRequestError)}
     started = time.perf_counter()
     outputs: dict[str, list[Any]] = {}
     try:
@@ -100,13 +102,9 @@ def score_jobs(loaded: ModelVersion, jobs: list[ShadowJob], log: PredictionLog) 
         failure = (f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", "model")
         errors |= {index: failure for index in decoded if index not in errors}
     seconds = time.perf_counter() - started
-    rows = dict(zip(decoded, checked.outcomes, strict=True))
     outcomes = []
     for index, job in enumerate(jobs):
-        outcome = rows.get(index)
-        if index not in errors and isinstance(outcome, BadRequestError):
-            errors[index] = (f"contract: {outcome}", "contract")
-        out = {} if index in errors else {name: values[outcome] for name, values in outputs.items()}
+        out = {} if index in errors else {name: values[rows[index]] for name, values in outputs.items()}
         error, kind = errors.get(index, (None, None))
         outcomes.append(_log(log, loaded, job, decoded.get(index, []), out, error, kind))
     return ShadowResult(outcomes, seconds)
