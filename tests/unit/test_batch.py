@@ -6,13 +6,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from lockstep.cli import main
 from lockstep.data.prepare import PreparedData
 from lockstep.errors import PipelineError
 from lockstep.modeling.predict import predict_frame
-from lockstep.serving.batch import score_files
+from lockstep.serving.batch import arrow_to_numpy, score_files
 from lockstep.store import ModelVersion, load_version
 
 from tests.conftest import PACKAGE
@@ -124,3 +125,23 @@ def test_batch_scoring_without_pyarrow_says_where_to_run_it(
     assert main(["predict", "--model", "workspace", "--input", "in.parquet", "--output", "out.parquet"]) == 2
     assert "batch scoring needs pyarrow, which the serving image leaves out" in capsys.readouterr().err
     assert not Path("out.parquet").exists()
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pa.array(["b", None, "a", "b", ""]),
+        pa.array([None, None], pa.string()),
+        pa.array([], pa.string()),
+        pa.array(["x", None], pa.large_string()),
+        pa.array([1, None, 3]),
+        pa.array([1.5, 2.0]),
+    ],
+    ids=["text with nulls", "all null", "empty", "large text", "ints with nulls", "floats"],
+)
+def test_arrow_columns_become_the_arrays_to_numpy_gives(column: pa.Array) -> None:
+    """Text goes through a dictionary (one Python string per distinct value): the values must not change."""
+    expected = column.to_numpy(zero_copy_only=False)
+    got = arrow_to_numpy(column)
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)

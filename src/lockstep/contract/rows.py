@@ -148,7 +148,7 @@ def _as_numbers(column: np.ndarray, missing: np.ndarray, text: bool) -> tuple[np
     if column.dtype.kind == "b":
         return np.full(len(column), np.nan), ~missing
     if text:
-        is_text = np.fromiter((isinstance(v, str) for v in column), dtype=bool, count=len(column))
+        is_text = _is_text(column, missing)
         values = pd.to_numeric(pd.Series(np.where(is_text, column, None), dtype=object), errors="coerce").to_numpy(
             dtype="float64", na_value=np.nan
         )
@@ -170,12 +170,16 @@ def _as_labels(column: np.ndarray, missing: np.ndarray, dtype: str, text: bool) 
         ]
         wrong = ~missing & np.array([v is None for v in parsed], dtype=bool)
         return np.array([np.nan if v is None else bool(v) for v in parsed], dtype=object), wrong
-    if pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):  # one scan in C: all text
-        is_text = ~missing
-    else:
-        is_text = np.fromiter((isinstance(v, str) for v in column), dtype=bool, count=len(column))
+    is_text = _is_text(column, missing)
     values = np.where(is_text, column, np.nan).astype(object)
     return values, ~missing & ~is_text
+
+
+def _is_text(column: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """Where `column` holds a string: one scan in C when all of it is text (or missing), else a loop."""
+    if pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
+        return ~missing
+    return np.fromiter((isinstance(v, str) for v in column), dtype=bool, count=len(column))
 
 
 def _kind(dtype: str) -> str:

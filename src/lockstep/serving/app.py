@@ -156,8 +156,9 @@ class Api:
         self._shadow(table, body, "v1", scored, request_id, started)
         out = scored.outputs
         predictions = [{"id": row_id} | {name: out[name][i] for name in out} for i, row_id in enumerate(scored.ids)]
-        body = {"arm": arm, "model_version": loaded.version, "model_sha256": loaded.sha256, "predictions": predictions}
-        return json_response(body, headers={"x-request-id": request_id, ARM_HEADER: arm})
+        answer = {"arm": arm, "model_version": loaded.version, "model_sha256": loaded.sha256}
+        answer["predictions"] = predictions
+        return json_response(answer, headers={"x-request-id": request_id, ARM_HEADER: arm})
 
     async def infer_v2(self, request: Request) -> Response:
         """POST /v2/models/{name}/infer: the Open Inference Protocol's columnar request."""
@@ -177,14 +178,14 @@ class Api:
             {"name": name, "shape": [len(data)], "datatype": label_type if name == "label" else "FP64", "data": data}
             for name, data in scored.outputs.items()
         ]
-        body = {
+        answer = {
             "model_name": self.state.name,
             "model_version": loaded.version,
             "id": request_id,
             "parameters": {"model_sha256": loaded.sha256, "arm": arm},
             "outputs": outputs,
         }
-        return json_response(body, headers={ARM_HEADER: arm})
+        return json_response(answer, headers={ARM_HEADER: arm})
 
     async def feedback(self, request: Request) -> Response:
         """POST /v1/feedback: late outcomes, `{"id", "outcome"}` or a list, appended to the feedback log."""

@@ -115,6 +115,22 @@ def _record_batches(path: Path, contract: ModelContract, batch_rows: int) -> Ite
         raise PipelineError(f"{path} cannot be read: {str(exc).splitlines()[0]}") from None
 
 
+def arrow_to_numpy(column: pa.Array) -> np.ndarray:
+    """An Arrow column as NumPy, straight (a pandas frame of Arrow strings costs more than the scoring).
+
+    Text becomes an object array of `str` (None where null). Through a
+    dictionary: each distinct value becomes one Python string, shared by its
+    rows, instead of one string per row.
+    """
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return column.to_numpy(zero_copy_only=False)
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(column)
+    values = np.append(encoded.dictionary.to_numpy(zero_copy_only=False), None)  # code -1 (null) picks None
+    return values[encoded.indices.fill_null(-1).to_numpy()]
+
+
 def _csv_options(contract: ModelContract) -> Any:
     """Read every model column of a CSV as text: the contract decides what a value may be, not Arrow's guess."""
     import pyarrow.csv as pacsv
@@ -173,8 +189,7 @@ def score_files(
         for path in files:
             offset = 0
             for batch in _record_batches(path, contract, batch_rows):
-                # Arrow to NumPy directly: a pandas frame of Arrow strings costs more than the scoring.
-                columns = {name: batch.column(name).to_numpy(zero_copy_only=False) for name in batch.schema.names}
+                columns = {name: arrow_to_numpy(batch.column(name)) for name in batch.schema.names}
                 has_id = contract.id_column is not None and contract.id_column in columns
                 ids = columns[contract.id_column] if has_id else np.arange(offset, offset + batch.num_rows)
                 id_type = batch.schema.field(contract.id_column).type if has_id else pa.int64()
