@@ -74,7 +74,8 @@ def warm_up(port: int, bodies: list[bytes], shadow: bool, timeout: float = 60) -
     drive(port, bodies, 1, 2.0)
     while shadow and time.monotonic() < deadline:
         text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
-        if any(line.startswith(f'{NAME}_arm_requests_total{{arm="shadow"') for line in text.splitlines()):
+        shadow_sample = f"{NAME}_arm_requests_total" + '{arm="shadow"'
+        if any(line.startswith(shadow_sample) for line in text.splitlines()):
             drive(port, bodies, 1, 2.0)  # and let it settle
             return
         drive(port, bodies, 1, 0.5)
