@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +18,7 @@ from lockstep.data.prepare import PreparedData
 from lockstep.modeling.predict import predict_frame
 from lockstep.serving.app import create_app
 from lockstep.serving.batch import score_files
+from lockstep.serving.batcher import MicroBatcher
 from lockstep.serving.requests import check_requests
 from lockstep.store import ModelVersion, load_version
 
@@ -110,6 +113,7 @@ BAD_RECORDS = [
     ({"annual_income": [1]}, "annual_income", "type"),
     ({"annual_income": {"a": 1}}, "annual_income", "type"),
     ({"interest_rate": 1e308}, "interest_rate", "range"),
+    ({"annual_income": 10**400}, "annual_income", "type"),
     ({"loan_term_months": 48}, "loan_term_months", "category"),
     ({"employment_type": "astronaut"}, "employment_type", "category"),
     ({"employment_type": 3}, "employment_type", "type"),
@@ -270,3 +274,35 @@ def test_each_prediction_is_logged_off_the_request_path(
     assert entries[0]["inputs"][0]["age"] == prepared.test["age"].iloc[0]
     assert len(entries[0]["outputs"]["score"]) == 2
     assert entries[0]["latency_ms"] > 0
+
+
+class _FailsOnAge99:
+    """A scorer that raises when any row it is given has age 99, and otherwise scores as `scorer`."""
+
+    def __init__(self, scorer: object) -> None:
+        self.scorer = scorer
+        self.classes_ = scorer.classes_
+
+    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
+        if (features["age"] == 99).any():
+            raise RuntimeError("age 99")
+        return self.scorer.predict_proba(features)
+
+
+def test_a_request_that_fails_the_model_call_fails_alone(loaded: ModelVersion, prepared: PreparedData) -> None:
+    """Requests that wait together share a model call; when it raises, each is scored alone to find the culprit."""
+    picky = dataclasses.replace(loaded, scorer=_FailsOnAge99(loaded.scorer))
+    good, culprit = records(prepared.test.head(2))[0], records(prepared.test.head(2))[1] | {"age": 99}
+
+    async def together() -> list[object]:
+        batcher = MicroBatcher()
+        waiting = [asyncio.ensure_future(batcher.predict(picky, [record])) for record in (good, culprit, good)]
+        batcher.start()  # after the three are queued: they are taken as one batch
+        answers = await asyncio.gather(*waiting, return_exceptions=True)
+        await batcher.stop()
+        return answers
+
+    first, failed, third = asyncio.run(together())
+    expected = loaded.predict(check_requests([[good]], loaded.contract).columns)["score"].tolist()
+    assert first["score"] == third["score"] == expected
+    assert isinstance(failed, RuntimeError)

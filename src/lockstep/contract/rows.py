@@ -155,10 +155,21 @@ def _as_numbers(column: np.ndarray, missing: np.ndarray, text: bool) -> tuple[np
         wrong = ~missing & np.isnan(values)
         return values, wrong
     if pd.api.types.infer_dtype(column, skipna=True) in NUMBERS:  # one scan in C: every value is a number
-        return np.where(missing, np.nan, column).astype("float64"), np.zeros(len(column), dtype=bool)
+        try:
+            return np.where(missing, np.nan, column).astype("float64"), np.zeros(len(column), dtype=bool)
+        except OverflowError:  # an integer beyond any float: the loop below makes it inf, refused as not finite
+            pass
     is_number = np.fromiter((_is_number(v) for v in column), dtype=bool, count=len(column))
-    values = np.array([float(v) if ok else np.nan for v, ok in zip(column, is_number, strict=True)], dtype="float64")
+    values = np.array([_float(v) if ok else np.nan for v, ok in zip(column, is_number, strict=True)], dtype="float64")
     return values, ~missing & ~is_number
+
+
+def _float(value: Any) -> float:
+    """`value` as a float; an integer too large for one (JSON allows 10**400) becomes inf."""
+    try:
+        return float(value)
+    except OverflowError:
+        return np.inf if value > 0 else -np.inf
 
 
 def _as_labels(column: np.ndarray, missing: np.ndarray, dtype: str, text: bool) -> tuple[np.ndarray, np.ndarray]:

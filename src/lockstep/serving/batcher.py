@@ -76,10 +76,13 @@ class MicroBatcher:
                 scored = loaded.predict(checked.columns)
             else:  # a Pipeline's call may be long: the event loop keeps reading requests meanwhile
                 scored = await asyncio.to_thread(loaded.predict, checked.columns)
-        except Exception as exc:  # handed to every waiting request; the task itself keeps serving
-            for job in jobs:
-                if not job.future.done():  # a request whose client went away is cancelled
-                    job.future.set_exception(exc)
+        except Exception as exc:  # the task itself keeps serving
+            if len(jobs) > 1:  # one request must not fail the others: score each alone to find which
+                for job in jobs:
+                    await MicroBatcher._score([job])
+                return
+            if not jobs[0].future.done():  # a request whose client went away is cancelled
+                jobs[0].future.set_exception(exc)
             return
         outputs = {name: values.tolist() for name, values in scored.items()}
         for job, outcome in zip(jobs, checked.outcomes, strict=True):
