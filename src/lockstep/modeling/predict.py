@@ -19,6 +19,7 @@ from ..numerics import one_prediction_worker
 from .linear import LinearScorer
 
 Columns = Mapping[str, np.ndarray]
+PROBA_PREFIX = "proba_"  # a multiclass output per class: proba_<class> (the prediction log's names too)
 
 # BLAS kernels take rows in blocks, and a row in the tail block is summed in another order, so a row's
 # score could differ in its last bit between a 1-row request and a 64k-row batch. Padding every call
@@ -31,7 +32,7 @@ def score_columns(contract: ModelContract) -> list[str]:
     if contract.task == "binary":
         return ["score"]
     if contract.task == "multiclass":
-        return [f"proba_{label}" for label in contract.classes or []]
+        return [f"{PROBA_PREFIX}{label}" for label in contract.classes or []]
     return []
 
 
@@ -73,7 +74,7 @@ def predict_columns(
         score = proba[:, positive]
         label = np.where(score >= contract.decision_threshold, classes[positive], classes[1 - positive])
         return {"score": score, "label": label}
-    out = {f"proba_{label}": proba[:, index] for index, label in enumerate(classes)}
+    out = {f"{PROBA_PREFIX}{label}": proba[:, index] for index, label in enumerate(classes)}
     out["label"] = classes[proba.argmax(axis=1)]
     return out
 

@@ -16,6 +16,7 @@ import pandas as pd
 from ..config import GateConfig, resolve_metric
 from ..errors import PipelineError
 from ..evaluation.metrics import METRICS, Scored
+from ..modeling.predict import PROBA_PREFIX
 from ..review.bootstrap import Interval, paired_bootstrap, unpaired_bootstrap
 from .evidence import Evidence
 from .settings import PROD
@@ -56,7 +57,7 @@ class Comparison:
 def _scored(rows: pd.DataFrame, task: str, classes: list[str]) -> Scored:
     rows = rows[rows["has_outcome"]]
     score = rows["score"].to_numpy(dtype=float) if task == "binary" else None
-    proba = rows[[f"proba_{c}" for c in classes]].to_numpy(dtype=float) if task == "multiclass" else None
+    proba = rows[[f"{PROBA_PREFIX}{c}" for c in classes]].to_numpy(dtype=float) if task == "multiclass" else None
     return Scored(rows["outcome"].to_numpy(), rows["label"].to_numpy(), score, proba, classes)
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import PipelineError
+from ..modeling.predict import PROBA_PREFIX
 from ..serving.records import PredictionRecord, read_feedback, read_predictions
 
 
@@ -33,10 +34,10 @@ class Evidence:
 
 
 def task_of(outputs: dict[str, list[Any]]) -> str:
-    """The task a record's outputs show: `score` is binary, `score_<class>` multiclass, `label` alone regression."""
+    """The task a record's outputs show: `score` is binary, `proba_<class>` multiclass, `label` alone regression."""
     if "score" in outputs:
         return "binary"
-    return "multiclass" if any(name.startswith("score_") for name in outputs) else "regression"
+    return "multiclass" if any(name.startswith(PROBA_PREFIX) for name in outputs) else "regression"
 
 
 def _read(folder: Path) -> tuple[list[PredictionRecord], dict[str, Any]]:
@@ -93,14 +94,14 @@ def _row_table(records: list[PredictionRecord], task: str, outcomes: dict[str, A
         rows["outcome"] = pd.Series(
             [None if o is None else str(o) for o in rows["outcome"]], index=rows.index, dtype=object
         )
-    return rows.rename(columns={n: n.replace("score_", "proba_") for n in score_names if n.startswith("score_")})
+    return rows
 
 
 def _classes(rows: pd.DataFrame, task: str, positive: Any) -> list[str]:
     if task == "regression":
         return []
     if task == "multiclass":
-        return sorted(c.removeprefix("proba_") for c in rows.columns if c.startswith("proba_"))
+        return sorted(c.removeprefix(PROBA_PREFIX) for c in rows.columns if c.startswith(PROBA_PREFIX))
     seen = sorted(set(rows["label"]) | {o for o in rows["outcome"] if o is not None})
     if positive is None:  # the class the highest score stands for: a binary score is the positive class's
         positive = rows.loc[rows["score"].idxmax(), "label"] if rows["score"].notna().any() else seen[-1]

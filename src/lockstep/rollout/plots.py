@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..modeling.predict import PROBA_PREFIX
 from .evidence import Evidence
 from .settings import PROD
 
@@ -19,7 +20,7 @@ def arm_scores(evidence: Evidence, arm: str) -> np.ndarray:
     if evidence.task == "binary":
         return rows["score"].to_numpy(dtype=float)
     if evidence.task == "multiclass":
-        return rows[[c for c in rows.columns if c.startswith("proba_")]].to_numpy(dtype=float).max(axis=1)
+        return rows[[c for c in rows.columns if c.startswith(PROBA_PREFIX)]].to_numpy(dtype=float).max(axis=1)
     return rows["label"].to_numpy(dtype=float)
 
 

@@ -30,7 +30,7 @@ class PredictionRecord(msgspec.Struct, kw_only=True):
 
     `ids[i]` is row i's value of the contract's id column, or `<request_id>:<i>`
     when the contract has none; a feedback `id` refers to it. `outputs` holds one
-    list per output column (`label`, and `score` or `score_<class>`), row-aligned.
+    list per output column (`label`, and `score` or `proba_<class>`), row-aligned.
     """
 
     request_id: str

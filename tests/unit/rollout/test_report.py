@@ -149,6 +149,7 @@ def test_the_exit_status_names_the_decision_and_errors_are_one_line(
 def test_a_multiclass_log_is_judged_on_its_class_scores(tmp_path: Path) -> None:
     import msgspec
 
+    from lockstep.modeling.predict import PROBA_PREFIX
     from lockstep.serving.records import FeedbackRecord, PredictionRecord
 
     encoder, lines, feedback = msgspec.json.Encoder(), [], []
@@ -156,7 +157,7 @@ def test_a_multiclass_log_is_judged_on_its_class_scores(tmp_path: Path) -> None:
         truth = "abc"[i % 3]
         for arm, right in (("prod", i % 2 == 0), ("shadow", True)):
             label = truth if right else "abc"[(i + 1) % 3]
-            scores = {f"score_{c}": [0.8 if c == label else 0.1] for c in "abc"}
+            scores = {f"{PROBA_PREFIX}{c}": [0.8 if c == label else 0.1] for c in "abc"}  # as the server writes
             record = PredictionRecord(
                 request_id=f"r{i}", time=i, arm=arm, served=arm == "prod", model_version=f"v-{arm}",
                 model_sha256="x", ids=[i], inputs=[{}], outputs={"label": [label], **scores}, latency_ms=1.0,
