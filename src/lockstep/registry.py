@@ -18,6 +18,7 @@ from .errors import PipelineError
 from .lockfile import locked_md5
 
 ARTIFACT = "model"
+PROD = "prod"  # the stage whose version serves; a rollout's candidate is in `canary` or `shadow`
 FIRST_VERSION = "v0.1.0"
 log = logging.getLogger(__name__)
 

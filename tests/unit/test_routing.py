@@ -17,8 +17,9 @@ from lockstep.config import (
     parse_rollout,
 )
 from lockstep.errors import PipelineError
+from lockstep.registry import PROD
 from lockstep.serving.observe import Metrics, PredictionLog
-from lockstep.serving.routing import BUCKETS, PROD, RoutingTable, bucket, sticky_value
+from lockstep.serving.routing import BUCKETS, RoutingTable, bucket, sticky_value
 from lockstep.serving.shadow import ShadowScorer
 from lockstep.serving.shadow_process import ShadowJob
 from lockstep.store import ModelVersion, load_version

@@ -17,8 +17,8 @@ import subprocess
 from .. import paths, registry
 from ..config import compose_params
 from ..errors import PipelineError
+from ..registry import PROD
 from .decide import Action
-from .settings import PROD
 
 PERCENT_LINE = re.compile(r"(?m)^percent:[ \t]*[^\s#]+")
 

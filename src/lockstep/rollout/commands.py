@@ -16,7 +16,6 @@ from .settings import load_rollout_params
 def run_status(params_file: Path, github_output: Path | None) -> str:
     """The rollout in progress (mode, share, the versions in prod and the candidate's stage), in one line."""
     from .. import registry
-    from .settings import PROD
 
     settings = load_rollout_params(params_file).rollout
     if github_output:
@@ -25,9 +24,9 @@ def run_status(params_file: Path, github_output: Path | None) -> str:
     if settings.mode == "none":
         return "no rollout in progress (rollout.mode is none)"
     share = "" if settings.candidate_share is None else f" at {settings.candidate_share:g}%"
-    versions = {stage: registry.stage_version(".", stage) or "none" for stage in (PROD, settings.candidate)}
+    versions = {stage: registry.stage_version(".", stage) or "none" for stage in (registry.PROD, settings.candidate)}
     return (
-        f"{settings.mode}{share}: {PROD} {versions[PROD]}, "
+        f"{settings.mode}{share}: {registry.PROD} {versions[registry.PROD]}, "
         f"candidate {versions[settings.candidate]} in stage {settings.candidate}"
     )
 

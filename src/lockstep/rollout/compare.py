@@ -17,9 +17,9 @@ from ..config import GateConfig, resolve_metric
 from ..errors import PipelineError
 from ..evaluation.metrics import METRICS, Scored
 from ..modeling.predict import PROBA_PREFIX
+from ..registry import PROD
 from ..review.bootstrap import Interval, paired_bootstrap, unpaired_bootstrap
 from .evidence import Evidence
-from .settings import PROD
 
 PERCENTILES = (50, 95, 99)
 
@@ -78,13 +78,18 @@ def _agreement(rows: pd.DataFrame, arm: str) -> float | None:
     return float((both["label_x"] == both["label_y"]).mean()) if len(both) else None
 
 
+def arms_in_order(evidence: Evidence) -> list[str]:
+    """The arms in the logs, prod first, then the others by name."""
+    return sorted(evidence.requests["arm"].unique(), key=lambda arm: (arm != PROD, arm))
+
+
 def summarise_arms(evidence: Evidence, metric: str) -> list[ArmSummary]:
     """One summary per arm, prod first."""
     requests, rows = evidence.requests, evidence.rows
     total = requests["request_id"].nunique()
     _, function = metric_function(metric, evidence.task)
     summaries = []
-    for arm in sorted(requests["arm"].unique(), key=lambda a: (a != PROD, a)):
+    for arm in arms_in_order(evidence):
         mine = requests[requests["arm"] == arm]
         arm_rows = rows[rows["arm"] == arm]
         with_outcome = int(arm_rows["has_outcome"].sum())

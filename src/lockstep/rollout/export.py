@@ -17,7 +17,8 @@ import re
 from typing import Any
 
 from ..errors import PipelineError
-from .settings import PROD, RolloutSettings
+from ..registry import PROD
+from .settings import RolloutSettings
 
 TARGETS = ("kserve", "seldon")
 # A Kubernetes object name: a DNS-1123 subdomain label.

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from ..modeling.predict import PROBA_PREFIX
+from .compare import arms_in_order
 from .evidence import Evidence
-from .settings import PROD
 
 BINS = 30
 
@@ -31,7 +31,7 @@ def render_rollout_plots(evidence: Evidence, out_dir: Path) -> list[str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    arms = sorted(evidence.requests["arm"].unique(), key=lambda a: (a != PROD, a))
+    arms = arms_in_order(evidence)
     written = []
     what = {"binary": "score of the positive class", "multiclass": "top class's score"}.get(evidence.task, "prediction")
     scores = {arm: arm_scores(evidence, arm) for arm in arms}

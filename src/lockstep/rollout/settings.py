@@ -14,8 +14,6 @@ from typing import Any
 from ..config import GateConfig, describe_yaml_error, parse_gate, parse_rollout
 from ..errors import PipelineError
 
-PROD = "prod"
-
 
 @dataclass(frozen=True)
 class RolloutSettings:
@@ -72,8 +70,8 @@ class RolloutParams:
 def load_rollout_params(path: Path) -> RolloutParams:
     """Read and check the rollout's, the gate's and the seed's values from params.yaml.
 
-    Read on their own (not through `load_params`) until config.py's RolloutConfig
-    holds the decision's fields; then this becomes `load_params(path)`.
+    Read on their own, not through `load_params`, as `config.load_rollout` does
+    for the server: a rollout report needs only these sections to be valid.
     """
     import yaml
 

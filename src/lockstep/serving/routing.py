@@ -22,10 +22,10 @@ from typing import Any
 
 from ..config import RolloutConfig
 from ..errors import PipelineError
+from ..registry import PROD
 from ..store import ModelVersion, load_version
 from .shadow import ShadowScorer
 
-PROD = "prod"
 BUCKETS = 10_000
 
 

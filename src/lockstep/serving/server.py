@@ -17,9 +17,10 @@ from typing import Any
 
 from .. import PACKAGE
 from ..config import RolloutConfig, load_rollout
+from ..registry import PROD
 from ..store import load_version
 from .app import create_app
-from .routing import PROD, RoutingTable, load_table
+from .routing import RoutingTable, load_table
 
 # <PACKAGE>_ADMIN_TOKEN: named after the package, as the numerics switch is.
 ADMIN_TOKEN_ENV = f"{PACKAGE.upper()}_ADMIN_TOKEN"
