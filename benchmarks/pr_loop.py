@@ -9,25 +9,27 @@ merge. Then, each in a fresh clone:
 - a pull request that changes one hyperparameter (model.C): the same step
   against a cold `dvc repro` of the same params with no remote.
 
+Each pair must end with the same model and metrics (the same work), and every
+`lockstep` stage pins its numerical environment itself, as in CI.
+
     python benchmarks/pr_loop.py [--repeats 3]
+    python benchmarks/pr_loop.py --smoke   # 2,000 rows, one clone each: checks it runs and compares the same work
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import boto3
+from _env import clone, command_env, header, load, pinned
 from moto.server import ThreadedMotoServer
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 BUCKET = "bench-remote"
 # What `make ci-repro` runs on a same-repository pull request (CI_REMOTE=ci).
 CI_REPRO = [
@@ -35,26 +37,38 @@ CI_REPRO = [
     ["lockstep", "run-cache", "pull"],
     ["dvc", "repro", "--pull"],
 ]
+# What both sides of a comparison must end with, byte for byte.
+COMPARED = ("models/model.skops", "metrics/metrics.json")
 
 
-def run(commands: list[list[str]], cwd: Path, env: dict[str, str]) -> float:
+def run(commands: list[list[str]], cwd: Path, extra: dict[str, str]) -> float:
+    """Run the commands in `cwd` in turn, with `extra` on top of the commands' environment; their wall time."""
+    env = command_env(cwd) | extra
     started = time.perf_counter()
     for command in commands:
         subprocess.run(command, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - started
 
 
-def clone(source: Path, destination: Path, env: dict[str, str], overrides: list[str]) -> Path:
-    subprocess.run(["git", "clone", "-q", str(source), str(destination)], check=True, env=env)
-    if overrides:
-        run([["lockstep", "params", *overrides]], destination, env)
-    return destination
+def outputs(project: Path) -> dict[str, bytes]:
+    return {name: (project / name).read_bytes() for name in COMPARED}
+
+
+def same_work(label: str, one: list[Path], other: list[Path]) -> None:
+    """Every clone of both sides ended with the same model and metrics."""
+    expected = outputs(one[0])
+    for project in one + other:
+        for name, content in outputs(project).items():
+            if content != expected[name]:
+                raise SystemExit(f"{label}: {name} differs between {one[0].name} and {project.name}: not the same work")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="fresh clones per measurement (median)")
+    parser.add_argument("--smoke", action="store_true", help="2,000 rows and one clone per measurement")
     args = parser.parse_args()
+    header("pr_loop")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -66,44 +80,42 @@ def main() -> None:
         **{k.lower(): v for k, v in credentials.items() if k != "AWS_DEFAULT_REGION"},
         region_name="us-east-1",
     ).create_bucket(Bucket=BUCKET)
-    env = dict(os.environ, **credentials, AWS_ENDPOINT_URL_S3=f"http://{host}:{port}", DVC_NO_ANALYTICS="1")
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    offline = {k: v for k, v in env.items() if not k.startswith("AWS_")}
+    s3 = credentials | {"AWS_ENDPOINT_URL_S3": f"http://{host}:{port}"}
+    repeats = 1 if args.smoke else args.repeats
     with tempfile.TemporaryDirectory(prefix="lockstep-pr-bench-") as tmp:
         root = Path(tmp)
-        main_repo = clone(REPO_ROOT, root / "main", env, [])
-        run(
-            [
-                ["dvc", "remote", "add", "--force", "--default", "s3", f"s3://{BUCKET}/main"],
-                ["dvc", "repro"],
-                ["dvc", "push", "--run-cache"],
-            ],
-            main_repo,
-            env,
-        )
-        subprocess.run(["git", "commit", "-qam", "Use S3"], cwd=main_repo, check=True, env=env)
+        main_repo = clone(root / "main")
+        setup = [["dvc", "remote", "add", "--force", "--default", "s3", f"s3://{BUCKET}/main"]]
+        if args.smoke:
+            setup.append(["lockstep", "params", "data.ingest.n_rows=2000"])
+        run([*setup, ["dvc", "repro"], ["dvc", "push", "--run-cache"]], main_repo, s3)
+        subprocess.run(["git", "commit", "-qam", "Use S3"], cwd=main_repo, check=True)
 
-        def median(label: str, commands: list[list[str]], overrides: list[str], environment: dict[str, str]) -> float:
-            times = [
-                run(commands, clone(main_repo, root / f"{label}-{i}", env, overrides), environment)
-                for i in range(args.repeats)
-            ]
-            return statistics.median(times)
+        def timed(label: str, commands: list[list[str]], overrides: list[str], extra: dict[str, str]):
+            """The median time of `commands` in fresh clones of main with `overrides`, and the clones."""
+            times, clones = [], []
+            for i in range(repeats):
+                project = clone(root / f"{label}-{i}", main_repo)
+                if overrides:
+                    run([["lockstep", "params", *overrides]], project, s3)
+                times.append(run(commands, project, extra))
+                clones.append(project)
+            return statistics.median(times), clones
 
-        rows = [
-            ("unchanged PR", median("same", CI_REPRO, [], env), "dvc pull", median("pull", [["dvc", "pull"]], [], env)),
-            (
-                "model.C changed",
-                median("hp", CI_REPRO, ["model.C=0.5"], env),
-                "cold dvc repro",
-                median("cold", [["dvc", "repro"]], ["model.C=0.5"], offline),
-            ),
-        ]
+        same, same_clones = timed("same", CI_REPRO, [], s3)
+        pull, pull_clones = timed("pull", [["dvc", "pull"]], [], s3)
+        same_work("unchanged PR", [main_repo, *same_clones], pull_clones)
+        changed, changed_clones = timed("hp", CI_REPRO, ["model.C=0.5"], s3)
+        cold, cold_clones = timed("cold", [["dvc", "repro"]], ["model.C=0.5"], {})  # no credentials
+        same_work("model.C changed", changed_clones, cold_clones)
+        rows = [("unchanged PR", same, "dvc pull", pull), ("model.C changed", changed, "cold dvc repro", cold)]
     server.stop()
     print(f"{'pull request':<16} {'PR step':>8} {'against':<15} {'time':>7} {'ratio':>6}")
     for name, step, other_name, other in rows:
         print(f"{name:<16} {step:>7.1f}s {other_name:<15} {other:>6.1f}s {step / other:>5.2f}x")
+    print(f"at the end: {load()}")
 
 
 if __name__ == "__main__":
+    pinned()
     main()
