@@ -1,4 +1,4 @@
-"""The README's batch-scoring stage, added to a reproduced project and run by `dvc repro`."""
+"""The docs' batch-scoring stage (docs/serving.md), added to a reproduced project and run by `dvc repro`."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from tests.conftest import REPO_ROOT, Project
 pytestmark = pytest.mark.integration
 
 
-def readme_score_stage() -> str:
-    """The `score:` stage exactly as the README documents it."""
-    readme = (REPO_ROOT / "README.md").read_text()
-    return re.search(r"```yaml\n(  score:\n.*?)```", readme, re.DOTALL).group(1)
+def documented_score_stage() -> str:
+    """The `score:` stage exactly as docs/serving.md documents it."""
+    page = (REPO_ROOT / "docs" / "serving.md").read_text()
+    return re.search(r"```yaml\n(  score:\n.*?)```", page, re.DOTALL).group(1)
 
 
 def test_the_documented_score_stage_scores_a_dvc_tracked_input(reproduced: Project) -> None:
@@ -29,7 +29,7 @@ def test_the_documented_score_stage_scores_a_dvc_tracked_input(reproduced: Proje
         pipeline = handle.read()
     stages_end = pipeline.index("\nartifacts:")
     (reproduced.root / "dvc.yaml").write_text(
-        pipeline[:stages_end] + "\n" + readme_score_stage() + pipeline[stages_end:]
+        pipeline[:stages_end] + "\n" + documented_score_stage() + pipeline[stages_end:]
     )
     out = reproduced.run("dvc", "repro", "score").stdout
     assert "Running stage 'score'" in out
