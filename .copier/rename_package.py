@@ -7,8 +7,10 @@ uses only the standard library and PyYAML (a dependency of Copier). It:
 1. moves src/lockstep/ to src/<package>/ (over the existing one on an update);
 2. replaces the package name in the files the template ships: imports in tests,
    commands in dvc.yaml and the Makefile, paths in dvc.lock, uv.lock's entry;
-3. sets the README's title and first paragraph (and drops its section on creating
-   projects), and the gate's metric and threshold in conf/config.yaml and params.yaml;
+3. sets the title and first paragraph of the README and of the docs' overview
+   (docs/index.md), the docs site's name (mkdocs.yml), drops the sections on
+   creating projects (README, docs/), and sets the gate's metric and threshold in
+   conf/config.yaml and params.yaml;
 4. keeps the shipped dvc.lock true: uv.lock's new hash replaces its old one.
    The package's own files do not mention its name, so their hashes, and every
    output of the pipeline, are the same under any name.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import re
 import shutil
 from functools import cache
@@ -101,11 +104,19 @@ def set_readme_head(text: str, title: str, description: str, template_title: str
 
 
 def drop_template_only(text: str) -> str:
-    """The README without its template-only section (how to create a project from the template)."""
+    """A page (the README, a docs page) without its template-only section (how to create a project)."""
     start, end = "<!-- template-only", "<!-- /template-only -->\n\n"
     if start not in text or end not in text:
         return text
     return text[: text.index(start)] + text[text.index(end) + len(end) :]
+
+
+def set_site_name(text: str, title: str, template_title: str) -> str:
+    """mkdocs.yml with the docs site named `title`, if it differs from the template's (a JSON string is YAML)."""
+    if title == template_title:
+        return text
+    name = json.dumps(title, ensure_ascii=False)
+    return text.replace(f"\nsite_name: {template_title}\n", f"\nsite_name: {name}\n", 1)
 
 
 def set_gate(text: str, metric: str, threshold: float) -> str:
@@ -156,13 +167,19 @@ def main() -> None:
 
     settings = template_settings()
     template_title, template_description = (settings[key]["default"] for key in ("project_name", "description"))
-    readme = project / "README.md"
-    if readme.is_file():
-        text = readme.read_text(encoding="utf-8")
-        text = set_readme_head(text, args.project_name, args.description, template_title, template_description)
-        if (args.package, args.project_name) != (TEMPLATE_PACKAGE, template_title):
+    renamed = (args.package, args.project_name) != (TEMPLATE_PACKAGE, template_title)
+    pages = [project / "README.md", *sorted((project / "docs").glob("*.md"))]
+    for page in (path for path in pages if path.is_file()):
+        text = page.read_text(encoding="utf-8")
+        if page.name in ("README.md", "index.md"):  # the two that open with the title and description
+            text = set_readme_head(text, args.project_name, args.description, template_title, template_description)
+        if renamed:
             text = drop_template_only(text)
-        readme.write_text(text, encoding="utf-8")
+        if text != page.read_text(encoding="utf-8"):
+            page.write_text(text, encoding="utf-8")
+    site = project / "mkdocs.yml"
+    if site.is_file():
+        site.write_text(set_site_name(site.read_text(encoding="utf-8"), args.project_name, template_title))
     for name in ("conf/config.yaml", "params.yaml"):
         path = project / name
         if path.is_file():

@@ -114,6 +114,29 @@ def test_a_new_project_has_its_names_everywhere(acme: Path) -> None:
     assert f"from {package}.config import" in (acme / "tests" / "unit" / "test_config.py").read_text()
 
 
+def test_the_docs_site_has_the_new_names_and_builds(acme: Path, tmp_path: Path) -> None:
+    package = ANSWERS["package_name"]
+    assert yaml.safe_load((acme / "mkdocs.yml").read_text())["site_name"] == ANSWERS["project_name"]
+    assert (acme / "docs" / "index.md").read_text().splitlines()[:3] == [
+        f"# {ANSWERS['project_name']}",
+        "",
+        ANSWERS["description"],
+    ]
+    assert f"`{package} serve --model" in (acme / "docs" / "serving.md").read_text()
+    template_page = (acme / "docs" / "template.md").read_text()
+    assert "## Pull template updates" in template_page
+    assert "Start a new project" not in template_page
+    result = subprocess.run(
+        [str(VENV_BIN / "mkdocs"), "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=acme,
+        env=tool_env(NO_MKDOCS_2_WARNING="1"),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
 def test_no_template_syntax_or_old_name_is_left(acme: Path) -> None:
     leftovers = []
     for name, data in tracked_files(acme).items():
