@@ -310,12 +310,22 @@ MODEL_VERSION = $$($(BIN)/python -c 'import json, sys; print(json.load(sys.stdin
 BASE_IMAGE ?=
 LOCAL_BASE := localhost/lockstep-base:bookworm-python3.11-slim
 # What Debian's slim images (python:3.11-slim's base) leave out, as debuerreotype's slimify does: docs but their
-# copyright files, man and info pages, translations. container-base removes them from the debootstrap rootfs (with
-# debootstrap's own leftover /debootstrap) and writes the same dpkg path filters, so that a later apt-get install
-# leaves them out too.
+# copyright files, man and info pages, translations. container-base removes them from its copy of the debootstrap
+# rootfs and writes the same dpkg path filters, so that a later apt-get install leaves them out too.
 SLIM_EXCLUDES := /usr/share/doc/* /usr/share/groff/* /usr/share/info/* /usr/share/linda/* \
   /usr/share/lintian/overrides/* /usr/share/locale/* /usr/share/man/*
 SLIM_INCLUDES := /usr/share/doc/*/copyright /usr/share/locale/locale.alias
+# What building the rootfs leaves behind and nothing in the image reads (issue 19: 58 MB of the base's gzip
+# layer): the packages debootstrap downloaded (45 MB of .deb), apt's package lists (49 MB unpacked; `apt-get
+# update` fetches them again), the install logs, debconf's and dpkg's *-old backups and ldconfig's aux-cache, as
+# Debian's images leave them out, and debootstrap's own /debootstrap.
+BASE_LEFTOVERS := /debootstrap /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/* /var/cache/apt/*.bin \
+  /var/lib/apt/lists/* /var/log/*.log /var/log/apt/* /var/cache/debconf/*-old /var/lib/dpkg/*-old \
+  /var/cache/ldconfig/aux-cache
+# The cached rootfs is debootstrap's output as it is: every cut above is made on its copy when the base is
+# committed, so a rootfs cached before a cut was added gets it too. The base image carries this fingerprint of the
+# cuts, and a cached base without the current one is committed again: a result must not depend on the cache.
+BASE_RECIPE = $(shell printf '%s\n' '$(SLIM_EXCLUDES)' '$(SLIM_INCLUDES)' '$(BASE_LEFTOVERS)' | sha256sum | cut -c1-16)
 
 ## container-tools: install buildah and debootstrap from Debian (as root), if missing
 .PHONY: container-tools
@@ -327,7 +337,8 @@ container-tools:
 .PHONY: container-base
 container-base: container-tools
 	@mkdir -p $(CONTAINER_CACHE)
-	@set -e; if $(BUILDAH) inspect --type image $(LOCAL_BASE) >/dev/null 2>&1; then echo "$(LOCAL_BASE): cached"; exit 0; fi; \
+	@set -e; if $(BUILDAH) inspect --type image $(LOCAL_BASE) 2>/dev/null \
+	  | grep -F '"lockstep.base-recipe": "$(BASE_RECIPE)"' >/dev/null; then echo "$(LOCAL_BASE): cached"; exit 0; fi; \
 	if [ ! -d $(CONTAINER_CACHE)/rootfs ]; then \
 	  rm -rf $(CONTAINER_CACHE)/rootfs.tmp; \
 	  debootstrap --variant=minbase --include=python3.11,python3.11-venv,python3-distutils,ca-certificates \
@@ -343,7 +354,8 @@ container-base: container-tools
 	  find "$$folder" -mindepth 1 ! -type d $(foreach path,$(SLIM_INCLUDES),! -path "$$root"'$(path)') -delete; \
 	  find "$$folder" -mindepth 1 -depth -type d -empty -delete; \
 	done; \
-	rm -rf "$$root/debootstrap"; \
+	rm -rf $(foreach path,$(BASE_LEFTOVERS),"$$root"$(path)); \
+	$(BUILDAH) config --label lockstep.base-recipe=$(BASE_RECIPE) $$container; \
 	$(BUILDAH) commit --rm $$container $(LOCAL_BASE)
 
 ## image: build the serving image for the bundle in MODEL (default dist/model); BASE_IMAGE overrides the base
