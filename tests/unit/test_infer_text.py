@@ -1,4 +1,4 @@
-"""Text in data files: a file that is not UTF-8 is named with its fix."""
+"""Text in data files: a file that is not UTF-8 is named with its fix, and a column the file types as text stays text."""
 
 from __future__ import annotations
 
@@ -8,12 +8,16 @@ import io
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from lockstep.data.infer import infer_columns
 from lockstep.data.ingest import read_source_file
 from lockstep.errors import PipelineError
+from lockstep.io import write_parquet
 
+ROWS = 60
 LATIN1_ROWS = "name,city,label\nAnna,Paris,0\nJos\xe9,Z\xfcrich,1\n"
 RESAVE = "save it as UTF-8 (e.g. `iconv -f {codec} -t utf-8 in.csv > out.csv`, or Excel's 'CSV UTF-8')"
 EXCEL = "in Excel, save the sheet as 'CSV UTF-8 (Comma delimited)'"
@@ -104,3 +108,57 @@ def test_utf8_with_a_byte_order_mark_and_a_header_named_par1_are_read(tmp_path: 
     assert read_source_file(path).columns.tolist() == ["name", "label"]
     path.write_text("PAR1,label\n3,1\n")
     assert read_source_file(path).columns.tolist() == ["PAR1", "label"]
+
+
+def zip_codes_next_to_a_date() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "zip": [f"{code:05d}" for code in np.arange(ROWS) % 7 * 1013 + 2139],  # "02139", "03152", ...
+            "signup": pd.date_range("2024-01-01", periods=ROWS, freq="D"),
+            "x": np.arange(ROWS, dtype=float),
+            "label": np.arange(ROWS) % 2,
+        }
+    )
+
+
+def through_ingest(source: Path, tmp_path: Path) -> pd.DataFrame:
+    """The table prepare reads: the source file as ingest reads it and writes the raw Parquet file."""
+    raw = tmp_path / "raw" / "dataset.parquet"
+    write_parquet(read_source_file(source), raw)
+    return pd.read_parquet(raw)
+
+
+def test_a_parquet_text_column_of_digits_stays_text(tmp_path: Path) -> None:
+    source = tmp_path / "loans.parquet"
+    zip_codes_next_to_a_date().to_parquet(source, index=False)
+    table, decisions = infer_columns(through_ingest(source, tmp_path), skip={"label"})
+    assert decisions == {
+        "zip": "categorical (7 values; the file stores them as text, though all read as numbers)",
+        "signup": "datetime, dropped",
+        "x": "numeric",
+    }
+    assert table["zip"].iloc[0] == "02139"
+    assert table.attrs == {}  # the declaration is applied, not handed on to the prepared sets
+
+
+def test_a_parquet_text_column_of_mostly_numbers_stays_text(tmp_path: Path) -> None:
+    source = tmp_path / "loans.parquet"
+    frame = zip_codes_next_to_a_date().assign(zip=lambda f: f["zip"].where(f.index % 10 != 0, "K1A 0B1"))
+    frame.to_parquet(source, index=False)
+    _, decisions = infer_columns(through_ingest(source, tmp_path), skip={"label"})
+    assert decisions["zip"] == "categorical (8 values; the file stores them as text, though most read as numbers)"
+
+
+def test_a_csv_column_of_digits_is_numeric(tmp_path: Path) -> None:
+    source = tmp_path / "loans.csv"
+    zip_codes_next_to_a_date().to_csv(source, index=False)
+    _, decisions = infer_columns(through_ingest(source, tmp_path), skip={"label"})
+    assert decisions["zip"] == "numeric"  # CSV has no types: pandas reads the digits as numbers
+    assert decisions["signup"] == "datetime, dropped"
+
+
+def test_a_text_column_of_numbers_the_file_does_not_type_is_numeric() -> None:
+    frame = zip_codes_next_to_a_date().astype({"zip": "str"})  # e.g. a CSV cut to data.ingest.n_rows
+    table, decisions = infer_columns(frame, skip={"label", "signup"})
+    assert decisions["zip"] == "numeric (numbers stored as text)"
+    assert table["zip"].iloc[0] == 2139

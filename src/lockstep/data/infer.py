@@ -21,6 +21,9 @@ NUMBER = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
 THOUSANDS = re.compile(r"^\s*[-+]?\d{1,3}(,\d{3})+(\.\d+)?\s*$")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
 DROPPED_DATETIME = "datetime, dropped"
+# The raw table's attrs key naming the columns its source file types as text (a Parquet string
+# column). pandas keeps a table's attrs in the Parquet file it writes, so ingest's record reaches prepare.
+TEXT_COLUMNS = "text_columns"
 
 
 def refuse_unusable_values(frame: pd.DataFrame) -> None:
@@ -55,8 +58,17 @@ def numeric_share(values: pd.Series) -> tuple[int, int]:
     return int(present.str.match(NUMBER).sum()), len(present)
 
 
-def infer_column(name: str, values: pd.Series) -> tuple[pd.Series | None, str]:
-    """The column as the model should see it (None: dropped), and the decision in a few words."""
+def declare_text(frame: pd.DataFrame, columns: list[str]) -> None:
+    """Record that the source file types `columns` as text, so that inference keeps them text."""
+    if columns:
+        frame.attrs[TEXT_COLUMNS] = list(columns)
+
+
+def infer_column(name: str, values: pd.Series, typed_text: bool = False) -> tuple[pd.Series | None, str]:
+    """The column as the model should see it (None: dropped), and the decision in a few words.
+
+    `typed_text`: the file types the column as text, so numbers in it stay text (zip codes).
+    """
     if pd.api.types.is_datetime64_any_dtype(values):
         return None, DROPPED_DATETIME
     if pd.api.types.is_bool_dtype(values):
@@ -66,11 +78,15 @@ def infer_column(name: str, values: pd.Series) -> tuple[pd.Series | None, str]:
     present = values.dropna().astype(str)
     if len(present) and present.str.match(ISO_DATE).all():
         return None, DROPPED_DATETIME
+    if typed_text:
+        return values, typed_text_decision(present)
     separated = present.str.match(THOUSANDS)
     if separated.any() and (separated | present.str.match(NUMBER)).all():
         numbers = pd.to_numeric(values.astype(str).str.replace(",", "", regex=False), errors="coerce")
         return numbers.where(values.notna()), "numeric (thousands separators removed)"
     numbers, total = numeric_share(values)
+    if total and numbers == total:
+        return pd.to_numeric(values, errors="coerce"), "numeric (numbers stored as text)"
     if total and numbers * 2 > total:
         example = present[~present.str.match(NUMBER)].iloc[0]
         raise PipelineError(
@@ -80,14 +96,25 @@ def infer_column(name: str, values: pd.Series) -> tuple[pd.Series | None, str]:
     return values, f"categorical ({present.nunique()} values)"
 
 
+def typed_text_decision(present: pd.Series) -> str:
+    """A text-typed column is categorical; the decision says so when its values read as numbers."""
+    numbers = int((present.str.match(NUMBER) | present.str.match(THOUSANDS)).sum())
+    decision = f"categorical ({present.nunique()} values"
+    if numbers * 2 <= len(present):
+        return decision + ")"
+    share = "all" if numbers == len(present) else "most"
+    return decision + f"; the file stores them as text, though {share} read as numbers)"
+
+
 def infer_columns(frame: pd.DataFrame, skip: set[str]) -> tuple[pd.DataFrame, dict[str, str]]:
     """Decide every column not in `skip`; return the table with those decisions applied, and the decisions."""
     decisions: dict[str, str] = {}
     table = frame.copy()
+    typed_text = set(table.attrs.pop(TEXT_COLUMNS, []))  # applied here; the prepared sets do not carry it
     for name in frame.columns:
         if name in skip:
             continue
-        column, decisions[name] = infer_column(name, frame[name])
+        column, decisions[name] = infer_column(name, frame[name], name in typed_text)
         if column is None:
             table = table.drop(columns=name)
         else:

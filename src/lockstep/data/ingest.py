@@ -13,6 +13,7 @@ import pandas as pd
 from .. import paths
 from ..config import IngestConfig
 from ..errors import PipelineError
+from .infer import declare_text
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,8 @@ def read_source_file(path: Path) -> pd.DataFrame:
         raise PipelineError(f"{path}: data file has no rows")
     if reader is pd.read_csv:
         _check_csv_header(path, frame)
+    else:
+        declare_text(frame, _parquet_text_columns(path, frame))
     return frame
 
 
@@ -118,6 +121,19 @@ def describe_encoding(data: bytes) -> str:
         fix = "fix that line and any like it, then save it as UTF-8"
         return f"it is mostly UTF-8, but {where} is not (it is {char!r} in Windows-1252); {fix}"
     return f"it looks like Latin-1 (Windows-1252) text ({where}, {char!r}); {RESAVE.format(codec='cp1252')}"
+
+
+def _parquet_text_columns(path: Path, frame: pd.DataFrame) -> list[str]:
+    """The columns a Parquet file types as text: strings, or a dictionary of strings."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def is_text(kind: pa.DataType) -> bool:
+        if pa.types.is_dictionary(kind):
+            return is_text(kind.value_type)
+        return pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
+
+    return [field.name for field in pq.read_schema(path) if is_text(field.type) and field.name in frame.columns]
 
 
 def _check_csv_header(path: Path, frame: pd.DataFrame) -> None:
