@@ -15,7 +15,7 @@ from pathlib import Path
 import msgspec
 import numpy as np
 
-from lockstep.serving import records
+from lockstep.contract import prediction_log as records
 
 CANDIDATE_ARM = {"shadow": "shadow", "canary": "canary", "ab": "canary"}
 

@@ -10,17 +10,23 @@ environment (`link_environment`) and change the copy.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import stat
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 # filelock comes with DVC (its own locks use it), so it is in every environment that runs these tests.
 from filelock import FileLock
+
+from lockstep.config import Params, load_params
+
+SectionT = TypeVar("SectionT")
 
 # Never copied with a shared project: the environments (linked instead) and bytecode.
 ENVIRONMENT_DIRS = (".venv", ".tools")
@@ -102,3 +108,24 @@ def _relocate(environment: Path, old_root: str, new_root: str) -> None:
             path.unlink()  # a new file: the shared one keeps its contents
             path.write_bytes(data.replace(old, new))
             path.chmod(mode)
+
+
+def shipped_params() -> Params:
+    """The project's committed params.yaml, checked: the base that tests change a few values of."""
+    return load_params(Path(__file__).resolve().parent.parent / "params.yaml")
+
+
+def replace(section: SectionT, **changes: object) -> SectionT:
+    """`dataclasses.replace` for the frozen params schema too: a copy of `section` with `changes`, checked again."""
+    if dataclasses.is_dataclass(section):
+        return dataclasses.replace(section, **changes)
+    return type(section).model_validate({**section.model_dump(by_alias=True), **changes})
+
+
+def write_params(path: Path, **sections: object) -> Path:
+    """Write the project's params.yaml to `path` with `sections` (top-level keys) replaced; return `path`."""
+    import yaml
+
+    raw = yaml.safe_load((Path(__file__).resolve().parent.parent / "params.yaml").read_text(encoding="utf-8"))
+    path.write_text(yaml.safe_dump(raw | sections, sort_keys=False), encoding="utf-8")
+    return path

@@ -42,3 +42,11 @@ PREDICTIONS = METRICS_DIR / "predictions.parquet"
 def plot_file(name: str, plots_dir: Path = PLOTS_DIR) -> Path:
     """The table of plot `name`, in its own folder under `plots_dir` (see PLOTS_DIR)."""
     return plots_dir / name / f"{name}.json"
+
+
+# What the review and the rollout write, and where the server logs its predictions.
+REPORTS_DIR = PROJ_ROOT / "reports"
+ROLLOUT_REPORT_DIR = REPORTS_DIR / "rollout"
+DECISION_FILE = ROLLOUT_REPORT_DIR / "decision.json"
+LOGS_DIR = PROJ_ROOT / "logs"
+PREDICTION_LOG = LOGS_DIR / "predictions.jsonl"

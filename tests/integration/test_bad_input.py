@@ -138,7 +138,7 @@ BAD_VALUES = {
         "model._target_ 'sklearn.ensemble.NoSuchForest' cannot be imported",
     ),
     "split.test_size=0.9999": ("prepare", "split.test_size must be above 0 and at most 0.5"),
-    "seed=abc": ("prepare", "seed: Value 'abc' of type 'str' could not be converted to Integer"),
+    "seed=abc": ("prepare", "seed: Input should be a valid integer"),
 }
 # Through real DVC: the train stage (prepare's bad input runs above). The others run in-process.
 BAD_VALUES_END_TO_END = ["model.C=abc"]

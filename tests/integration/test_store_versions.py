@@ -18,7 +18,7 @@ from lockstep.data.synthetic import generate_credit_data
 from lockstep.errors import PipelineError
 from lockstep.modeling.persistence import save_model
 from lockstep.modeling.train import train_model
-from lockstep.store import load_version
+from lockstep.registry.store import load_version
 
 from tests.conftest import REPO_ROOT, tool_env
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import json
 import os
@@ -16,7 +15,7 @@ import yaml
 from sklearn.pipeline import Pipeline
 
 from lockstep import registry
-from lockstep.config import Config, parse_params
+from lockstep.config import Params, parse_params
 from lockstep.contract import model_contract
 from lockstep.contract.model_contract import ModelContract
 from lockstep.data.prepare import PreparedData, prepare_data
@@ -28,17 +27,17 @@ from tests.conftest import REPO_ROOT, tool_env
 
 
 @pytest.fixture(scope="session")
-def cfg() -> Config:
+def cfg() -> Params:
     return parse_params(yaml.safe_load((REPO_ROOT / "params.yaml").read_text()))
 
 
 @pytest.fixture(scope="session")
-def prepared(cfg: Config) -> PreparedData:
+def prepared(cfg: Params) -> PreparedData:
     return prepare_data(generate_credit_data(4_000, seed=8), cfg)
 
 
 @pytest.fixture(scope="session")
-def trained(prepared: PreparedData, cfg: Config) -> Pipeline:
+def trained(prepared: PreparedData, cfg: Params) -> Pipeline:
     return train_model(prepared.train, prepared.features, cfg)
 
 
@@ -50,7 +49,7 @@ def trusted_types(tmp_path_factory: pytest.TempPathFactory, trained: Pipeline) -
 
 
 @pytest.fixture(scope="session")
-def contract(prepared: PreparedData, cfg: Config, trusted_types: list[str]) -> ModelContract:
+def contract(prepared: PreparedData, cfg: Params, trusted_types: list[str]) -> ModelContract:
     return model_contract.build_contract(prepared.features, cfg, trusted_types)
 
 
@@ -114,7 +113,7 @@ def write_lock(lock: Path, models: Path) -> None:
 
 def make_bundle(folder: Path, model: Pipeline, contract: ModelContract, version: str) -> Path:
     """A deploy bundle of `model` as `version`, written by `lockstep bundle`'s own function from a registered repo."""
-    from lockstep.deploy import write_bundle
+    from lockstep.registry.bundle import write_bundle
 
     with _git_identity():
         registered_repo(folder, model, contract, version)
@@ -147,16 +146,16 @@ def bundle(tmp_path_factory: pytest.TempPathFactory, trained: Pipeline, contract
 
 @pytest.fixture(scope="session")
 def candidate_bundle(
-    tmp_path_factory: pytest.TempPathFactory, prepared: PreparedData, cfg: Config, contract: ModelContract
+    tmp_path_factory: pytest.TempPathFactory, prepared: PreparedData, cfg: Params, contract: ModelContract
 ) -> Path:
     """A bundle of a different model (much stronger regularisation) as v0.4.0: a rollout's candidate.
 
     Built once per session and shared by every xdist worker (the model is the same bits in each).
     """
-    from tests.shared import build_once
+    from tests.shared import build_once, replace
 
     def build(folder: Path) -> None:
-        other = train_model(prepared.train, prepared.features, dataclasses.replace(cfg, model={**cfg.model, "C": 0.01}))
+        other = train_model(prepared.train, prepared.features, replace(cfg, model={**cfg.model, "C": 0.01}))
         make_bundle(folder, other, contract, "v0.4.0")
 
     return build_once(tmp_path_factory, "candidate-bundle", build) / "bundle"

@@ -16,11 +16,11 @@ import pytest
 
 from lockstep.data.prepare import PreparedData
 from lockstep.modeling.predict import predict_frame
+from lockstep.registry.store import ModelVersion, load_version
 from lockstep.serving.app import create_app
 from lockstep.serving.batch import score_files
 from lockstep.serving.batcher import MicroBatcher
 from lockstep.serving.requests import check_requests
-from lockstep.store import ModelVersion, load_version
 
 from tests.conftest import PACKAGE
 from tests.http_client import Client, running

@@ -13,8 +13,8 @@ from lockstep.cli import main
 from lockstep.data.prepare import PreparedData
 from lockstep.errors import PipelineError
 from lockstep.modeling.predict import predict_frame
+from lockstep.registry.store import ModelVersion, load_version
 from lockstep.serving.batch import arrow_to_numpy, score_files
-from lockstep.store import ModelVersion, load_version
 
 from tests.conftest import PACKAGE
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lockstep.cli import STAGES, main
+from lockstep.cli import main
+from lockstep.cli.stages import STAGES
 
 from tests.conftest import PACKAGE, REPO_ROOT, tool_env
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +8,7 @@ import pandas as pd
 import pytest
 from sklearn.pipeline import Pipeline
 
-from lockstep.config import Config
+from lockstep.config import Params
 from lockstep.contract import model_contract
 from lockstep.contract.model_contract import ModelContract, read_contract
 from lockstep.contract.rows import check_record_fields, check_rows
@@ -19,8 +18,10 @@ from lockstep.data.validate import validate_table
 from lockstep.errors import PipelineError
 from lockstep.modeling.predict import predict_frame
 
+from tests.shared import replace
 
-def test_the_contract_carries_what_serving_needs(contract: ModelContract, prepared: PreparedData, cfg: Config) -> None:
+
+def test_the_contract_carries_what_serving_needs(contract: ModelContract, prepared: PreparedData, cfg: Params) -> None:
     assert contract.feature_names == prepared.features.columns
     assert (contract.task, contract.target, contract.id_column) == ("binary", "default", "loan_id")
     assert (contract.classes, contract.positive_class) == ([0, 1], 1)
@@ -52,7 +53,7 @@ def test_an_unknown_dtype_in_a_contract_is_refused(contract: ModelContract, tmp_
     raw = contract.to_dict()
     raw["columns"][0]["dtype"] = "complex"
     (tmp_path / "contract.json").write_text(json.dumps(raw))
-    with pytest.raises(PipelineError, match="unknown dtype 'complex'"):
+    with pytest.raises(PipelineError, match="bad dtype"):
         read_contract(tmp_path / "contract.json")
 
 
@@ -143,7 +144,7 @@ def test_unknown_and_missing_fields_are_named(prepared: PreparedData, contract: 
     ],
 )
 def test_serving_rules_agree_with_the_training_schema(
-    cfg: Config, contract: ModelContract, field: str, value: object
+    cfg: Params, contract: ModelContract, field: str, value: object
 ) -> None:
     table = generate_credit_data(1_200, seed=3).astype(object)
     table.loc[7, field] = value
@@ -171,7 +172,7 @@ def test_the_contract_carries_the_model_file_s_trusted_types(contract: ModelCont
     assert contract.dropped == []
 
 
-def test_data_positive_class_is_the_contract_s_and_predict_frame_scores_it(cfg: Config) -> None:
+def test_data_positive_class_is_the_contract_s_and_predict_frame_scores_it(cfg: Params) -> None:
     from lockstep.contract.model_contract import build_contract
     from lockstep.data.prepare import prepare_data
     from lockstep.modeling.train import train_model
@@ -198,7 +199,7 @@ def test_dropped_columns_are_accepted_in_records_and_ignored(prepared: PreparedD
 
 
 def test_predict_frame_predicts_with_one_worker_and_restores_n_jobs(
-    prepared: PreparedData, contract: ModelContract, cfg: Config, monkeypatch: pytest.MonkeyPatch
+    prepared: PreparedData, contract: ModelContract, cfg: Params, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from sklearn.ensemble import RandomForestClassifier
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from lockstep.deploy import write_bundle
 from lockstep.errors import PipelineError
+from lockstep.registry.bundle import write_bundle
 
 from tests.unit.conftest import commit_lock, git
 

@@ -47,8 +47,6 @@ def test_bad_model_configs_get_a_one_line_error(model: dict, task: str, message:
 
 
 def test_a_fit_that_fails_is_a_one_line_error() -> None:
-    from dataclasses import replace
-
     import pandas as pd
     import yaml
 
@@ -58,6 +56,7 @@ def test_a_fit_that_fails_is_a_one_line_error() -> None:
     from lockstep.modeling.train import train_model
 
     from tests.conftest import REPO_ROOT
+    from tests.shared import replace
 
     cfg = parse_params(yaml.safe_load((REPO_ROOT / "params.yaml").read_text()))
     prepared = prepare_data(generate_credit_data(2_000, seed=1), cfg)
@@ -129,11 +128,11 @@ def test_one_setting_adds_a_library_for_targets_and_model_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prepared, cfg
 ) -> None:
     """extra_model_libraries lets _target_ name the library's estimator, and a model file hold its types."""
-    from dataclasses import replace
-
+    from lockstep.contract.trust import model_libraries
     from lockstep.modeling.persistence import load_model, save_model
     from lockstep.modeling.train import train_model
-    from lockstep.modeling.trust import model_libraries
+
+    from tests.shared import replace
 
     package = tmp_path / "boostlib"
     package.mkdir()

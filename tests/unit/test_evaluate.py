@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -10,7 +9,7 @@ import yaml
 from sklearn.pipeline import Pipeline
 
 from lockstep import paths
-from lockstep.config import Config
+from lockstep.config import Params
 from lockstep.contract.model_contract import ModelContract, build_contract
 from lockstep.data.ingest import run_ingest
 from lockstep.data.prepare import PreparedData, run_prepare
@@ -20,10 +19,11 @@ from lockstep.evaluation.model_card import source_sha256
 from lockstep.modeling.train import run_train
 
 from tests.conftest import REPO_ROOT
+from tests.shared import replace
 
 
 def test_evaluation_of_a_binary_model(
-    trained: Pipeline, prepared: PreparedData, contract: ModelContract, cfg: Config
+    trained: Pipeline, prepared: PreparedData, contract: ModelContract, cfg: Params
 ) -> None:
     evaluation = evaluate_model(trained, prepared.test, prepared.features, contract, cfg)
     assert evaluation.importance_metric == "roc_auc"
@@ -38,7 +38,7 @@ def test_evaluation_of_a_binary_model(
 
 
 def test_slices_cover_each_category_with_enough_rows(
-    trained: Pipeline, prepared: PreparedData, contract: ModelContract, cfg: Config
+    trained: Pipeline, prepared: PreparedData, contract: ModelContract, cfg: Params
 ) -> None:
     evaluation = evaluate_model(trained, prepared.test, prepared.features, contract, cfg)
     assert set(evaluation.slices) == set(prepared.features.categorical)
@@ -49,14 +49,14 @@ def test_slices_cover_each_category_with_enough_rows(
 
 
 def test_importance_metric_must_fit_the_task(
-    trained: Pipeline, prepared: PreparedData, contract: ModelContract, cfg: Config
+    trained: Pipeline, prepared: PreparedData, contract: ModelContract, cfg: Params
 ) -> None:
     cfg = replace(cfg, evaluate=replace(cfg.evaluate, importance_metric="r2"))
     with pytest.raises(PipelineError, match="'r2' is not a binary metric; use one of accuracy"):
         evaluate_model(trained, prepared.test, prepared.features, contract, cfg)
 
 
-def test_the_whole_pipeline_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cfg: Config) -> None:
+def test_the_whole_pipeline_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cfg: Params) -> None:
     """A shrunk run of every stage, in a folder that is not a DVC project."""
     monkeypatch.chdir(tmp_path)
     run_ingest(replace(cfg.data.ingest, n_rows=3_000))
@@ -92,7 +92,7 @@ def test_plot_styles_match_the_plots_declared_in_dvc_yaml() -> None:
 
 
 @pytest.mark.parametrize("metric", ["precision", "recall", "f1", "brier", "log_loss", "average_precision"])
-def test_every_binary_metric_drives_importance_with_string_labels(metric: str, cfg: Config) -> None:
+def test_every_binary_metric_drives_importance_with_string_labels(metric: str, cfg: Params) -> None:
     from lockstep.data.prepare import prepare_data
     from lockstep.data.synthetic import generate_credit_data
     from lockstep.modeling.train import train_model

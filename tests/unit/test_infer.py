@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from lockstep.config import ColumnSpec, Config, DataConfig, SchemaConfig, SplitConfig
+from lockstep.config import ColumnRule, Params, SplitConfig
 from lockstep.data.prepare import prepare_data, run_prepare
 from lockstep.errors import PipelineError
+
+from tests.shared import replace, shipped_params
 
 ROWS = 120
 
@@ -22,19 +23,20 @@ def table(**columns: object) -> pd.DataFrame:
     return pd.DataFrame(base | columns)
 
 
-def config(cfg: Config, **data: object) -> Config:
-    schema = SchemaConfig(min_rows=50, min_class_rows=5)
-    return replace(cfg, data=replace(DataConfig(target="label", schema=schema), **data), split=SplitConfig())
+def config(cfg: Params, **data: object) -> Params:
+    schema = replace(cfg.data.schema, min_rows=50, min_class_rows=5, columns={})
+    blank = replace(cfg.data, target="label", id_column=None, positive_class=None, task="auto", schema=schema)
+    return replace(cfg, data=replace(blank, **data), split=shipped_params().split)
 
 
-def one_line(frame: pd.DataFrame, cfg: Config) -> str:
+def one_line(frame: pd.DataFrame, cfg: Params) -> str:
     with pytest.raises(PipelineError) as error:
         prepare_data(frame, cfg)
     assert "\n" not in str(error.value)
     return str(error.value)
 
 
-def test_every_inferred_decision_is_recorded(cfg: Config) -> None:
+def test_every_inferred_decision_is_recorded(cfg: Params) -> None:
     dates = pd.date_range("2024-01-01", periods=ROWS, freq="D")
     frame = table(
         income=[f"{1000 + 37 * i:,}" for i in range(ROWS)],  # "1,000", "1,037", ...
@@ -62,7 +64,7 @@ def test_every_inferred_decision_is_recorded(cfg: Config) -> None:
 
 
 def test_decisions_are_printed_one_line_each(
-    cfg: Config, tmp_path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    cfg: Params, tmp_path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.chdir(tmp_path)
     raw = tmp_path / "raw.parquet"
@@ -80,7 +82,7 @@ def test_decisions_are_printed_one_line_each(
     )
 
 
-def test_positive_class_is_a_setting(cfg: Config) -> None:
+def test_positive_class_is_a_setting(cfg: Params) -> None:
     frame = table(label=np.where(np.arange(ROWS) % 2, "yes", "no"))
     prepared = prepare_data(frame, config(cfg, positive_class="no"))
     assert prepared.features.classes == ["yes", "no"]
@@ -90,7 +92,7 @@ def test_positive_class_is_a_setting(cfg: Config) -> None:
     assert message == "data.positive_class 'No' is not a label of target 'label' (labels: 'no', 'yes')"
 
 
-def test_a_stray_label_in_a_numeric_target_is_refused(cfg: Config) -> None:
+def test_a_stray_label_in_a_numeric_target_is_refused(cfg: Params) -> None:
     labels = (np.arange(ROWS) % 2).astype(str).astype(object)
     labels[:6] = "yes"  # enough rows to pass min_class_rows: a third class, were it not refused
     message = one_line(table(label=labels), config(cfg))
@@ -100,7 +102,7 @@ def test_a_stray_label_in_a_numeric_target_is_refused(cfg: Config) -> None:
     )
 
 
-def test_numbers_mixed_with_text_in_a_feature_are_refused(cfg: Config) -> None:
+def test_numbers_mixed_with_text_in_a_feature_are_refused(cfg: Params) -> None:
     ages = np.arange(ROWS).astype(str).astype(object)
     ages[3] = "unknown"
     assert one_line(table(age=ages), config(cfg)) == (
@@ -109,18 +111,19 @@ def test_numbers_mixed_with_text_in_a_feature_are_refused(cfg: Config) -> None:
     )
 
 
-def test_a_numeric_looking_column_can_be_declared_categorical(cfg: Config) -> None:
+def test_a_numeric_looking_column_can_be_declared_categorical(cfg: Params) -> None:
     zips = np.array([2134.0, 94105.0, 10001.0] * (ROWS // 3))
     zips[0] = np.nan
-    schema = SchemaConfig(min_rows=50, min_class_rows=5, strict=False, columns={"zip": ColumnSpec(dtype="category")})
-    schema.columns["zip"].nullable = True
+    schema = replace(
+        config(cfg).data.schema, strict=False, columns={"zip": ColumnRule(dtype="category", nullable=True)}
+    )
     prepared = prepare_data(table(zip=zips), config(cfg, schema=schema))
     assert prepared.features.categorical == ["zip"]
     assert set(prepared.train["zip"].dropna()) == {"2134", "94105", "10001"}
     assert prepared.decisions["columns"] == {"x": "numeric"}  # zip is declared, x inferred
 
 
-def test_duplicated_columns_are_refused(cfg: Config) -> None:
+def test_duplicated_columns_are_refused(cfg: Params) -> None:
     frame = pd.concat([table(), table()[["x"]]], axis=1)
     assert one_line(frame, config(cfg)) == ("column 'x' appears more than once in the data; rename or drop the copies")
 
@@ -145,11 +148,11 @@ def test_duplicated_columns_are_refused(cfg: Config) -> None:
         ),
     ],
 )
-def test_values_a_model_cannot_use_name_the_column(cfg: Config, values: list, message: str) -> None:
+def test_values_a_model_cannot_use_name_the_column(cfg: Params, values: list, message: str) -> None:
     assert one_line(table(v=values), config(cfg)) == message
 
 
-def test_parquet_lists_and_structs_are_refused(cfg: Config, tmp_path) -> None:
+def test_parquet_lists_and_structs_are_refused(cfg: Params, tmp_path) -> None:
     path = tmp_path / "nested.parquet"
     table(tags=[[1, 2]] * ROWS, place=[{"lat": 1.0, "lon": 2.0}] * ROWS).to_parquet(path)
     assert "column 'tags' holds nested values (ndarray" in one_line(pd.read_parquet(path), config(cfg))
@@ -159,16 +162,16 @@ def test_parquet_lists_and_structs_are_refused(cfg: Config, tmp_path) -> None:
     ("split", "message"),
     [
         (
-            SplitConfig(test_size=0.1, min_rows=20),
+            replace(shipped_params().split, test_size=0.1, min_rows=20),
             "split.test_size=0.1 leaves 12 rows in the test set, fewer than split.min_rows=20; add data or change "
             "split.test_size",
         ),
         (
-            SplitConfig(test_size=0.1, min_rows=5, min_class_rows=10),
+            replace(shipped_params().split, test_size=0.1, min_rows=5, min_class_rows=10),
             "split.test_size=0.1 leaves 6 rows of class 0 in the test set, fewer than split.min_class_rows=10; "
             "add data or change split.test_size",
         ),
     ],
 )
-def test_each_side_of_the_split_needs_enough_rows(cfg: Config, split: SplitConfig, message: str) -> None:
+def test_each_side_of_the_split_needs_enough_rows(cfg: Params, split: SplitConfig, message: str) -> None:
     assert one_line(table(), replace(config(cfg), split=split)) == message

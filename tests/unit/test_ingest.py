@@ -9,6 +9,8 @@ from lockstep.config import IngestConfig
 from lockstep.data.ingest import load_raw_data, read_source_file, run_ingest
 from lockstep.errors import PipelineError
 
+from tests.shared import replace, shipped_params
+
 
 def test_reads_csv_and_parquet_alike(tmp_path: Path) -> None:
     frame = pd.DataFrame({"x": [1.5, 2.5], "label": ["a", "b"]})
@@ -40,12 +42,12 @@ def test_file_source_must_live_under_data_source(tmp_path: Path, monkeypatch: py
     monkeypatch.chdir(tmp_path)
     (tmp_path / "elsewhere.csv").write_text("a,b\n1,2\n")
     with pytest.raises(PipelineError, match="must live under data/source"):
-        load_raw_data(IngestConfig(source="file", path="elsewhere.csv"))
+        load_raw_data(_ingest(source="file", path="elsewhere.csv"))
 
 
 def test_run_ingest_writes_the_synthetic_table(tmp_path: Path) -> None:
     output = tmp_path / "raw" / "dataset.parquet"
-    frame = run_ingest(IngestConfig(source="synthetic", n_rows=500, seed=1), output)
+    frame = run_ingest(_ingest(source="synthetic", n_rows=500, seed=1), output)
     assert len(frame) == 500
     pd.testing.assert_frame_equal(pd.read_parquet(output), frame, check_dtype=False)
     assert [p.name for p in output.parent.iterdir()] == ["dataset.parquet"]
@@ -80,5 +82,9 @@ def test_a_folder_is_named_as_a_folder(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.chdir(tmp_path)
     (tmp_path / folder).mkdir(parents=True)
     with pytest.raises(PipelineError) as error:
-        load_raw_data(IngestConfig(source="file", path=folder))
+        load_raw_data(_ingest(source="file", path=folder))
     assert str(error.value) == f"{folder}: is a folder; set data.ingest.path to a .csv or .parquet file in it"
+
+
+def _ingest(**values: object) -> IngestConfig:
+    return replace(shipped_params().data.ingest, **{k: str(v) if isinstance(v, Path) else v for k, v in values.items()})

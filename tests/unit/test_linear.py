@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,13 +9,15 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 
-from lockstep.config import Config
+from lockstep.config import Params
 from lockstep.contract.model_contract import ModelContract
 from lockstep.data.prepare import PreparedData
 from lockstep.modeling import linear
 from lockstep.modeling.features import build_preprocessor
 from lockstep.modeling.linear import LinearScorer, reference_sample, serving_scorer
 from lockstep.modeling.predict import predict_frame
+
+from tests.shared import replace
 
 
 def test_a_logistic_regression_is_served_by_the_fast_path_bit_for_bit(
@@ -50,7 +50,7 @@ def test_the_reference_sample_holds_missing_and_unseen_values_within_the_contrac
 
 @pytest.mark.parametrize("task", ["multiclass", "regression"])
 def test_a_multiclass_logistic_regression_and_a_ridge_are_served_by_the_fast_path_bit_for_bit(
-    task: str, prepared: PreparedData, contract: ModelContract, cfg: Config
+    task: str, prepared: PreparedData, contract: ModelContract, cfg: Params
 ) -> None:
     # Targets made from the data: three bands of the interest rate, or the rate itself.
     columns = contract.feature_names
@@ -71,7 +71,7 @@ def test_a_multiclass_logistic_regression_and_a_ridge_are_served_by_the_fast_pat
 
 
 def test_gradient_boosting_is_served_by_its_pipeline(
-    prepared: PreparedData, contract: ModelContract, cfg: Config
+    prepared: PreparedData, contract: ModelContract, cfg: Params
 ) -> None:
     boosted = Pipeline(
         [

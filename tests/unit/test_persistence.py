@@ -7,7 +7,6 @@ import shlex
 import subprocess
 import warnings
 import zipfile
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +15,13 @@ import skops.io as sio
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from lockstep.config import Config
+from lockstep.config import Params
 from lockstep.data.prepare import PreparedData
 from lockstep.errors import PipelineError
 from lockstep.modeling.persistence import canonical_skops, load_model, save_model
 from lockstep.modeling.train import train_model
+
+from tests.shared import replace
 
 # A class that a trusted library re-exports: numpy.distutils.fcompiler.gnu imports subprocess.Popen.
 REEXPORTED_POPEN = ("numpy.distutils.fcompiler.gnu", "Popen")
@@ -49,7 +50,7 @@ def _record(types_file: Path, types: list[str]) -> None:
     types_file.write_text(json.dumps({"format": "skops", "trusted_types": types}))
 
 
-def test_equal_models_give_equal_bytes(tmp_path: Path, prepared: PreparedData, cfg: Config) -> None:
+def test_equal_models_give_equal_bytes(tmp_path: Path, prepared: PreparedData, cfg: Params) -> None:
     boosting = {"_target_": "sklearn.ensemble.HistGradientBoostingClassifier", "max_iter": 20, "random_state": 0}
     cfg = replace(cfg, model=boosting)
     first, second = (train_model(prepared.train, prepared.features, cfg) for _ in range(2))

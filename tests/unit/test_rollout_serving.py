@@ -24,15 +24,15 @@ import pandas as pd
 import pytest
 
 from lockstep.config import parse_rollout
+from lockstep.contract.prediction_log import read_feedback, read_predictions
 from lockstep.data.prepare import PreparedData
 from lockstep.modeling.predict import predict_frame
+from lockstep.registry.store import ModelVersion, load_version
 from lockstep.serving.app import create_app
 from lockstep.serving.observe import PredictionLog
-from lockstep.serving.records import read_feedback, read_predictions
 from lockstep.serving.requests import V2_DATATYPES
 from lockstep.serving.routing import RoutingTable
 from lockstep.serving.shadow_process import ShadowJob, score_jobs
-from lockstep.store import ModelVersion, load_version
 
 from tests.conftest import PACKAGE
 from tests.http_client import Client, free_port, running, wait_ready

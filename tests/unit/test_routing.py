@@ -18,11 +18,11 @@ from lockstep.config import (
 )
 from lockstep.errors import PipelineError
 from lockstep.registry import PROD
+from lockstep.registry.store import ModelVersion, load_version
 from lockstep.serving.observe import Metrics, PredictionLog
 from lockstep.serving.routing import BUCKETS, RoutingTable, bucket, sticky_value
 from lockstep.serving.shadow import ShadowScorer
 from lockstep.serving.shadow_process import ShadowJob
-from lockstep.store import ModelVersion, load_version
 
 from tests.conftest import PACKAGE, REPO_ROOT
 
@@ -127,8 +127,8 @@ def test_a_full_shadow_queue_drops_and_counts(versions: tuple[ModelVersion, Mode
             {"mode": "shadow", "candidate_stage": "canary"},
             "rollout: candidate_stage must be shadow when mode is shadow",
         ),
-        ({"percentage": 10}, "rollout.percentage: Extra inputs are not permitted"),
-        ([10], "rollout: Input should be a valid dictionary"),
+        ({"percentage": 10}, "rollout.percentage is not a key of rollout"),
+        ([10], "rollout must be a mapping, e.g. {mode: canary, percent: 10}"),
     ],
 )
 def test_a_bad_rollout_gets_a_one_line_error(raw: object, message: str) -> None:

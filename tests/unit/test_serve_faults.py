@@ -15,8 +15,8 @@ from sklearn.pipeline import Pipeline
 
 from lockstep.contract.model_contract import ModelContract
 from lockstep.data.prepare import PreparedData
+from lockstep.registry.store import load_version
 from lockstep.serving.app import create_app
-from lockstep.store import load_version
 
 from tests.conftest import VENV_BIN, tool_env
 from tests.http_client import Client, free_port, running, wait_ready

@@ -9,10 +9,10 @@ import pytest
 from sklearn.pipeline import Pipeline
 
 from lockstep.contract.model_contract import ModelContract
-from lockstep.deploy import write_bundle
 from lockstep.errors import PipelineError
 from lockstep.modeling.linear import LinearScorer
-from lockstep.store import load_version
+from lockstep.registry.bundle import write_bundle
+from lockstep.registry.store import load_version
 
 
 def test_the_workspace_model_loads_with_its_contract(checked_out: Path, contract: ModelContract) -> None:

@@ -7,12 +7,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from lockstep.config import ColumnSpec, DataConfig, SchemaConfig, parse_params
+from lockstep.config import ColumnRule, DataConfig, parse_params
 from lockstep.data.synthetic import generate_credit_data
 from lockstep.data.validate import describe_features, infer_task, validate_table
 from lockstep.errors import PipelineError
 
 from tests.conftest import REPO_ROOT
+from tests.shared import replace
 
 
 @pytest.fixture(scope="module")
@@ -153,14 +154,20 @@ def test_features_come_from_the_schema_or_from_dtypes(loans: pd.DataFrame, credi
     assert "loan_id" not in spec.columns
     assert "default" not in spec.columns
     assert spec.classes == [0, 1]
-    inferred = DataConfig(target="y", schema=SchemaConfig(min_rows=2, min_class_rows=1))
+    inferred = _blank(credit_cfg, min_rows=2, min_class_rows=1)
     table = pd.DataFrame({"n": [1.0, 2.0, 3.0, 4.0], "c": ["a", "b", "a", "b"], "y": [0, 1, 0, 1]})
     spec = describe_features(validate_table(table, inferred)[0], inferred, "binary", [])
     assert (spec.numeric, spec.categorical) == (["n"], ["c"])
 
 
 def test_inferred_schema_still_checks_the_target(credit_cfg: DataConfig) -> None:
-    cfg = DataConfig(target="y", schema=SchemaConfig(min_rows=2, columns={"n": ColumnSpec(dtype="float")}))
+    cfg = _blank(credit_cfg, min_rows=2, columns={"n": ColumnRule(dtype="float")})
     table = pd.DataFrame({"n": [1.0, 2.0], "y": [0, None]})
     with pytest.raises(PipelineError, match="target column 'y' has 1 missing values"):
         validate_table(table, cfg)
+
+
+def _blank(cfg: DataConfig, **schema: object) -> DataConfig:
+    """`cfg` with target `y`, no id column, no listed columns, and `schema`'s values."""
+    blank = replace(cfg.schema, **({"columns": {}} | schema))
+    return replace(cfg, target="y", id_column=None, positive_class=None, schema=blank)

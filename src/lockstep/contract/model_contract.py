@@ -13,29 +13,28 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from ..config import DTYPES, ColumnSpec, Config
-from ..data.validate import NUMERIC_DTYPES, FeatureSpec
+from pydantic import ValidationError
+
+from ..config import ColumnRule, DType, Params
 from ..errors import PipelineError
-from ..modeling.trust import model_libraries
+from .features import FeatureSpec
+from .trust import model_libraries
 
 CONTRACT_FORMAT = 1
 
 
-@dataclass(frozen=True)
-class ColumnRule:
-    """What one input value must be: the row-level part of a `data.schema.columns` entry."""
+class InputColumn(ColumnRule):
+    """One input column of the model: its name and the row-level part of its rule (`data.schema.columns`)."""
 
     name: str
-    dtype: str
-    min: float | None = None
-    max: float | None = None
-    allowed: list[Any] | None = None
-    nullable: bool = True
 
-    @property
-    def numeric(self) -> bool:
-        """Whether the value is a number (int or float)."""
-        return self.dtype in NUMERIC_DTYPES
+    def to_dict(self) -> dict[str, Any]:
+        """The contract file's entry: the rules that apply to one value (not uniqueness nor missing shares)."""
+        return {key: getattr(self, key) for key in ROW_RULE_KEYS}
+
+
+# The keys of a contract column: what serving checks in each row.
+ROW_RULE_KEYS = ("name", "dtype", "min", "max", "allowed", "nullable")
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,7 @@ class ModelContract:
     task: str
     target: str
     id_column: str | None
-    columns: list[ColumnRule]
+    columns: list[InputColumn]
     classes: list[Any] | None  # binary: [negative, positive]
     positive_class: Any
     decision_threshold: float | None
@@ -64,7 +63,7 @@ class ModelContract:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
-        return asdict(self)
+        return {**asdict(self), "columns": [column.to_dict() for column in self.columns]}
 
     @classmethod
     def from_dict(cls, raw: Any, source: str = "contract") -> ModelContract:
@@ -72,24 +71,32 @@ class ModelContract:
         if not isinstance(raw, dict) or raw.get("format") != CONTRACT_FORMAT:
             raise PipelineError(f"{source} is not a format-{CONTRACT_FORMAT} model contract: retrain the model")
         try:
-            columns = [ColumnRule(**rule) for rule in raw["columns"]]
-            contract = cls(**{f.name: raw[f.name] for f in fields(cls) if f.name != "columns"}, columns=columns)
+            columns = [_input_column(rule, source) for rule in raw["columns"]]
+            return cls(**{f.name: raw[f.name] for f in fields(cls) if f.name != "columns"}, columns=columns)
         except (KeyError, TypeError) as exc:
             raise PipelineError(f"{source} is malformed ({exc}): retrain the model") from None
-        for rule in columns:
-            if rule.dtype not in DTYPES:
-                raise PipelineError(f"{source}: column {rule.name!r} has unknown dtype {rule.dtype!r}")
-        return contract
 
 
-def column_rule(name: str, spec: ColumnSpec | None, numeric: bool) -> ColumnRule:
-    """The row rule for column `name`: its schema entry, or just its kind if the schema has none."""
-    if spec is None:
-        return ColumnRule(name, "float" if numeric else "string")
-    return ColumnRule(name, spec.dtype, spec.min, spec.max, spec.allowed, spec.nullable)
+def _input_column(raw: Any, source: str) -> InputColumn:
+    try:
+        return InputColumn.model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        name = raw.get("name") if isinstance(raw, dict) else None
+        raise PipelineError(
+            f"{source}: column {name!r} has a bad {where} ({error['msg']}): retrain the model"
+        ) from None
 
 
-def build_contract(features: FeatureSpec, cfg: Config, trusted_types: list[str]) -> ModelContract:
+def input_column(name: str, rule: ColumnRule | None, numeric: bool) -> InputColumn:
+    """The contract's column `name`: its schema rule, or just its kind (missing values allowed) if it has none."""
+    if rule is None:
+        return InputColumn(name=name, dtype=DType.FLOAT if numeric else DType.STRING, nullable=True)
+    return InputColumn(name=name, **rule.model_dump(include=set(ROW_RULE_KEYS)))
+
+
+def build_contract(features: FeatureSpec, cfg: Params, trusted_types: list[str]) -> ModelContract:
     """The contract of a model trained on `features` with `cfg`, whose file holds `trusted_types`."""
     specs = cfg.data.schema.columns
     numeric = set(features.numeric)
@@ -97,7 +104,7 @@ def build_contract(features: FeatureSpec, cfg: Config, trusted_types: list[str])
         task=features.task,
         target=features.target,
         id_column=features.id_column,
-        columns=[column_rule(name, specs.get(name), name in numeric) for name in features.columns],
+        columns=[input_column(name, specs.get(name), name in numeric) for name in features.columns],
         classes=features.classes,
         positive_class=features.positive_class,  # data.positive_class, or the last label in sorted order
         decision_threshold=cfg.evaluate.decision_threshold if features.task == "binary" else None,

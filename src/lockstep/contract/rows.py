@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .model_contract import ColumnRule, ModelContract
+from .model_contract import InputColumn, ModelContract
 
 BOOL_TEXT = {"true": True, "false": False}
 # What pandas' `infer_dtype` calls a column of numbers only (not bools, not decimals).
@@ -93,7 +93,7 @@ def check_rows(frame: Mapping[str, Any], contract: ModelContract, text: bool = F
     return CheckedRows(columns, positions, sorted(problems, key=lambda p: p.row))
 
 
-def _check_column(column: np.ndarray, rule: ColumnRule, text: bool) -> tuple[np.ndarray, list[Problem]]:
+def _check_column(column: np.ndarray, rule: InputColumn, text: bool) -> tuple[np.ndarray, list[Problem]]:
     """The column as the model takes it, and every broken rule in it.
 
     The checks run on NumPy arrays (a Python loop only over object columns):

@@ -10,11 +10,12 @@ from typing import Any
 import pandas as pd
 
 from .. import paths
-from ..config import Config, SplitConfig
+from ..config import Params, SplitConfig
+from ..contract.features import FeatureSpec
 from ..errors import PipelineError
 from .infer import DROPPED_DATETIME, describe_value
 from .split import split_train_test
-from .validate import FeatureSpec, describe_features, infer_task, task_decision, validate_table
+from .validate import describe_features, infer_task, task_decision, validate_table
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ class PreparedData:
     decisions: dict[str, Any]
 
 
-def prepare_data(raw: pd.DataFrame, cfg: Config) -> PreparedData:
+def prepare_data(raw: pd.DataFrame, cfg: Params) -> PreparedData:
     """Validate `raw` against the schema, infer the columns and the task, and split it."""
     table, column_decisions = validate_table(raw, cfg.data)
     task = infer_task(table[cfg.data.target], cfg.data.task)
@@ -87,7 +88,7 @@ def summarize(table: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame, feat
     return summary
 
 
-def run_prepare(cfg: Config, raw_path: Path = paths.RAW_DATASET) -> PreparedData:
+def run_prepare(cfg: Params, raw_path: Path = paths.RAW_DATASET) -> PreparedData:
     """Prepare stage: read the raw table, prepare it, and write the outputs."""
     from ..io import write_json, write_parquet
 

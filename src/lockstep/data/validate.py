@@ -8,44 +8,24 @@ column, the problem and an example value.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from ..config import ColumnSpec, DataConfig
+from ..config import NUMERIC_DTYPES, TEXT_DTYPES, ColumnRule, DataConfig, DType
+from ..contract.features import FeatureSpec
 from ..errors import PipelineError
 from .infer import describe_value, infer_columns, refuse_mixed_target, refuse_unusable_values
 
 MAX_CLASSES = 20
-PANDERA_DTYPES = {"int": "Int64", "float": "float64", "category": "str", "string": "str", "bool": "boolean"}
-NUMERIC_DTYPES = ("int", "float")
-TEXT_DTYPES = ("category", "string")
-
-
-@dataclass(frozen=True)
-class FeatureSpec:
-    """What the prepare stage learned about the table, for train and evaluate."""
-
-    task: str
-    target: str
-    id_column: str | None
-    numeric: list[str]
-    categorical: list[str]
-    # Binary: [negative, positive]; multiclass: sorted. None for regression.
-    classes: list[Any] | None
-    positive_class: Any = None
-    # Columns of the data that the model does not use (datetime columns).
-    dropped: list[str] = field(default_factory=list)
-
-    @property
-    def columns(self) -> list[str]:
-        """The model's input columns, in order."""
-        return self.numeric + self.categorical
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return asdict(self)
+# How pandera checks each dtype of `data.schema.columns` (text stays str: pandas 3 strings).
+PANDERA_DTYPES = {
+    DType.INT: "Int64",
+    DType.FLOAT: "float64",
+    DType.CATEGORY: "str",
+    DType.STRING: "str",
+    DType.BOOL: "boolean",
+}
 
 
 def validate_table(frame: pd.DataFrame, cfg: DataConfig) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -59,14 +39,14 @@ def validate_table(frame: pd.DataFrame, cfg: DataConfig) -> tuple[pd.DataFrame, 
     refuse_unusable_values(frame)
     columns = dict(schema.columns)
     if cfg.id_column and cfg.id_column not in columns:
-        columns[cfg.id_column] = ColumnSpec(dtype="string", unique=True)
+        columns[cfg.id_column] = ColumnRule(dtype="string", unique=True)
     table = _run_pandera(_numbers_as_text(frame, columns), columns, strict=schema.strict and bool(schema.columns))
     if cfg.task == "auto":
         refuse_mixed_target(table[cfg.target], cfg.target)
     return infer_columns(table, skip={*columns, cfg.target})
 
 
-def _numbers_as_text(frame: pd.DataFrame, columns: dict[str, ColumnSpec]) -> pd.DataFrame:
+def _numbers_as_text(frame: pd.DataFrame, columns: dict[str, ColumnRule]) -> pd.DataFrame:
     """Numeric columns the schema calls category or string, as text: 2134.0 reads "2134", not "2134.0"."""
     out = frame
     for name, spec in columns.items():
@@ -107,7 +87,7 @@ def _check_table(frame: pd.DataFrame, cfg: DataConfig) -> None:
             )
 
 
-def _pandera_column(name: str, spec: ColumnSpec) -> Any:
+def _pandera_column(name: str, spec: ColumnRule) -> Any:
     import pandera.pandas as pa
 
     checks = []
@@ -124,7 +104,7 @@ def _pandera_column(name: str, spec: ColumnSpec) -> Any:
     return pa.Column(PANDERA_DTYPES[spec.dtype], checks=checks, nullable=spec.nullable, unique=spec.unique, name=name)
 
 
-def _run_pandera(frame: pd.DataFrame, columns: dict[str, ColumnSpec], strict: bool) -> pd.DataFrame:
+def _run_pandera(frame: pd.DataFrame, columns: dict[str, ColumnRule], strict: bool) -> pd.DataFrame:
     import pandera.pandas as pa
 
     schema = pa.DataFrameSchema(
@@ -138,7 +118,7 @@ def _run_pandera(frame: pd.DataFrame, columns: dict[str, ColumnSpec], strict: bo
         raise PipelineError(_describe_failures(exc.failure_cases, columns)) from None
 
 
-def _describe_failures(cases: pd.DataFrame, columns: dict[str, ColumnSpec]) -> str:
+def _describe_failures(cases: pd.DataFrame, columns: dict[str, ColumnRule]) -> str:
     """Turn pandera's failure table into one line: the first problem, and a count of the rest."""
     problems: dict[tuple[str, str], list[Any]] = {}
     for row in cases.itertuples(index=False):

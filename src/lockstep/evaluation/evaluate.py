@@ -15,9 +15,9 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from .. import paths
-from ..config import DEFAULT_METRICS, Config, resolve_metric
+from ..config import DEFAULT_METRICS, Params, resolve_metric
+from ..contract.features import FeatureSpec
 from ..contract.model_contract import ModelContract
-from ..data.validate import FeatureSpec
 from ..errors import PipelineError
 from .curves import Rows, classification_plots, regression_plots
 from .importance import feature_importance
@@ -63,7 +63,7 @@ class Evaluation:
 
 
 def evaluate_model(
-    model: Any, test: pd.DataFrame, features: FeatureSpec, contract: ModelContract, cfg: Config
+    model: Any, test: pd.DataFrame, features: FeatureSpec, contract: ModelContract, cfg: Params
 ) -> Evaluation:
     """Predict on `test` as the contract says and compute metrics, plot tables and slice metrics."""
     ecfg = cfg.evaluate
@@ -125,13 +125,13 @@ def _place_plots(produced: Path, plots_dir: Path) -> None:
             table.replace(target)
 
 
-def run_evaluate(cfg: Config) -> Evaluation:
+def run_evaluate(cfg: Params) -> Evaluation:
     """Evaluate stage: load the model and test set, evaluate, write every output."""
     from ..contract.model_contract import read_contract
+    from ..contract.trust import model_libraries
     from ..io import write_json, write_parquet
     from ..modeling.persistence import load_model
     from ..modeling.train import load_features
-    from ..modeling.trust import model_libraries
 
     features = load_features()
     model = load_model(paths.MODEL_FILE, paths.MODEL_TYPES, model_libraries(cfg.extra_model_libraries))

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 from sklearn.inspection import permutation_importance
 
+from ..contract.features import FeatureSpec
 from ..contract.model_contract import ModelContract
-from ..data.validate import FeatureSpec
 from .metrics import LOWER_IS_BETTER, METRICS, Scored, predict
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__, numerics
-from ..data.validate import FeatureSpec
+from ..contract.features import FeatureSpec
 from ..io import file_sha256
 
 LIBRARIES = ("scikit-learn", "pandas", "numpy", "skops", "dvc", "pandera")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..data.validate import FeatureSpec
+from ..contract.features import FeatureSpec
 from .metrics import compute_metrics
 
 SLICE_METRICS = {

@@ -14,8 +14,8 @@ from typing import Any
 
 from sklearn.base import BaseEstimator, is_classifier, is_regressor
 
+from ..contract.trust import ESTIMATOR_LIBRARIES, resolve_trusted_class
 from ..errors import PipelineError
-from .trust import ESTIMATOR_LIBRARIES, resolve_trusted_class
 
 
 def estimator_libraries(extra: Iterable[str] = ()) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from ..config import FeaturesConfig
-from ..data.validate import FeatureSpec
+from ..contract.features import FeatureSpec
 
 
 def build_preprocessor(features: FeatureSpec, cfg: FeaturesConfig) -> ColumnTransformer:

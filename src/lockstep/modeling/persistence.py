@@ -16,9 +16,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ..contract.trust import BASE_LIBRARIES, resolve_trusted_class
 from ..errors import PipelineError
 from ..io import atomic_path, dumps_json
-from .trust import BASE_LIBRARIES, resolve_trusted_class
 
 # skops loaders that produce a callable: a function, a partial, a bound method, an operator.
 CALLABLE_LOADERS = frozenset({"FunctionNode", "PartialNode", "MethodNode", "OperatorFuncNode"})

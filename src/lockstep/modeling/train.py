@@ -10,8 +10,8 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from .. import paths
-from ..config import Config
-from ..data.validate import FeatureSpec
+from ..config import Params
+from ..contract.features import FeatureSpec
 from ..errors import PipelineError
 from .estimator import build_estimator
 from .features import build_preprocessor
@@ -19,7 +19,7 @@ from .features import build_preprocessor
 log = logging.getLogger(__name__)
 
 
-def build_pipeline(features: FeatureSpec, cfg: Config) -> Pipeline:
+def build_pipeline(features: FeatureSpec, cfg: Params) -> Pipeline:
     """The untrained Pipeline: the ColumnTransformer, then the configured model."""
     return Pipeline(
         [
@@ -29,7 +29,7 @@ def build_pipeline(features: FeatureSpec, cfg: Config) -> Pipeline:
     )
 
 
-def train_model(train: pd.DataFrame, features: FeatureSpec, cfg: Config) -> Pipeline:
+def train_model(train: pd.DataFrame, features: FeatureSpec, cfg: Params) -> Pipeline:
     """Fit the Pipeline on `train` and return it."""
     pipeline = build_pipeline(features, cfg)
     name = type(pipeline.named_steps["model"]).__name__
@@ -52,11 +52,11 @@ def load_features(path: Path = paths.FEATURES_FILE) -> FeatureSpec:
     return FeatureSpec(**read_json(path))
 
 
-def run_train(cfg: Config) -> Pipeline:
+def run_train(cfg: Params) -> Pipeline:
     """Train stage: fit on the training set, save the model with skops and its contract beside it."""
     from ..contract.model_contract import build_contract, write_contract
+    from ..contract.trust import model_libraries
     from .persistence import save_model
-    from .trust import model_libraries
 
     features = load_features()
     pipeline = train_model(pd.read_parquet(paths.TRAIN_SET), features, cfg)

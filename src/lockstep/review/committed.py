@@ -14,9 +14,11 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from .. import lockfile, paths
+from .. import paths
 from ..config import resolve_metric
 from ..evaluation.metrics import METRICS
+from ..registry import lockfile
+from ..registry.revision import git_bytes
 from .compare import Comparison, Side, compare_sides, gate_config, read_revision, read_workspace, task_of
 from .gate import Verdict
 
@@ -32,7 +34,7 @@ def review(base_rev: str, reproduced: bool = True) -> Comparison:
     if not reproduced:
         return not_reproduced(base)
     comparison = compare_sides(base, read_workspace())
-    committed = lockfile.committed_bytes(paths.EVAL_METRICS, "HEAD")
+    committed = git_bytes(paths.EVAL_METRICS, "HEAD")
     return hold_to_commit(comparison, lockfile.uncommitted_results(), json.loads(committed) if committed else None)
 
 

@@ -8,12 +8,10 @@ hash is the one its dvc.lock records, so a reviewer can follow the bytes.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import logging
 import math
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,12 +19,14 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from .. import lockfile, paths
-from ..config import GateConfig, parse_gate, resolve_metric
+from .. import paths
+from ..config import GateConfig, load_params, parse_gate, resolve_metric
 from ..errors import PipelineError
 from ..evaluation.evaluate import PLOT_STYLES
 from ..evaluation.metrics import LOWER_IS_BETTER, METRICS, Scored
 from ..evaluation.slices import SLICE_METRICS
+from ..registry import lockfile
+from ..registry.revision import Revision, resolve_commit
 from .bootstrap import Interval, paired_bootstrap
 from .gate import Verdict, decide
 
@@ -95,57 +95,40 @@ def read_workspace(label: str = "this revision") -> Side:
     return _read_side(label, read, read, lockfile.file_md5(paths.MODEL_FILE))
 
 
-def resolve_revision(rev: str) -> str:
-    """The full commit hash of `rev`, or a PipelineError saying how to fetch it."""
-    result = subprocess.run(
-        ["git", "rev-parse", "--verify", "--quiet", rev + "^{commit}"], capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        raise PipelineError(f"base revision {rev!r} not found; fetch it first (git fetch origin main)")
-    return result.stdout.strip()
-
-
 def read_revision(rev: str) -> Side:
     """The results committed at `rev` (a branch, tag or commit)."""
-    commit = resolve_revision(rev)
-
-    def read(path: Path) -> bytes | None:
-        return lockfile.committed_bytes(path, commit)
-
-    with contextlib.ExitStack() as stack:
-        opened: list[Any] = []  # the revision's DVC file system, opened on the first read and kept for the others
+    try:
+        commit = resolve_commit(rev)
+    except PipelineError:
+        raise PipelineError(f"base revision {rev!r} not found; fetch it first (git fetch origin main)") from None
+    with Revision(commit) as revision:
 
         def read_dvc(path: Path) -> bytes | None:
             try:
-                if not opened:
-                    from dvc.fs.dvc import DVCFileSystem
-                    from dvc.repo import Repo
-
-                    repo = stack.enter_context(Repo.open(None, rev=commit, subrepos=True, uninitialized=True))
-                    opened.append(DVCFileSystem(repo=repo, subrepos=True))
-                fs = opened[0]
-                with fs.open(fs.from_os_path(path.as_posix()), mode="rb") as handle:
-                    return handle.read()
+                return revision.dvc(path)
             except Exception as exc:  # missing, no credentials, no network: all mean "not available"
                 log.warning("%s at %s unavailable (%s): not in the cache or the remote", path, rev, type(exc).__name__)
                 return None
 
-        return _read_side(f"{rev} ({commit[:7]})", read, read_dvc, lockfile.locked_md5(paths.MODEL_FILE, commit))
+        return _read_side(
+            f"{rev} ({commit[:7]})", revision.git, read_dvc, lockfile.locked_md5(paths.MODEL_FILE, commit)
+        )
 
 
 def gate_config(base: Side, new: Side) -> GateConfig:
     """The gate's thresholds from the base branch, so a change cannot loosen its own gate.
 
     Only the base's `gate:` mapping is read (the rest of its params may predate
-    this revision's schema). A base whose gate does not parse fails closed; a
-    base with no params at all (a first commit) falls back to this revision's.
+    this revision's schema). A key the base does not set (it predates the key)
+    takes this revision's value. A base whose gate does not parse fails closed;
+    a base with no params at all (a first commit) falls back to this revision's.
     """
-    source = base.params if base.params is not None else new.params
-    if source is None:
-        return GateConfig()
-    gate = source.get("gate") if isinstance(source, dict) else None
+    own = new.params.get("gate") if isinstance(new.params, dict) else None
+    if not isinstance(own, dict):
+        own = load_params().gate.model_dump(mode="json")
+    based = base.params.get("gate", {}) if isinstance(base.params, dict) else {}
     try:
-        return parse_gate(gate if gate is not None else {})
+        return parse_gate({**own, **based} if isinstance(based, dict) else based)
     except PipelineError as exc:
         raise PipelineError(f"the base branch's gate settings do not parse ({exc}): the gate fails closed") from None
 

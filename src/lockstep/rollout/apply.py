@@ -23,9 +23,9 @@ from .decide import Action
 PERCENT_LINE = re.compile(r"(?m)^percent:[ \t]*[^\s#]+")
 
 
-def widen(conf_text: str, percent: int) -> str:
+def widen(conf_text: str, percent: float) -> str:
     """A rollout config file's text with its top-level `percent:` set to `percent` (comments kept)."""
-    changed, count = PERCENT_LINE.subn(f"percent: {percent}", conf_text, count=1)
+    changed, count = PERCENT_LINE.subn(f"percent: {percent:g}", conf_text, count=1)
     if not count:
         raise PipelineError("the rollout config has no top-level `percent:` line to change")
     return changed
@@ -40,7 +40,7 @@ def _check_candidate(repo: str, stage: str, version: str) -> None:
         )
 
 
-def _commit_next_step(mode: str, percent: int, message: str) -> str:
+def _commit_next_step(mode: str, percent: float, message: str) -> str:
     conf = paths.ROLLOUT_CONF_DIR / f"{mode}.yaml"
     if not conf.is_file():
         raise PipelineError(f"{conf} not found: the rollout's mode {mode!r} has no config file to widen")
@@ -57,7 +57,7 @@ def _commit_next_step(mode: str, percent: int, message: str) -> str:
 
 
 def apply_decision(
-    action: Action, stage: str, version: str, reasons: list[str], mode: str = "", percent: int | None = None
+    action: Action, stage: str, version: str, reasons: list[str], mode: str = "", percent: float | None = None
 ) -> str:
     """Carry out `action` on the candidate `version` in `stage` (in the current repository); say what was done."""
     if action is Action.WAIT:
@@ -67,7 +67,7 @@ def apply_decision(
     if action is Action.NEXT_STEP:
         if mode != "canary" or percent is None:
             raise PipelineError("next-step widens a canary: give --mode canary and --percent")
-        return _commit_next_step(mode, percent, f"rollout: widen the canary {version} to {percent}%\n\n{why}\n")
+        return _commit_next_step(mode, percent, f"rollout: widen the canary {version} to {percent:g}%\n\n{why}\n")
     if action is Action.PROMOTE:
         registry.assign(".", version, PROD, message=f"rollout: promote {version} from {stage}\n\n{why}")
         registry.unassign(".", version, stage, message=f"rollout: {version} left {stage} for {PROD}\n\n{why}")

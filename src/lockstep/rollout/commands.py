@@ -4,37 +4,39 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..config import load_params
 from ..errors import PipelineError
 from ..io import atomic_path, read_json
 from .apply import apply_decision
 from .decide import EXIT_CODES, Action
 from .export import dump_manifests, export_manifests
 from .report import build_rollout, write_rollout_report
-from .settings import load_rollout_params
 
 
 def run_status(params_file: Path, github_output: Path | None) -> str:
     """The rollout in progress (mode, share, the versions in prod and the candidate's stage), in one line."""
     from .. import registry
 
-    settings = load_rollout_params(params_file).rollout
+    settings = load_params(params_file).rollout
     if github_output:
         with github_output.open("a", encoding="utf-8") as output:
             output.write(f"mode={settings.mode}\n")
     if settings.mode == "none":
         return "no rollout in progress (rollout.mode is none)"
     share = "" if settings.candidate_share is None else f" at {settings.candidate_share:g}%"
-    versions = {stage: registry.stage_version(".", stage) or "none" for stage in (registry.PROD, settings.candidate)}
+    versions = {
+        stage: registry.stage_version(".", stage) or "none" for stage in (registry.PROD, settings.candidate_arm)
+    }
     return (
         f"{settings.mode}{share}: {registry.PROD} {versions[registry.PROD]}, "
-        f"candidate {versions[settings.candidate]} in stage {settings.candidate}"
+        f"candidate {versions[settings.candidate_arm]} in stage {settings.candidate_arm}"
     )
 
 
 def run_report(logs: Path, out: Path, params_file: Path, github_output: Path | None) -> int:
     """Write the rollout report into `out`; return the decision's exit status (decide.EXIT_CODES)."""
-    params = load_rollout_params(params_file)
-    rollout = build_rollout(logs, params.rollout, params.gate, params.seed, params.positive_class)
+    params = load_params(params_file)
+    rollout = build_rollout(logs, params.rollout, params.gate, params.seed, params.data.positive_class)
     report = write_rollout_report(rollout, out)
     decision = rollout.decision
     print(f"rollout: {report}: {decision.action} ({decision.stage} {decision.version or '-'})")
@@ -63,7 +65,7 @@ def run_export(target: str, out: Path, name: str, image: str, storage_uri: str |
     """Write the rollout's manifests for `target` into `out`; return their kinds."""
     if target == "seldon" and not storage_uri:
         raise PipelineError("--target seldon needs --storage-uri, e.g. s3://models/credit/{version}")
-    settings = load_rollout_params(params_file).rollout
+    settings = load_params(params_file).rollout
     manifests = export_manifests(target, settings, name, image, storage_uri or "")
     with atomic_path(out) as tmp:
         tmp.write_text(dump_manifests(manifests), encoding="utf-8")

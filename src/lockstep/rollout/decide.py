@@ -21,9 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from ..config import RolloutConfig
 from ..evaluation.metrics import LOWER_IS_BETTER
 from .compare import ArmSummary, Comparison
-from .settings import RolloutSettings
 
 
 class Action(StrEnum):
@@ -47,11 +47,11 @@ class Decision:
     mode: str
     stage: str
     version: str
-    percent: int | None = None  # next-step: the canary's new share of users
+    percent: float | None = None  # next-step: the canary's new share of users
     reasons: list[str] = field(default_factory=list)
 
 
-def _guardrails(candidate: ArmSummary, settings: RolloutSettings) -> list[str]:
+def _guardrails(candidate: ArmSummary, settings: RolloutConfig) -> list[str]:
     broken = []
     if candidate.error_rate > settings.max_error_rate:
         broken.append(
@@ -64,18 +64,16 @@ def _guardrails(candidate: ArmSummary, settings: RolloutSettings) -> list[str]:
     return broken
 
 
-def decide(
-    settings: RolloutSettings, arms: list[ArmSummary], comparison: Comparison, max_regression: float
-) -> Decision:
+def decide(settings: RolloutConfig, arms: list[ArmSummary], comparison: Comparison, max_regression: float) -> Decision:
     """The next action of the rollout that `settings` describes, on this evidence."""
-    candidate = next((arm for arm in arms if arm.arm == settings.candidate), None)
+    candidate = next((arm for arm in arms if arm.arm == settings.candidate_arm), None)
 
-    def verdict(action: Action, *reasons: str, percent: int | None = None) -> Decision:
+    def verdict(action: Action, *reasons: str, percent: float | None = None) -> Decision:
         version = candidate.version if candidate else ""
-        return Decision(action, settings.mode, settings.candidate, version, percent, list(reasons))
+        return Decision(action, settings.mode, settings.candidate_arm, version, percent, list(reasons))
 
     if candidate is None:
-        return verdict(Action.WAIT, f"no request has reached the `{settings.candidate}` arm yet")
+        return verdict(Action.WAIT, f"no request has reached the `{settings.candidate_arm}` arm yet")
     broken = _guardrails(candidate, settings)
     if broken:
         return verdict(Action.ROLLBACK, *broken)
@@ -104,7 +102,7 @@ def decide(
 
 
 def _canary(
-    settings: RolloutSettings,
+    settings: RolloutConfig,
     verdict: Callable[..., Decision],
     guarded: str,
     ci: str,
@@ -120,7 +118,7 @@ def _canary(
             Action.NEXT_STEP,
             guarded,
             f"{ci}: within the tolerance",
-            f"widen {settings.percent:g}% -> {step}%",
+            f"widen {settings.percent:g}% -> {step:g}%",
             percent=step,
         )
     if gain_low >= -max_regression:

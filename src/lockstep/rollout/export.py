@@ -16,9 +16,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..config import RolloutConfig
 from ..errors import PipelineError
 from ..registry import PROD
-from .settings import RolloutSettings
 
 TARGETS = ("kserve", "seldon")
 # A Kubernetes object name: a DNS-1123 subdomain label.
@@ -33,7 +33,7 @@ def _k8s_name(text: str) -> str:
 
 
 def kserve_manifests(
-    name: str, settings: RolloutSettings, candidate_version: str, image: str, share: int
+    name: str, settings: RolloutConfig, candidate_version: str, image: str, share: int
 ) -> list[dict[str, Any]]:
     """An InferenceService that sends `share`% of requests to the candidate's image (a canary or an A/B split)."""
     if settings.mode == "shadow":
@@ -45,7 +45,7 @@ def kserve_manifests(
             "kind": "InferenceService",
             "metadata": {
                 "name": service,
-                "labels": {"model-version": _k8s_name(candidate_version), "rollout-mode": settings.mode},
+                "labels": {"model-version": _k8s_name(candidate_version), "rollout-mode": str(settings.mode)},
             },
             "spec": {
                 "predictor": {
@@ -64,7 +64,7 @@ def kserve_manifests(
 
 
 def seldon_manifests(
-    name: str, settings: RolloutSettings, versions: dict[str, str], storage_uri: str, share: int | None
+    name: str, settings: RolloutConfig, versions: dict[str, str], storage_uri: str, share: int | None
 ) -> list[dict[str, Any]]:
     """A Model per arm's version and an Experiment: `candidates` with weights, or prod with a `mirror` (shadow)."""
     experiment = _k8s_name(name)
@@ -78,7 +78,7 @@ def seldon_manifests(
         }
         for arm, version in versions.items()
     ]
-    candidate = models[settings.candidate]
+    candidate = models[settings.candidate_arm]
     if settings.mode == "shadow":
         spec: dict[str, Any] = {
             "default": models[PROD],
@@ -98,7 +98,7 @@ def seldon_manifests(
 
 
 def export_manifests(
-    target: str, settings: RolloutSettings, name: str, image: str, storage_uri: str, repo: str = "."
+    target: str, settings: RolloutConfig, name: str, image: str, storage_uri: str, repo: str = "."
 ) -> list[dict[str, Any]]:
     """The manifests of the rollout in `settings` for `target`, with the versions GTO's stages hold now."""
     from .. import registry
@@ -108,14 +108,14 @@ def export_manifests(
     if target not in TARGETS:
         raise PipelineError(f"--target {target!r}: choose one of {TARGETS}")
     versions = {}
-    for stage in (PROD, settings.candidate):
+    for stage in (PROD, settings.candidate_arm):
         version = registry.stage_version(repo, stage)
         if version is None:
             raise PipelineError(f"no version of {registry.ARTIFACT} is in stage {stage!r}: assign one first")
         versions[stage] = version
     share = settings.candidate_share
     if target == "kserve":
-        return kserve_manifests(name, settings, versions[settings.candidate], image, round(share or 0))
+        return kserve_manifests(name, settings, versions[settings.candidate_arm], image, round(share or 0))
     return seldon_manifests(name, settings, versions, storage_uri, None if share is None else round(share))
 
 

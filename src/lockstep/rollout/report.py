@@ -11,14 +11,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import GateConfig
+from ..config import GateConfig, RolloutConfig
 from ..errors import PipelineError
 from ..io import atomic_path, write_json
 from .compare import ArmSummary, Comparison, compare_arms, summarise_arms
 from .decide import Decision, decide
 from .evidence import Evidence, load_evidence
 from .plots import render_rollout_plots
-from .settings import RolloutSettings
 
 WATERMARK = "Rollout report"
 HEADLINES = {
@@ -33,7 +32,7 @@ HEADLINES = {
 class Rollout:
     """Everything the report shows."""
 
-    settings: RolloutSettings
+    settings: RolloutConfig
     evidence: Evidence
     arms: list[ArmSummary]
     comparison: Comparison
@@ -41,14 +40,14 @@ class Rollout:
 
 
 def build_rollout(
-    logs: Path, settings: RolloutSettings, gate: GateConfig, seed: int, positive_class: Any = None
+    logs: Path, settings: RolloutConfig, gate: GateConfig, seed: int, positive_class: Any = None
 ) -> Rollout:
     """Read the logs in `logs` and decide the rollout's next action."""
     if settings.mode == "none":
         raise PipelineError("params.yaml: rollout.mode is none, so there is no rollout to report on")
     evidence = load_evidence(logs, positive_class)
     arms = summarise_arms(evidence, gate.metric)
-    comparison = compare_arms(evidence, settings.candidate, settings.mode == "shadow", gate, seed)
+    comparison = compare_arms(evidence, settings.candidate_arm, settings.mode == "shadow", gate, seed)
     return Rollout(settings, evidence, arms, comparison, decide(settings, arms, comparison, gate.max_regression))
 
 

@@ -24,7 +24,7 @@ from starlette.responses import Response
 
 from ..config import RolloutConfig, parse_rollout
 from ..errors import PipelineError
-from ..store import load_version
+from ..registry.store import load_version
 from .http import body_bytes, json_response
 from .requests import BadRequestError, decode
 from .routing import RoutingTable, load_table

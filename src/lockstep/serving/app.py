@@ -28,15 +28,15 @@ from starlette.routing import Route
 
 from .. import PACKAGE, __version__
 from ..config import RolloutConfig
+from ..contract.prediction_log import FEEDBACK_FILE, PredictionRecord, shadow_log
 from ..modeling.predict import score_columns
-from ..store import ModelVersion
+from ..registry.store import ModelVersion
 from .admin import Admin
 from .batcher import MicroBatcher
 from .feedback import feedback_records
 from .http import body_bytes, json_response
 from .observe import Metrics, PredictionLog
 from .openapi import openapi_document
-from .records import FEEDBACK_FILE, PredictionRecord, shadow_log
 from .requests import V2_DATATYPES, BadRequestError, decode, records_from_v1, records_from_v2, row_ids, sized
 from .routing import Router, RoutingTable, sticky_value
 from .shadow import ShadowScorer

@@ -24,7 +24,7 @@ from ..contract.rows import CheckedRows, check_rows
 from ..errors import PipelineError
 from ..io import atomic_path
 from ..modeling.predict import score_columns
-from ..store import ModelVersion
+from ..registry.store import ModelVersion
 
 log = logging.getLogger(__name__)
 FORMATS = (".csv", ".parquet")

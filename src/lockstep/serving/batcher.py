@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..modeling.linear import LinearScorer
-from ..store import ModelVersion
+from ..registry.store import ModelVersion
 from .requests import check_requests
 
 Outputs = dict[str, list[Any]]  # one list per output column (`score`..., `label`), row-aligned

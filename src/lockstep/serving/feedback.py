@@ -13,8 +13,8 @@ import time
 from typing import Any
 
 from ..contract.model_contract import ModelContract
+from ..contract.prediction_log import FeedbackRecord
 from ..contract.rows import Problem
-from .records import FeedbackRecord
 from .requests import MAX_RECORDS, BadRequestError
 
 FIELDS = ("id", "outcome")

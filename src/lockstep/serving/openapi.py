@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from .. import PACKAGE, __version__
-from ..contract.model_contract import ColumnRule, ModelContract
+from ..contract.model_contract import InputColumn, ModelContract
 from ..modeling.predict import score_columns
 
 JSON_TYPES = {"int": "integer", "float": "number", "bool": "boolean", "category": "string", "string": "string"}
 
 
-def _property(rule: ColumnRule) -> dict[str, Any]:
+def _property(rule: InputColumn) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": [JSON_TYPES[rule.dtype], "null"] if rule.nullable else JSON_TYPES[rule.dtype]}
     if rule.min is not None:
         schema["minimum"] = rule.min

@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from ..contract.model_contract import ColumnRule, ModelContract
+from ..contract.model_contract import InputColumn, ModelContract
 from ..contract.rows import Problem, check_record_fields, check_rows
 
 MAX_RECORDS = 10_000
@@ -92,7 +92,7 @@ def records_from_v2(document: Any, contract: ModelContract) -> list[dict[str, An
     return [{name: data[row] for name, data in columns.items()} for row in range(rows)]
 
 
-def _tensor_data(tensor: dict[str, Any], name: str, rule: ColumnRule | None, contract: ModelContract) -> list[Any]:
+def _tensor_data(tensor: dict[str, Any], name: str, rule: InputColumn | None, contract: ModelContract) -> list[Any]:
     data, shape, datatype = tensor.get("data"), tensor.get("shape"), tensor.get("datatype")
     if not isinstance(data, list) or not isinstance(shape, list) or not all(isinstance(n, int) for n in shape):
         raise _refuse(name, "type", f"{name}: a tensor needs `shape` (a list of integers) and `data` (a list)")

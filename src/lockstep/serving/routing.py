@@ -23,7 +23,7 @@ from typing import Any
 from ..config import RolloutConfig
 from ..errors import PipelineError
 from ..registry import PROD
-from ..store import ModelVersion, load_version
+from ..registry.store import ModelVersion, load_version
 from .shadow import ShadowScorer
 
 BUCKETS = 10_000
@@ -73,7 +73,7 @@ class RoutingTable:
 
     def choose(self, key: str) -> tuple[str, ModelVersion]:
         """The arm, and its version, that answers a request whose sticky value is `key`."""
-        share = self.rollout.candidate_share
+        share = self.rollout.candidate_share or 0.0
         if self.candidate is not None and share > 0 and bucket(self.rollout.salt, key) < round(share * BUCKETS / 100):
             assert self.candidate_arm is not None
             return self.candidate_arm, self.candidate

@@ -18,7 +18,7 @@ from typing import Any
 from .. import PACKAGE
 from ..config import RolloutConfig, load_rollout
 from ..registry import PROD
-from ..store import load_version
+from ..registry.store import load_version
 from .app import create_app
 from .routing import RoutingTable, load_table
 

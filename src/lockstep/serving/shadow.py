@@ -20,7 +20,7 @@ import logging
 import time
 from pathlib import Path
 
-from ..store import ModelVersion
+from ..registry.store import ModelVersion
 from .observe import Metrics, PredictionLog
 from .shadow_process import SHADOW, ShadowJob, ShadowProcess, ShadowProcessDiedError, shadow_record
 

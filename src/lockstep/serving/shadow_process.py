@@ -30,9 +30,9 @@ from typing import Any
 
 from .. import PACKAGE
 from ..contract.model_contract import ModelContract
-from ..store import ModelVersion
+from ..contract.prediction_log import PredictionRecord
+from ..registry.store import ModelVersion
 from .observe import PredictionLog
-from .records import PredictionRecord
 from .requests import BadRequestError, check_requests, decode, records_from_v1, records_from_v2
 
 SHADOW = "shadow"

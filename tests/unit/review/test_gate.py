@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from lockstep.config import GateConfig
 from lockstep.review.bootstrap import Interval
 from lockstep.review.gate import decide
 
-CFG = GateConfig(threshold=0.70, max_regression=0.01)
+from tests.shared import replace, shipped_params
+
+CFG = replace(shipped_params().gate, threshold=0.70, max_regression=0.01)
 
 
 def interval(low: float, high: float, delta: float | None = None) -> Interval:

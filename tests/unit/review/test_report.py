@@ -7,17 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from lockstep.config import GateConfig
 from lockstep.review.bootstrap import Interval
 from lockstep.review.compare import Comparison, Side
 from lockstep.review.gate import decide
 from lockstep.review.report import render_markdown, write_report
 
+from tests.shared import replace, shipped_params
+
 GOLDEN = Path(__file__).with_name("golden")
 PARAMS = {
     "seed": 42,
     "model": {"_target_": "sklearn.linear_model.LogisticRegression", "C": 1.0},
-    "gate": {"threshold": 0.7, "max_regression": 0.01},
+    "gate": shipped_params().gate.model_dump(mode="json") | {"threshold": 0.7, "max_regression": 0.01},
 }
 SLICES = {"home_ownership": {"own": {"rows": 600, "roc_auc": 0.74}, "rent": {"rows": 1700, "roc_auc": 0.73}}}
 CARD = {"task": "binary", "metrics": {}, "classes": [0, 1]}
@@ -35,7 +36,11 @@ def side(label: str, auc: float | None, params: dict, slices: dict | None) -> Si
 def comparison(base: Side, new: Side, interval: Interval | None, note: str) -> Comparison:
     base_auc = base.metrics["roc_auc"] if base.metrics else None
     verdict = decide(
-        "roc_auc", new.metrics["roc_auc"], base_auc, interval, GateConfig(threshold=0.7, max_regression=0.01)
+        "roc_auc",
+        new.metrics["roc_auc"],
+        base_auc,
+        interval,
+        replace(shipped_params().gate, threshold=0.7, max_regression=0.01),
     )
     return Comparison(base, new, "binary", verdict, note)
 
@@ -93,7 +98,7 @@ def test_headline_matches_the_verdict(auc: float) -> None:
 
 
 def test_the_model_s_hash_and_ignored_gate_changes_are_stated() -> None:
-    lenient = {**PARAMS, "gate": {"threshold": 0.5, "max_regression": 0.01}}
+    lenient = {**PARAMS, "gate": PARAMS["gate"] | {"threshold": 0.5}}
     result = comparison(side("main", 0.7457, PARAMS, SLICES), side("new", 0.7512, lenient, SLICES), None, "")
     markdown = render_markdown(result, [])
     hashes = f"of this revision: md5 `{result.new.model_md5}`; of the base: md5 `{result.base.model_md5}`."

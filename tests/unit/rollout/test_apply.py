@@ -13,6 +13,7 @@ from lockstep.errors import PipelineError
 from lockstep.rollout.apply import apply_decision, widen
 from lockstep.rollout.decide import Action
 
+from tests.shared import write_params
 from tests.unit.test_registry import git, tags
 
 REASONS = ["guardrails hold", "`roc_auc` +0.0300 against prod: better than prod"]
@@ -88,10 +89,10 @@ def test_next_step_is_a_commit_of_conf_and_params(rollout_repo: Path) -> None:
 
 def test_status_names_the_mode_share_and_versions(rollout_repo: Path, capsys: pytest.CaptureFixture) -> None:
     params, output = rollout_repo / "params.yaml", rollout_repo / "github-output"
-    params.write_text("rollout: {mode: canary, percent: 10}\n")
+    write_params(params, rollout={"mode": "canary", "percent": 10})
     assert main(["rollout", "status", "--output", str(output)]) == 0
     assert capsys.readouterr().out == "rollout: canary at 10%: prod v0.1.0, candidate v0.2.0 in stage canary\n"
-    params.write_text("seed: 1\n")
+    write_params(params, seed=1)
     assert main(["rollout", "status", "--output", str(output)]) == 0
     assert "no rollout in progress" in capsys.readouterr().out
     assert output.read_text() == "mode=canary\nmode=none\n"

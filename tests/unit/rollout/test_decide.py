@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from lockstep.config import parse_rollout
 from lockstep.review.bootstrap import Interval
 from lockstep.rollout.compare import ArmSummary, Comparison
 from lockstep.rollout.decide import Action, decide
-from lockstep.rollout.settings import rollout_settings
 
 TOLERANCE = 0.01
 
@@ -39,19 +39,19 @@ ARMS = [arm("prod"), arm("canary")]
 def test_the_interval_decides_once_there_are_enough_outcomes(
     rollout: dict, low: float, high: float, action: Action
 ) -> None:
-    decision = decide(rollout_settings(rollout), ARMS, comparison(low, high), TOLERANCE)
+    decision = decide(parse_rollout(rollout), ARMS, comparison(low, high), TOLERANCE)
     assert decision.action is action, decision.reasons
     assert (decision.stage, decision.version) == ("canary", "v0.2.0")
     assert decision.percent == (25 if action is Action.NEXT_STEP else None)
 
 
 def test_a_loss_metric_is_better_when_it_falls() -> None:
-    decision = decide(rollout_settings({"mode": "ab"}), ARMS, comparison(-0.05, -0.01, metric="log_loss"), TOLERANCE)
+    decision = decide(parse_rollout({"mode": "ab"}), ARMS, comparison(-0.05, -0.01, metric="log_loss"), TOLERANCE)
     assert decision.action is Action.PROMOTE
 
 
 def test_too_few_outcomes_wait_even_for_a_clear_winner() -> None:
-    decision = decide(rollout_settings({"mode": "ab", "min_outcomes": 501}), ARMS, comparison(0.1, 0.2), TOLERANCE)
+    decision = decide(parse_rollout({"mode": "ab", "min_outcomes": 501}), ARMS, comparison(0.1, 0.2), TOLERANCE)
     assert decision.action is Action.WAIT
     assert "500 of the 501 outcomes needed per arm" in decision.reasons[-1]
 
@@ -61,12 +61,12 @@ def test_too_few_outcomes_wait_even_for_a_clear_winner() -> None:
     [(arm("canary", error_rate=0.02), "failed 2.00% of its 1,000 requests"), (arm("canary", p99=250.0), "p99")],
 )
 def test_guardrails_roll_back_before_any_outcome(candidate: ArmSummary, message: str) -> None:
-    settings = rollout_settings({"mode": "canary", "percent": 10, "max_p99_ms": 200})
+    settings = parse_rollout({"mode": "canary", "percent": 10, "max_p99_ms": 200})
     decision = decide(settings, [arm("prod"), candidate], comparison(0.1, 0.2, outcomes=0), TOLERANCE)
     assert decision.action is Action.ROLLBACK
     assert message in decision.reasons[0]
 
 
 def test_a_candidate_without_traffic_waits() -> None:
-    decision = decide(rollout_settings({"mode": "shadow"}), [arm("prod")], comparison(0.1, 0.2), TOLERANCE)
+    decision = decide(parse_rollout({"mode": "shadow"}), [arm("prod")], comparison(0.1, 0.2), TOLERANCE)
     assert (decision.action, decision.stage, decision.version) == (Action.WAIT, "shadow", "")

@@ -8,22 +8,22 @@ from pathlib import Path
 import pytest
 
 from lockstep.cli import main
-from lockstep.config import GateConfig
+from lockstep.config import parse_rollout
 from lockstep.errors import PipelineError
 from lockstep.rollout.decide import Action
 from lockstep.rollout.evidence import load_evidence
 from lockstep.rollout.report import build_rollout, write_rollout_report
-from lockstep.rollout.settings import rollout_settings
 
 from tests.conftest import PACKAGE
 from tests.rollout_logs import Arm, write_logs
+from tests.shared import replace, shipped_params, write_params
 
-GATE = GateConfig(metric="roc_auc", bootstrap_resamples=200)
+GATE = replace(shipped_params().gate, metric="roc_auc", bootstrap_resamples=200)
 PROD = Arm("v0.1.0", signal=1.0)
 
 
 def report(folder: Path, **rollout: object) -> object:
-    return build_rollout(folder, rollout_settings(rollout), GATE, seed=0, positive_class=1)
+    return build_rollout(folder, parse_rollout(rollout), GATE, seed=0, positive_class=1)
 
 
 def test_a_shadow_is_compared_on_the_same_rows(tmp_path: Path) -> None:
@@ -131,13 +131,12 @@ def test_the_exit_status_names_the_decision_and_errors_are_one_line(
     monkeypatch.chdir(tmp_path)
     write_logs(tmp_path / "logs", "ab", 1000, PROD, Arm("v0.2.0", signal=1.8), seed=8)
     params = tmp_path / "params.yaml"
-    params.write_text(
-        "seed: 1\ngate: {metric: roc_auc, bootstrap_resamples: 200}\nrollout: {mode: ab, min_outcomes: 100}\n"
-    )
+    gate = shipped_params().gate.model_dump(mode="json") | {"metric": "roc_auc", "bootstrap_resamples": 200}
+    write_params(params, seed=1, gate=gate, rollout={"mode": "ab", "min_outcomes": 100})
     output = tmp_path / "github-output"
     assert main(["rollout", "report", "--logs", "logs", "--out", "out", "--output", str(output)]) == 4  # promote
     assert output.read_text() == "decision=promote\nstage=canary\nversion=v0.2.0\n"
-    params.write_text("rollout: {mode: ab, steps: [50, 10]}\n")
+    write_params(params, rollout={"mode": "ab", "steps": [50, 10]})
     capsys.readouterr()
     assert main(["rollout", "report", "--logs", "logs", "--out", "again"]) == 2
     assert capsys.readouterr().err.splitlines() == [
@@ -149,8 +148,8 @@ def test_the_exit_status_names_the_decision_and_errors_are_one_line(
 def test_a_multiclass_log_is_judged_on_its_class_scores(tmp_path: Path) -> None:
     import msgspec
 
+    from lockstep.contract.prediction_log import FeedbackRecord, PredictionRecord
     from lockstep.modeling.predict import PROBA_PREFIX
-    from lockstep.serving.records import FeedbackRecord, PredictionRecord
 
     encoder, lines, feedback = msgspec.json.Encoder(), [], []
     for i in range(60):
@@ -167,7 +166,7 @@ def test_a_multiclass_log_is_judged_on_its_class_scores(tmp_path: Path) -> None:
     (tmp_path / "predictions.jsonl").write_bytes(b"\n".join(lines))
     (tmp_path / "feedback.jsonl").write_bytes(b"\n".join(feedback))
     rollout = build_rollout(
-        tmp_path, rollout_settings({"mode": "shadow", "min_outcomes": 10}), GateConfig(metric="accuracy"), seed=0
+        tmp_path, parse_rollout({"mode": "shadow", "min_outcomes": 10}), replace(GATE, metric="accuracy"), seed=0
     )
     assert (rollout.evidence.task, rollout.evidence.classes) == ("multiclass", ["a", "b", "c"])
     prod, shadow = rollout.arms

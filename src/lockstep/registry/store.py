@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import PACKAGE, paths
-from .contract.model_contract import ModelContract, read_contract
-from .errors import PipelineError
-from .io import file_sha256
+from .. import PACKAGE, paths
+from ..contract.model_contract import ModelContract, read_contract
+from ..errors import PipelineError
+from ..io import file_sha256
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -52,7 +52,7 @@ class ModelVersion:
 
     def predict(self, inputs: Mapping[str, np.ndarray] | pd.DataFrame) -> dict[str, np.ndarray]:
         """`predict_columns` with the scorer: batch scoring and the API both predict here, so they agree bit for bit."""
-        from .modeling.predict import predict_columns
+        from ..modeling.predict import predict_columns
 
         return predict_columns(self.scorer, inputs, self.contract, one_worker_set=True)
 
@@ -71,7 +71,7 @@ def load_version(ref: str, repo: Path = paths.PROJ_ROOT) -> ModelVersion:
 def _stage_version(repo: Path, stage: str) -> str:
     from gto.exceptions import GTOException
 
-    from .registry import stage_version
+    from .tags import stage_version
 
     try:
         version = stage_version(str(repo), stage)
@@ -87,7 +87,7 @@ def _stage_version(repo: Path, stage: str) -> str:
 def _version_commit(repo: Path, version: str) -> str:
     from gto.exceptions import GTOException
 
-    from .registry import version_commit
+    from .tags import version_commit
 
     try:
         return version_commit(str(repo), version)
@@ -97,11 +97,12 @@ def _version_commit(repo: Path, version: str) -> str:
 
 def _revision_reader(repo: Path, commit: str, version: str) -> Callable[[Path], bytes]:
     """Read files as committed with `version` (DVC-tracked ones from the cache or the remote)."""
-    import dvc.api
+    from .revision import Revision
 
     def read(path: Path) -> bytes:
         try:
-            return dvc.api.read(path.as_posix(), repo=str(repo), rev=commit, mode="rb")
+            with Revision(commit, repo) as revision:
+                return revision.dvc(path)
         except Exception as exc:  # not in the cache nor the remote, no credentials: one message for all
             raise PipelineError(f"{path} of {version} cannot be read ({type(exc).__name__}): `dvc pull` it") from None
 
@@ -164,9 +165,9 @@ def load_verified(folder: Path, version: str) -> ModelVersion:
     worker for good (`use_one_prediction_worker`), and the linear fast path as
     its scorer where that matches it (`serving_scorer`).
     """
-    from .modeling.linear import serving_scorer
-    from .modeling.persistence import load_model, recorded_types
-    from .numerics import use_one_prediction_worker
+    from ..modeling.linear import serving_scorer
+    from ..modeling.persistence import load_model, recorded_types
+    from ..numerics import use_one_prediction_worker
 
     model_file, types_file = folder / paths.MODEL_FILE.name, folder / paths.MODEL_TYPES.name
     contract = read_contract(folder / paths.MODEL_CONTRACT.name)

@@ -15,18 +15,13 @@ from typing import Any
 
 import yaml
 
-from . import paths
-from .errors import PipelineError
+from .. import paths
+from ..errors import PipelineError
+from .revision import git_bytes
 
 # The files a reproduction rewrites that Git, not DVC, keeps: the lock and the `cache: false` outputs.
 COMMITTED_RESULTS = (paths.LOCK_FILE, paths.METRICS_DIR)
 FIX_STALE = "run `make repro`, then commit dvc.lock and metrics/"
-
-
-def committed_bytes(path: Path, rev: str, repo: str | Path = ".") -> bytes | None:
-    """The content of `path` at commit `rev` of `repo`, or None if it has none there."""
-    shown = subprocess.run(["git", "-C", str(repo), "show", f"{rev}:{path.as_posix()}"], capture_output=True)
-    return shown.stdout if shown.returncode == 0 else None
 
 
 def read_lock(rev: str | None = None, repo: str | Path = ".") -> dict[str, Any] | None:
@@ -35,7 +30,7 @@ def read_lock(rev: str | None = None, repo: str | Path = ".") -> dict[str, Any] 
         lock_file = Path(repo) / paths.LOCK_FILE
         raw = lock_file.read_bytes() if lock_file.is_file() else None
     else:
-        raw = committed_bytes(paths.LOCK_FILE, rev, repo)
+        raw = git_bytes(paths.LOCK_FILE, rev, repo)
     lock = yaml.safe_load(raw) if raw else None
     return lock if isinstance(lock, dict) else None
 

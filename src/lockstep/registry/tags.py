@@ -13,12 +13,13 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from . import paths
-from .errors import PipelineError
+from .. import paths
+from ..config import Stage
+from ..errors import PipelineError
 from .lockfile import locked_md5
 
 ARTIFACT = "model"
-PROD = "prod"  # the stage whose version serves; a rollout's candidate is in `canary` or `shadow`
+PROD = Stage.PROD  # the stage whose version serves; a rollout's candidate is in `canary` or `shadow`
 FIRST_VERSION = "v0.1.0"
 log = logging.getLogger(__name__)
 

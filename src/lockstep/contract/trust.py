@@ -9,7 +9,6 @@ scikit-learn Pipeline is made of), plus `extra_model_libraries` from the config.
 from __future__ import annotations
 
 import importlib
-import sys
 from collections.abc import Iterable
 
 from ..errors import PipelineError
@@ -23,15 +22,6 @@ ESTIMATOR_LIBRARIES = ("sklearn",)
 def model_libraries(extra: Iterable[str] = ()) -> tuple[str, ...]:
     """The libraries a model file may hold types from: the base ones plus `extra`."""
     return BASE_LIBRARIES + tuple(name for name in extra if name not in BASE_LIBRARIES)
-
-
-def library_problem(name: str) -> str | None:
-    """Why `name` cannot be a trusted model library, or None if it can."""
-    if not name.isidentifier():
-        return "is not a package name"
-    if name in sys.stdlib_module_names or name in sys.builtin_module_names:
-        return "is a standard-library module, not a model library"
-    return None
 
 
 def library_of(dotted: str) -> str:

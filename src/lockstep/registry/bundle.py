@@ -13,9 +13,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from . import paths, registry
-from .errors import PipelineError
-from .io import atomic_dir, file_sha256, read_json, write_json
+from .. import paths
+from ..errors import PipelineError
+from ..io import atomic_dir, file_sha256, read_json, write_json
+from . import tags
 from .lockfile import file_md5, locked_md5
 from .store import MODEL_FILES
 
@@ -38,14 +39,14 @@ def write_bundle(out_dir: Path, version: str, stage: str) -> dict[str, Any]:
     """Copy the model, its trusted types, contract and card into `out_dir` with a manifest; return the manifest."""
     from .store import load_verified
 
-    commit = registry.version_commit(".", version)
+    commit = tags.version_commit(".", version)
     verified = {path: _verify(path, commit, version) for path in (*MODEL_FILES, paths.MODEL_CARD)}
     # Refuses a corrupt file, types that are not trusted or differ from those recorded at train time, and a
     # model that does not fit its contract; the libraries are those the version was trained with.
     load_verified(paths.MODELS_DIR, version)
     card = read_json(paths.MODEL_CARD)
     manifest = {
-        "artifact": registry.ARTIFACT,
+        "artifact": tags.ARTIFACT,
         "version": version,
         "commit": commit,
         "stage": stage,

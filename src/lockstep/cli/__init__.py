@@ -1,0 +1,54 @@
+"""The project's command-line tool: one subcommand per pipeline stage, plus the tools around it.
+
+Each area registers its own subcommands (`stages`, `review`, `registry`,
+`serving`, `rollout`); a handler parses its arguments, calls the area's
+function and prints what happened. Heavy libraries are imported only by the
+handler that needs them, so `--help` stays instant. The command is named after
+the package (see `[project.scripts]` in pyproject.toml).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from .. import __version__, numerics
+from ..errors import PipelineError
+from . import registry, review, rollout, serving, stages
+from .common import PROG, describe_os_error
+
+AREAS = (stages, review, registry, serving, rollout)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the command: every area adds its subcommands, each with its handler."""
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for area in AREAS:
+        area.register(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
+    try:
+        return args.handler(args) or 0
+    except PipelineError as exc:
+        print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a full disk, a read-only folder: outputs are atomic, so nothing is half-written
+        print(f"{PROG} {args.command}: error: {describe_os_error(exc)}", file=sys.stderr)
+        return 2
+
+
+def run() -> None:
+    """The console script: pin the numerical environment (see numerics.py), then run the command."""
+    numerics.pin_process()
+    sys.exit(main())
+
+
+__all__ = ["PROG", "build_parser", "main", "run"]

@@ -1,0 +1,42 @@
+"""What every area's subcommands share: the program's name, common arguments, and error wording."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .. import PACKAGE, paths
+
+# The console script has the package's name (pyproject.toml [project.scripts]).
+PROG = PACKAGE
+
+
+def add_params_argument(parser: argparse.ArgumentParser) -> None:
+    """`--params FILE`, default params.yaml."""
+    parser.add_argument("--params", type=Path, default=paths.PARAMS_FILE, help="params file (default: params.yaml)")
+
+
+def add_github_output(parser: argparse.ArgumentParser, what: str) -> None:
+    """`--output FILE`: where to append `what` (CI passes GITHUB_OUTPUT)."""
+    parser.add_argument("--output", type=Path, help=f"append {what} to this file (GITHUB_OUTPUT)")
+
+
+def positive(text: str) -> int:
+    """An argparse type: a positive integer."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return int(text)
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line for an error from the file system, with what to do about the common ones."""
+    import errno
+
+    where = f"{exc.filename}: " if exc.filename else ""
+    advice = {
+        errno.ENOSPC: "free some disk space and re-run",
+        errno.EDQUOT: "free some disk space and re-run",
+        errno.EACCES: "check the folder's permissions",
+        errno.EROFS: "the file system is read-only",
+    }.get(exc.errno or 0, "fix it and re-run")
+    return f"{where}{exc.strerror or type(exc).__name__}; {advice}"

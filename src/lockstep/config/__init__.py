@@ -1,0 +1,59 @@
+"""The one schema of `params.yaml` (a module per config group) and its one loader.
+
+Import from here: `from lockstep.config import Params, load_params`.
+"""
+
+from .base import MAX_SEED, library_problem
+from .data import ColumnRule, DataConfig, IngestConfig, SchemaConfig
+from .enums import (
+    CANDIDATE_STAGES,
+    DEFAULT_METRICS,
+    NUMERIC_DTYPES,
+    TEXT_DTYPES,
+    DType,
+    RolloutMode,
+    Source,
+    Stage,
+    Task,
+    TaskSetting,
+    resolve_metric,
+)
+from .evaluate import EvaluateConfig
+from .features import FeaturesConfig
+from .gate import GateConfig
+from .loader import Params, compose_params, describe_yaml_error, load_params, load_rollout, parse_gate, parse_params
+from .rollout import RolloutConfig, parse_rollout
+from .split import SplitConfig
+
+__all__ = [
+    "CANDIDATE_STAGES",
+    "DEFAULT_METRICS",
+    "MAX_SEED",
+    "NUMERIC_DTYPES",
+    "TEXT_DTYPES",
+    "ColumnRule",
+    "DType",
+    "DataConfig",
+    "EvaluateConfig",
+    "FeaturesConfig",
+    "GateConfig",
+    "IngestConfig",
+    "Params",
+    "RolloutConfig",
+    "RolloutMode",
+    "SchemaConfig",
+    "Source",
+    "SplitConfig",
+    "Stage",
+    "Task",
+    "TaskSetting",
+    "compose_params",
+    "describe_yaml_error",
+    "library_problem",
+    "load_params",
+    "load_rollout",
+    "parse_gate",
+    "parse_params",
+    "parse_rollout",
+    "resolve_metric",
+]

@@ -1,0 +1,25 @@
+"""`split:`: how the prepared table is split into train and test sets."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from .base import Section, at_least, rule
+
+# A test set larger than the training set is almost always a mistake.
+MAX_TEST_SIZE = 0.5
+
+
+class SplitConfig(Section):
+    """The train/test split."""
+
+    test_size: Annotated[
+        float,
+        rule(
+            lambda size: 0 < size <= MAX_TEST_SIZE,
+            f"must be above 0 and at most {MAX_TEST_SIZE} (the test set should not outgrow the training set)",
+        ),
+    ]
+    stratify: bool
+    min_rows: Annotated[int, at_least(1)]
+    min_class_rows: Annotated[int, at_least(1)]
