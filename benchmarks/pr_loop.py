@@ -4,7 +4,7 @@ A local S3 (moto) holds main's reproduced pipeline and run-cache, as after a
 merge. Then, each in a fresh clone:
 
 - an unchanged pull request: the PR job's pipeline step (what `make ci-repro`
-  runs: pull with the run-cache, `dvc repro --pull`) against
+  runs: check params.yaml, pull with the run-cache, `dvc repro --pull`) against
   a plain `dvc pull`;
 - a pull request that changes one hyperparameter (model.C): the same step
   against a cold `dvc repro` of the same params with no remote.
@@ -33,6 +33,7 @@ from moto.server import ThreadedMotoServer
 BUCKET = "bench-remote"
 # What `make ci-repro` runs on a same-repository pull request (CI_REMOTE=ci).
 CI_REPRO = [
+    ["lockstep", "params", "--check"],
     ["dvc", "pull", "--run-cache", "--allow-missing"],
     ["lockstep", "run-cache", "pull"],
     ["dvc", "repro", "--pull"],

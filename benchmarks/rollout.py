@@ -17,7 +17,12 @@ shared virtual machine one run of a mode varies by tens of percent.
   measured at 1 client only (at 32 the load generator needs that core);
 - throughput of each mode (single, canary 10%, A/B 50/50, shadow) at 32 clients.
 
+Every process scores in the pinned numerical environment (numerics.pin_process).
+Before it is driven, each mode's server must answer a few records with, to the
+bit, the score that the arm it routed them to computes in this process.
+
     python benchmarks/rollout.py [--seconds 10] [--rounds 3] [--quick]
+    python benchmarks/rollout.py --smoke   # 2,000-row models, 0.5 s per run, one round: checks that it runs
 """
 
 from __future__ import annotations
@@ -31,8 +36,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serving import BIN, NAME, drive, make_bundle, pin, start  # benchmarks/ is not a package: imported by path
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package: imported by path
+from _env import header, load, pinned
+from serving import BIN, CHECKED, NAME, check_same_scores, drive, expected_scores, make_bundle, pin, scores, start
 
 MODES = {
     "single (--model)": None,
@@ -43,13 +49,15 @@ MODES = {
     "shadow, own core": "mode: shadow\n",
 }
 OWN_CORE = "shadow, own core"  # the shadow's process moved off the server's core (to the load generator's)
+# The request bodies, and each arm's in-process scores of the first CHECKED of them.
+Load = tuple[list[bytes], dict[str, list[float]]]
 
 
 def choose_cost(prod: Path, candidate: Path, records: list[dict], repeats: int = 20_000) -> float:
     """Microseconds per `sticky_value` + `RoutingTable.choose` (a canary at 10%), in-process."""
     from lockstep.config import parse_rollout
+    from lockstep.registry.store import load_version
     from lockstep.serving.routing import RoutingTable, sticky_value
-    from lockstep.store import load_version
 
     table = RoutingTable(
         parse_rollout({"mode": "canary", "percent": 10, "sticky_key": "loan_id"}),
@@ -62,8 +70,8 @@ def choose_cost(prod: Path, candidate: Path, records: list[dict], repeats: int =
     return (time.perf_counter() - started) / repeats * 1e6
 
 
-def warm_up(port: int, bodies: list[bytes], shadow: bool, timeout: float = 60) -> None:
-    """Drive one client until the server is warm: 2 s, and for a shadow until its process has scored.
+def warm_up(port: int, bodies: list[bytes], shadow: bool, seconds: float = 2.0, timeout: float = 60) -> None:
+    """Drive one client until the server is warm: `seconds`, and for a shadow until its process has scored.
 
     A shadow's process starts with its first request (a forkserver that imports
     scikit-learn, on the server's core): that start is not what a running shadow costs.
@@ -71,12 +79,12 @@ def warm_up(port: int, bodies: list[bytes], shadow: bool, timeout: float = 60) -
     import urllib.request
 
     deadline = time.monotonic() + timeout
-    drive(port, bodies, 1, 2.0)
+    drive(port, bodies, 1, seconds)
     while shadow and time.monotonic() < deadline:
         text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
         shadow_sample = f"{NAME}_arm_requests_total" + '{arm="shadow"'
         if any(line.startswith(shadow_sample) for line in text.splitlines()):
-            drive(port, bodies, 1, 2.0)  # and let it settle
+            drive(port, bodies, 1, seconds)  # and let it settle
             return
         drive(port, bodies, 1, 0.5)
     if shadow:
@@ -110,12 +118,14 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def run(name: str, rollout: str | None, paths: tuple[Path, Path, Path], port: int, bodies: list[bytes], seconds: float):
-    """One server in one mode: its figures at 1 and 32 clients (1 only for the shadow moved to CPU 1)."""
+def run(name: str, rollout: str | None, paths: tuple[Path, Path, Path], port: int, load: Load, seconds: float):
+    """One server in one mode, checked, then its figures at 1 and 32 clients (1 only for the shadow moved to CPU 1)."""
     prod, candidate, folder = paths
+    bodies, expected = load
     process = start(serve_command(prod, candidate, rollout, folder, port), port)
     try:
-        warm_up(port, bodies, shadow=rollout is not None and "shadow" in rollout)
+        check_same_scores(name, scores(port, bodies[:CHECKED]), expected)
+        warm_up(port, bodies, shadow=rollout is not None and "shadow" in rollout, seconds=min(2.0, seconds))
         if name == OWN_CORE:  # the shadow's processes to the load generator's core: only 1 client leaves it idle
             for child in descendants(process.pid):
                 os.sched_setaffinity(child, {1})
@@ -130,9 +140,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--rounds", type=int, default=3, help="every mode this many times, in turn; medians reported")
-    parser.add_argument("--quick", action="store_true", help="2 s per run, one round, small models: checks it works")
+    parser.add_argument("--quick", action="store_true", help="2 s per run, one round, small models")
+    parser.add_argument("--smoke", action="store_true", help="0.5 s per run, one round, 2,000-row models")
     args = parser.parse_args()
     seconds, rows, rounds = (2.0, 4_000, 1) if args.quick else (args.seconds, 20_000, args.rounds)
+    if args.smoke:
+        seconds, rows, rounds = 0.5, 2_000, 1
+    header("rollout")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "prod").mkdir()
@@ -141,6 +155,8 @@ def main() -> None:
         candidate, _ = make_bundle(folder / "candidate", rows // 2)
         keyed = [record | {"loan_id": f"U{i:09d}"} for i, record in enumerate(records)]
         bodies = [json.dumps(record).encode() for record in keyed]
+        arms = {"prod": prod, "canary": candidate}
+        expected = {arm: expected_scores(bundle, keyed[:CHECKED])["serving"] for arm, bundle in arms.items()}
         print(f"routing decision in-process: {choose_cost(prod, candidate, keyed):.2f} µs per request")
         pin(1)  # the load generator, off the servers' core
         runs: dict[str, list[dict[int, dict[str, float]]]] = {name: [] for name in MODES}
@@ -148,7 +164,7 @@ def main() -> None:
         for round_ in range(rounds):
             for name, rollout in MODES.items():
                 port += 1
-                runs[name].append(run(name, rollout, (prod, candidate, folder), port, bodies, seconds))
+                runs[name].append(run(name, rollout, (prod, candidate, folder), port, (bodies, expected), seconds))
                 line = "  ".join(f"{c:2} clients: {_short(r)}" for c, r in runs[name][-1].items())
                 print(f"round {round_ + 1} {name:20} {line}", flush=True)
         results = {name: _medians(figures) for name, figures in runs.items()}
@@ -163,6 +179,7 @@ def main() -> None:
                 for stat in ("p50_ms", "p99_ms"):
                     added = results[name][clients][stat] / single[clients][stat] - 1
                     print(f"{name}: added {stat[:3]} at {clients:2} clients: {100 * added:+.1f}% (goal < 5%)")
+    print(f"at the end: {load()}")
 
 
 def _medians(figures: list[dict[int, dict[str, float]]]) -> dict[int, dict[str, float]]:
@@ -177,4 +194,5 @@ def _short(figures: dict[str, float]) -> str:
 
 
 if __name__ == "__main__":
+    pinned()
     main()

@@ -16,7 +16,13 @@ Image (--image): `make image` build time, the image's size, and the time from
 `buildah run` to ready (needs buildah and `make container-base`).
 
     python benchmarks/serving.py [--seconds 10] [--clients 1 8 32] [--batch-sizes 1000000 10000000] [--image]
-    python benchmarks/serving.py --quick   # 2 s per point, 50k and 200k batch rows: checks that it runs
+    python benchmarks/serving.py --quick   # 2 s per point, 50k and 200k batch rows
+    python benchmarks/serving.py --smoke   # a 2,000-row model, 0.5 s per point, 5k batch rows: checks that it runs
+
+Every process scores in the pinned numerical environment (numerics.pin_process),
+and each comparison is checked to be of the same work: the servers answer the
+in-process model's scores, and `lockstep predict`, `score_files` and the bare
+predict_proba write the same scores.
 
 The machine needs two cores for the pinning to mean anything; run the full one when nothing else runs.
 """
@@ -33,15 +39,18 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
+from _env import BIN, REPO_ROOT, header, load, pinned
+
 NAME = "lockstep"  # the package and command (a new project renames it)
 FASTAPI_APP = """
+from lockstep import numerics
+numerics.pin_process()  # as `lockstep serve` does
 import sys, pandas as pd, uvicorn
 from fastapi import FastAPI
-from lockstep.store import load_version
+from lockstep.registry.store import load_version
 loaded = load_version(sys.argv[1])
 app = FastAPI()
 
@@ -65,9 +74,9 @@ def make_bundle(folder: Path, rows: int = 20_000) -> tuple[Path, list[dict]]:
     from lockstep.contract.model_contract import build_contract, write_contract
     from lockstep.data.prepare import prepare_data
     from lockstep.data.synthetic import generate_credit_data
-    from lockstep.deploy import write_bundle
     from lockstep.modeling.persistence import save_model
     from lockstep.modeling.train import train_model
+    from lockstep.registry.bundle import write_bundle
 
     cfg = parse_params(yaml.safe_load((REPO_ROOT / "params.yaml").read_text()))
     prepared = prepare_data(generate_credit_data(rows, seed=1), cfg)
@@ -137,6 +146,49 @@ def drive(port: int, bodies: list[bytes], clients: int, seconds: float) -> dict[
     }
 
 
+def scores(port: int, bodies: list[bytes]) -> list[tuple[str, float]]:
+    """The arm and score the server answers for each body, one request at a time."""
+    answers = []
+    for body in bodies:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/predict", body, {"content-type": "application/json"}
+        )
+        answer = json.loads(urllib.request.urlopen(request, timeout=30).read())
+        if "predictions" in answer:
+            answers.append((answer["arm"], answer["predictions"][0]["score"]))
+        else:  # the FastAPI baseline
+            answers.append(("prod", answer["score"]))
+    return answers
+
+
+def expected_scores(bundle: Path, records: list[dict]) -> dict[str, list[float]]:
+    """Each record's score, one row at a time in this process: by the serving path, and by the Pipeline.
+
+    The two agree to about 1e-15, not bit for bit: a linear model's sums run in another order (and the
+    Pipeline's own score for a row depends on the rows scored with it).
+    """
+    import numpy as np
+    import pandas as pd
+
+    from lockstep.contract.rows import check_rows
+    from lockstep.registry.store import load_version
+
+    loaded = load_version(str(bundle))
+    frames = [pd.DataFrame([record])[loaded.contract.feature_names] for record in records]
+    serving = [float(loaded.predict(check_rows(frame, loaded.contract).columns)["score"][0]) for frame in frames]
+    pipeline = [float(loaded.model.predict_proba(frame)[0, 1]) for frame in frames]
+    if not np.allclose(serving, pipeline, rtol=1e-12, atol=0):
+        raise SystemExit("the serving path and the Pipeline score the same rows differently: not the same model")
+    return {"serving": serving, "pipeline": pipeline}
+
+
+def check_same_scores(name: str, answered: list[tuple[str, float]], expected: dict[str, list[float]]) -> None:
+    """Each answer is, to the bit, the score the answering arm's path computes in this process: the same work."""
+    for i, (arm, score) in enumerate(answered):
+        if score != expected[arm][i]:
+            raise SystemExit(f"{name}: record {i} scored {score!r} on {arm}, in process {expected[arm][i]!r}")
+
+
 def start(command: list[str], port: int) -> subprocess.Popen:
     """Start a server process on CPU 0 and wait until it answers."""
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=lambda: pin(0))
@@ -178,7 +230,7 @@ def in_process(bundle: Path, records: list[dict], repeats: int = 300) -> dict[st
     import pandas as pd
 
     from lockstep.contract.rows import check_rows
-    from lockstep.store import load_version
+    from lockstep.registry.store import load_version
 
     loaded = load_version(str(bundle))
     frames = [pd.DataFrame([record])[loaded.contract.feature_names] for record in records]
@@ -201,6 +253,7 @@ def in_process(bundle: Path, records: list[dict], repeats: int = 300) -> dict[st
 
 def online(bundle: Path, records: list[dict], clients: list[int], seconds: float) -> None:
     bodies = [json.dumps(record).encode() for record in records]
+    expected = expected_scores(bundle, records[:CHECKED])
     for name, figures in in_process(bundle, records).items():
         print(f"in-process, one row, {name}: {figures}")
     pin(1)
@@ -220,6 +273,8 @@ def online(bundle: Path, records: list[dict], clients: list[int], seconds: float
     for port, (name, command) in enumerate(servers.items(), start=18_080):
         process = start([part.replace("{port}", str(port)) for part in command], port)
         try:
+            path = "pipeline" if name.startswith("FastAPI") else "serving"
+            check_same_scores(name, scores(port, bodies[:CHECKED]), {"prod": expected[path]})
             for count in clients:
                 print(f"{name:18} {count:3} clients: {drive(port, bodies, count, seconds)}")
         finally:
@@ -227,9 +282,14 @@ def online(bundle: Path, records: list[dict], clients: list[int], seconds: float
             process.wait()
 
 
+# The records whose answers are checked against the in-process scores, before each server is driven.
+CHECKED = 20
+
 # The process's own peak (VmHWM, in kB): ru_maxrss would count the benchmark's memory too, as a
 # started process's maximum starts from its parent's at fork time.
 PEAK_RSS = """
+from lockstep import numerics
+numerics.pin_process()  # as the `lockstep` command does
 import re, sys
 from lockstep.cli import main
 code = main(sys.argv[1:])
@@ -240,12 +300,13 @@ sys.exit(code)
 
 def batch(bundle: Path, records: list[dict], sizes: list[int], folder: Path, bare_max: int = 1_000_000) -> None:
     """Rows/s of `lockstep predict` (and of a bare predict_proba up to `bare_max` rows), and its peak RSS."""
+    import numpy as np
     import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from lockstep.registry.store import load_version
     from lockstep.serving.batch import score_files
-    from lockstep.store import load_version
 
     loaded = load_version(str(bundle))
     chunk = pa.Table.from_pandas(pd.DataFrame(records * (100_000 // len(records))), preserve_index=False)
@@ -255,12 +316,13 @@ def batch(bundle: Path, records: list[dict], sizes: list[int], folder: Path, bar
             for start_row in range(0, size, len(chunk)):
                 writer.write_table(chunk.slice(0, min(len(chunk), size - start_row)))
         bare = in_process = "-"
+        bare_scores = None
         if size <= bare_max:  # in turn, 3 times each, medians: one run varies by tens of percent here
             frame = pd.read_parquet(path)[loaded.contract.feature_names]
             bare_rates, rates = [], []
             for _ in range(3):
                 started = time.perf_counter()
-                loaded.model.predict_proba(frame)
+                bare_scores = loaded.model.predict_proba(frame)[:, 1]
                 bare_rates.append(size / (time.perf_counter() - started))
                 # The same scoring as `lockstep predict` (read, check, score, write), without the process start.
                 started = time.perf_counter()
@@ -273,6 +335,13 @@ def batch(bundle: Path, records: list[dict], sizes: list[int], folder: Path, bar
         done = subprocess.run([sys.executable, "-c", PEAK_RSS, *command], check=True, capture_output=True, text=True)
         seconds = time.perf_counter() - started
         peak_mb = int(done.stderr.strip().splitlines()[-1]) / 1024
+        written = pq.read_table(folder / "out.parquet", columns=["score"])["score"].to_numpy()
+        if len(written) != size:
+            raise SystemExit(f"lockstep predict scored {len(written):,} of {size:,} rows: not the same work")
+        if bare_scores is not None:
+            in_process_scores = pq.read_table(folder / "in-process.parquet", columns=["score"])["score"].to_numpy()
+            if not (np.array_equal(written, bare_scores) and np.array_equal(in_process_scores, bare_scores)):
+                raise SystemExit(f"batch {size:,}: lockstep predict, score_files and predict_proba differ")
         print(
             f"batch {size:>11,} rows: lockstep predict {size / seconds:,.0f} rows/s (process, imports included), "
             f"score_files in-process {in_process} rows/s, bare predict_proba {bare} rows/s; "
@@ -328,18 +397,24 @@ def main() -> None:
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--image", action="store_true", help="also build and start the image (buildah)")
     parser.add_argument("--quick", action="store_true", help="2 s per point, 50k and 200k batch rows")
+    parser.add_argument("--smoke", action="store_true", help="a 2,000-row model, 0.5 s per point, 5k batch rows")
     args = parser.parse_args()
+    rows = 20_000
     if args.quick:
         args.seconds, args.batch_sizes = 2, [50_000, 200_000]
+    if args.smoke:
+        args.seconds, args.clients, args.batch_sizes, rows = 0.5, [1, 8], [5_000], 2_000
+    header("serving")
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
-        bundle, records = make_bundle(folder)
+        bundle, records = make_bundle(folder, rows)
         online(bundle, records, args.clients, args.seconds)
         batch(bundle, records, args.batch_sizes, folder)
         if args.image:
             image(bundle)
-    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+    print(f"at the end: {load()}")
 
 
 if __name__ == "__main__":
+    pinned()
     main()
