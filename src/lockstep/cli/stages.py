@@ -3,53 +3,57 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import importlib
+import operator
+from dataclasses import dataclass
 from pathlib import Path
 
-from .. import paths
+from .. import PACKAGE, paths
 from ..config import Params, compose_params, load_params
 from ..errors import PipelineError
 from .common import add_params_argument
 
 
-def _ingest(cfg: Params) -> None:
-    from ..data.ingest import run_ingest
+@dataclass(frozen=True)
+class Stage:
+    """A pipeline stage: the function that runs it (`module.function(params)`) and what it does."""
 
-    run_ingest(cfg.data.ingest)
+    module: str  # in the package, e.g. "data.ingest"; dvc.yaml's deps must cover its imports (a test checks)
+    function: str
+    help: str
+    section: str = ""  # the part of the params the function takes ("data.ingest"); empty: all of them
 
-
-def _prepare(cfg: Params) -> None:
-    from ..data.prepare import run_prepare
-
-    run_prepare(cfg)
-
-
-def _train(cfg: Params) -> None:
-    from ..modeling.train import run_train
-
-    run_train(cfg)
+    def run(self, cfg: Params) -> None:
+        """Import the stage's module (only now: `--help` stays instant) and run it on `cfg`."""
+        module = importlib.import_module(f"{PACKAGE}.{self.module}")
+        runner = getattr(module, self.function)
+        runner(operator.attrgetter(self.section)(cfg) if self.section else cfg)
 
 
-def _evaluate(cfg: Params) -> None:
-    from ..evaluation.evaluate import run_evaluate
-
-    run_evaluate(cfg)
-
-
-STAGES: dict[str, tuple[Callable[[Params], None], str]] = {
-    "ingest": (_ingest, "produce the raw table (data/raw/) from the configured source"),
-    "prepare": (_prepare, "validate the raw table against the schema and split it (data/prepared/)"),
-    "train": (_train, "fit the preprocessing + model Pipeline and save it with skops (models/)"),
-    "evaluate": (_evaluate, "score the model on the test set: metrics, plots, slices, model card (metrics/)"),
+STAGES = {
+    "ingest": Stage(
+        "data.ingest", "run_ingest", "produce the raw table (data/raw/) from the configured source", "data.ingest"
+    ),
+    "prepare": Stage(
+        "data.prepare", "run_prepare", "validate the raw table against the schema and split it (data/prepared/)"
+    ),
+    "train": Stage(
+        "modeling.train", "run_train", "fit the preprocessing + model Pipeline and save it with skops (models/)"
+    ),
+    "evaluate": Stage(
+        "evaluation.evaluate",
+        "run_evaluate",
+        "score the model on the test set: metrics, plots, slices, model card (metrics/)",
+    ),
 }
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add the stages' subcommands and `params`."""
-    for name, (run_stage, help_text) in STAGES.items():
-        stage = commands.add_parser(name, help=help_text, description=help_text)
-        add_params_argument(stage)
-        stage.set_defaults(handler=lambda args, run_stage=run_stage: run_stage(load_params(args.params)))
+    for name, stage in STAGES.items():
+        command = commands.add_parser(name, help=stage.help, description=stage.help)
+        add_params_argument(command)
+        command.set_defaults(handler=lambda args, stage=stage: stage.run(load_params(args.params)))
     compose = commands.add_parser(
         "params",
         help="compose conf/ into params.yaml, as `dvc exp run` does, and check all of it",
