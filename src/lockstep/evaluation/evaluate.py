@@ -15,13 +15,12 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from .. import paths
-from ..config import DEFAULT_METRICS, Params, resolve_metric
+from ..config import DEFAULT_METRICS, Params
 from ..contract.features import FeatureSpec
 from ..contract.model_contract import ModelContract
-from ..errors import PipelineError
 from .curves import Rows, classification_plots, regression_plots
 from .importance import feature_importance
-from .metrics import METRIC_NAMES, compute_metrics, predict
+from .metrics import compute_metrics, metric_for, predict
 from .model_card import build_model_card
 from .slices import slice_metrics
 
@@ -67,12 +66,7 @@ def evaluate_model(
 ) -> Evaluation:
     """Predict on `test` as the contract says and compute metrics, plot tables and slice metrics."""
     ecfg = cfg.evaluate
-    importance_metric = resolve_metric(ecfg.importance_metric, features.task)
-    if importance_metric not in METRIC_NAMES[features.task]:
-        choices = ", ".join(METRIC_NAMES[features.task])
-        raise PipelineError(
-            f"evaluate.importance_metric {importance_metric!r} is not a {features.task} metric; use one of {choices}"
-        )
+    importance_metric, _ = metric_for(ecfg.importance_metric, features.task, "evaluate.importance_metric")
     log.info("predicting %s test rows", f"{len(test):,}")
     predictions = predict(model, test, contract)
     metrics = compute_metrics(predictions, features.task, features.classes)

@@ -44,7 +44,7 @@ def feature_importance(
     def scorer(estimator: Any, inputs: pd.DataFrame, target: pd.Series) -> float:
         frame = inputs.assign(**{features.target: target.to_numpy()})
         predictions = predict(estimator, frame, unnamed)
-        return sign * score(Scored.from_predictions(predictions, features.task, features.classes))
+        return sign * score(Scored.from_frame(predictions, features.task, features.classes))
 
     result = permutation_importance(
         model,

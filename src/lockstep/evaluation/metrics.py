@@ -10,7 +10,10 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
+from ..config import Task, resolve_metric
 from ..contract.model_contract import ModelContract
+from ..contract.outputs import SCORE, proba_column
+from ..errors import PipelineError
 from ..modeling.predict import predict_frame
 
 LOWER_IS_BETTER = frozenset({"rmse", "mae", "median_absolute_error", "log_loss", "brier"})
@@ -27,11 +30,6 @@ def predict(model: Any, table: pd.DataFrame, contract: ModelContract) -> pd.Data
     return out
 
 
-def class_scores(predictions: pd.DataFrame) -> np.ndarray:
-    """The multiclass probability columns of `predictions`, as a matrix."""
-    return predictions[[c for c in predictions.columns if c.startswith("proba_")]].to_numpy()
-
-
 @dataclass(frozen=True)
 class Scored:
     """Predictions as arrays, ready to score (and to resample row by row)."""
@@ -43,12 +41,25 @@ class Scored:
     classes: list[Any]
 
     @classmethod
-    def from_predictions(cls, predictions: pd.DataFrame, task: str, classes: list[Any] | None = None) -> Scored:
-        """Take the arrays a task's metrics need from a `predict` frame."""
-        score = predictions["score"].to_numpy() if task == "binary" else None
-        proba = class_scores(predictions) if task == "multiclass" else None
-        y_true = predictions["y_true"].to_numpy()
-        return cls(y_true, predictions["y_pred"].to_numpy(), score, proba, list(classes or sorted(set(y_true))))
+    def from_frame(
+        cls,
+        frame: pd.DataFrame,
+        task: str,
+        classes: list[Any] | None = None,
+        truth: str = "y_true",
+        predicted: str = "y_pred",
+    ) -> Scored:
+        """The arrays a task's metrics need, from a frame of truths, predictions and score columns.
+
+        The one reader of score columns: evaluate's predictions (`y_true`, `y_pred`) and a
+        rollout's logged rows (`outcome`, `label`) both come through here.
+        """
+        y_true = frame[truth].to_numpy()
+        classes = list(classes if classes is not None else sorted(set(y_true)))
+        score = frame[SCORE].to_numpy(dtype=float) if task == Task.BINARY else None
+        columns = [proba_column(label) for label in classes]
+        proba = frame[columns].to_numpy(dtype=float) if task == Task.MULTICLASS else None
+        return cls(y_true, frame[predicted].to_numpy(), score, proba, classes)
 
     def take(self, rows: np.ndarray) -> Scored:
         """The same predictions for `rows` only (a bootstrap resample)."""
@@ -99,8 +110,22 @@ METRIC_NAMES = {task: tuple(sorted(functions)) for task, functions in METRICS.it
 
 def compute_metrics(predictions: pd.DataFrame, task: str, classes: list[Any] | None = None) -> dict[str, float]:
     """Score `predictions` (from `predict`); metrics that are undefined come out as NaN."""
-    scored = Scored.from_predictions(predictions, task, classes)
+    scored = Scored.from_frame(predictions, task, classes)
     return {name: metric(scored) for name, metric in METRICS[task].items()}
+
+
+def metric_for(name: str, task: str, key: str) -> tuple[str, MetricFunction]:
+    """The metric `name` stands for in `task` (`auto`: the task's default) and its function.
+
+    The one check of a metric's name against a task; the error names the setting (`key`) and the choices.
+    """
+    metric = resolve_metric(name, task) if task in METRICS else name
+    functions = METRICS.get(task)
+    if functions is None:
+        raise PipelineError(f"the task {task!r} is none of {', '.join(METRICS)}: {key} cannot be scored")
+    if metric not in functions:
+        raise PipelineError(f"{key} {metric!r} is not a {task} metric; use one of {', '.join(sorted(functions))}")
+    return metric, functions[metric]
 
 
 def roc_auc(is_positive: np.ndarray, score: np.ndarray) -> float:

@@ -15,25 +15,16 @@ import numpy as np
 import pandas as pd
 
 from ..contract.model_contract import ModelContract
+from ..contract.outputs import proba_column
 from ..numerics import one_prediction_worker
 from .linear import LinearScorer
 
 Columns = Mapping[str, np.ndarray]
-PROBA_PREFIX = "proba_"  # a multiclass output per class: proba_<class> (the prediction log's names too)
 
 # BLAS kernels take rows in blocks, and a row in the tail block is summed in another order, so a row's
 # score could differ in its last bit between a 1-row request and a 64k-row batch. Padding every call
 # to a whole number of blocks makes each row's score independent of what it is scored with.
 ROW_BLOCK = 16
-
-
-def score_columns(contract: ModelContract) -> list[str]:
-    """The names of the score columns `predict_columns` returns for this contract's task."""
-    if contract.task == "binary":
-        return ["score"]
-    if contract.task == "multiclass":
-        return [f"{PROBA_PREFIX}{label}" for label in contract.classes or []]
-    return []
 
 
 def predict_frame(
@@ -74,7 +65,7 @@ def predict_columns(
         score = proba[:, positive]
         label = np.where(score >= contract.decision_threshold, classes[positive], classes[1 - positive])
         return {"score": score, "label": label}
-    out = {f"{PROBA_PREFIX}{label}": proba[:, index] for index, label in enumerate(classes)}
+    out = {proba_column(label): proba[:, index] for index, label in enumerate(classes)}
     out["label"] = classes[proba.argmax(axis=1)]
     return out
 

@@ -23,7 +23,7 @@ from .. import paths
 from ..config import GateConfig, load_params, parse_gate, resolve_metric
 from ..errors import PipelineError
 from ..evaluation.evaluate import PLOT_STYLES
-from ..evaluation.metrics import LOWER_IS_BETTER, METRICS, Scored
+from ..evaluation.metrics import LOWER_IS_BETTER, METRICS, Scored, metric_for
 from ..evaluation.slices import SLICE_METRICS
 from ..registry import lockfile
 from ..registry.revision import Revision, resolve_commit
@@ -155,8 +155,8 @@ def paired_interval(
     if len(b) != len(n) or not (b["id"].equals(n["id"]) and b["y_true"].equals(n["y_true"])):
         return None, "the two revisions were tested on different rows"
     classes = (new.card or {}).get("classes")
-    scored_base = Scored.from_predictions(b, task, classes)
-    scored_new = Scored.from_predictions(n, task, classes)
+    scored_base = Scored.from_frame(b, task, classes)
+    scored_new = Scored.from_frame(n, task, classes)
     try:
         interval = paired_bootstrap(
             scored_base, scored_new, METRICS[task][metric], cfg.bootstrap_resamples, cfg.confidence, seed
@@ -192,17 +192,16 @@ def compare_sides(base: Side, new: Side) -> Comparison:
         return _closed(base, new, None, reason)
     if task not in METRICS:
         return _closed(base, new, None, f"the model card names an unknown task {task!r}: the gate fails closed")
-    metric = resolve_metric(cfg.metric, task)
-    if metric not in METRICS[task]:
-        choices = ", ".join(sorted(METRICS[task]))
-        reason = f"gate.metric {metric!r} is not a {task} metric (use one of {choices}): the gate fails closed"
-        return _closed(base, new, metric, reason)
+    try:
+        metric, function = metric_for(cfg.metric, task, "gate.metric")
+    except PipelineError as exc:
+        return _closed(base, new, resolve_metric(cfg.metric, task), f"{exc}: the gate fails closed")
     if new_task != task:
         return _closed(base, new, metric, f"the task changed from {task} to {new_task}: the gate cannot compare them")
     new_value = metric_value(new.metrics, metric)
     if new.predictions is not None and new_value is not None:
-        scored = Scored.from_predictions(new.predictions, task, (new.card or {}).get("classes"))
-        recomputed = METRICS[task][metric](scored)
+        scored = Scored.from_frame(new.predictions, task, (new.card or {}).get("classes"))
+        recomputed = function(scored)
         if not math.isclose(recomputed, new_value, abs_tol=1e-5):
             return _closed(
                 base, new, metric, f"metrics.json says {metric} = {new_value} but the predictions give {recomputed:.6f}"

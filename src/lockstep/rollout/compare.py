@@ -13,10 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..config import GateConfig, resolve_metric
-from ..errors import PipelineError
-from ..evaluation.metrics import METRICS, Scored
-from ..modeling.predict import PROBA_PREFIX
+from ..config import GateConfig
+from ..contract.outputs import LABEL
+from ..evaluation.metrics import Scored, metric_for
 from ..registry import PROD
 from ..review.bootstrap import Interval, paired_bootstrap, unpaired_bootstrap
 from .evidence import Evidence
@@ -55,19 +54,12 @@ class Comparison:
 
 
 def _scored(rows: pd.DataFrame, task: str, classes: list[str]) -> Scored:
-    rows = rows[rows["has_outcome"]]
-    score = rows["score"].to_numpy(dtype=float) if task == "binary" else None
-    proba = rows[[f"{PROBA_PREFIX}{c}" for c in classes]].to_numpy(dtype=float) if task == "multiclass" else None
-    return Scored(rows["outcome"].to_numpy(), rows["label"].to_numpy(), score, proba, classes)
+    return Scored.from_frame(rows[rows["has_outcome"]], task, classes, truth="outcome", predicted=LABEL)
 
 
 def metric_function(name: str, task: str) -> tuple[str, Any]:
     """The gate's metric (resolved for the task) and its function."""
-    metric = resolve_metric(name, task)
-    if metric not in METRICS[task]:
-        known = ", ".join(sorted(METRICS[task]))
-        raise PipelineError(f"invalid params: gate.metric {metric!r} is no {task} metric; use one of {known}")
-    return metric, METRICS[task][metric]
+    return metric_for(name, task, "gate.metric")
 
 
 def _agreement(rows: pd.DataFrame, arm: str) -> float | None:

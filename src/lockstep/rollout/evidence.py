@@ -17,9 +17,9 @@ import msgspec
 import numpy as np
 import pandas as pd
 
+from ..contract.outputs import PROBA_PREFIX
 from ..contract.prediction_log import PredictionRecord, read_feedback, read_predictions
 from ..errors import PipelineError
-from ..modeling.predict import PROBA_PREFIX
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..modeling.predict import PROBA_PREFIX
+from ..contract.outputs import PROBA_PREFIX
 from .compare import arms_in_order
 from .evidence import Evidence
 

@@ -28,8 +28,8 @@ from starlette.routing import Route
 
 from .. import PACKAGE, __version__
 from ..config import RolloutConfig
+from ..contract.outputs import score_columns
 from ..contract.prediction_log import FEEDBACK_FILE, PredictionRecord, shadow_log
-from ..modeling.predict import score_columns
 from ..registry.store import ModelVersion
 from .admin import Admin
 from .batcher import MicroBatcher

@@ -20,10 +20,10 @@ import numpy as np
 import pyarrow as pa
 
 from ..contract.model_contract import ModelContract
+from ..contract.outputs import score_columns
 from ..contract.rows import CheckedRows, check_rows
 from ..errors import PipelineError
 from ..io import atomic_path
-from ..modeling.predict import score_columns
 from ..registry.store import ModelVersion
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from typing import Any
 
 from .. import PACKAGE, __version__
 from ..contract.model_contract import InputColumn, ModelContract
-from ..modeling.predict import score_columns
+from ..contract.outputs import score_columns
 
 JSON_TYPES = {"int": "integer", "float": "number", "bool": "boolean", "category": "string", "string": "string"}
 

@@ -62,7 +62,7 @@ def test_a_gate_metric_that_does_not_fit_the_task_fails_closed() -> None:
     on_r2 = {"metric": "r2", "threshold": 0.6, "max_regression": 0.01}
     result = compare_sides(side("main", 3.0, 1, gate=on_r2), side("pr", 3.0, 2))
     assert not result.verdict.passed
-    assert "gate.metric 'r2' is not a binary metric (use one of accuracy" in result.verdict.reasons[0]
+    assert "gate.metric 'r2' is not a binary metric; use one of accuracy" in result.verdict.reasons[0]
 
 
 def test_the_pr_cannot_loosen_the_thresholds() -> None:

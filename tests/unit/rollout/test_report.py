@@ -149,7 +149,7 @@ def test_a_multiclass_log_is_judged_on_its_class_scores(tmp_path: Path) -> None:
     import msgspec
 
     from lockstep.contract.prediction_log import FeedbackRecord, PredictionRecord
-    from lockstep.modeling.predict import PROBA_PREFIX
+    from lockstep.contract.outputs import PROBA_PREFIX
 
     encoder, lines, feedback = msgspec.json.Encoder(), [], []
     for i in range(60):
