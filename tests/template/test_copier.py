@@ -97,7 +97,7 @@ def test_default_answers_render_the_repository_itself(template: Project, tmp_pat
 
 def test_a_new_project_has_its_names_everywhere(acme: Path) -> None:
     package = ANSWERS["package_name"]
-    assert (acme / "src" / package / "cli.py").is_file()
+    assert (acme / "src" / package / "cli" / "__init__.py").is_file()
     assert not (acme / "src" / PACKAGE).exists()
     assert not (acme / "tests" / "template").exists()
     assert not (acme / "copier.yml").exists()
@@ -111,7 +111,7 @@ def test_a_new_project_has_its_names_everywhere(acme: Path) -> None:
     assert {stage["cmd"] for stage in dvc_yaml["stages"].values()} == {
         f"{package} {name}" for name in ("ingest", "prepare", "train", "evaluate")
     }
-    assert f"from {package}.config import" in (acme / "tests" / "unit" / "test_config.py").read_text()
+    assert f"from {package}.config import" in (acme / "tests" / "unit" / "config" / "test_loader.py").read_text()
 
 
 def test_the_docs_site_has_the_new_names_and_builds(acme: Path, tmp_path: Path) -> None:
@@ -246,7 +246,7 @@ def test_copier_update_brings_a_newer_template_into_the_project(tmp_path: Path) 
     (template.root / "conf" / "model" / "extra_trees.yaml").write_text(
         "_target_: sklearn.ensemble.ExtraTreesClassifier\nn_estimators: 200\nrandom_state: ${seed}\n"
     )
-    cli = template.root / "src" / PACKAGE / "cli.py"
+    cli = template.root / "src" / PACKAGE / "cli" / "__init__.py"
     cli.write_text(cli.read_text().replace("plus the tools around it.", "plus the tools around it (v1.1)."))
     lock = template.root / "dvc.lock"
     lock.write_text(lock.read_text().replace("schema: '2.0'", "schema: '2.0'\n# the template's own results"))
@@ -255,7 +255,7 @@ def test_copier_update_brings_a_newer_template_into_the_project(tmp_path: Path) 
 
     result = copier("update", "--trust", "--defaults", cwd=project.root)
     assert result.returncode == 0, result.stderr
-    assert "plus the tools around it (v1.1)." in project.read(f"src/{package}/cli.py")
+    assert "plus the tools around it (v1.1)." in project.read(f"src/{package}/cli/__init__.py")
     assert project.read("conf/model/extra_trees.yaml").startswith("_target_: sklearn.ensemble.ExtraTreesClassifier")
     assert "Our own notes." in project.read("README.md")
     assert "# Our own note in the package." in features.read_text()
