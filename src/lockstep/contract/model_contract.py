@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..config import ColumnRule, DType, Params
+from ..config import ColumnRule, DType, Params, Task
 from ..errors import PipelineError
 from .features import FeatureSpec
 from .trust import model_libraries
@@ -107,7 +107,7 @@ def build_contract(features: FeatureSpec, cfg: Params, trusted_types: list[str])
         columns=[input_column(name, specs.get(name), name in numeric) for name in features.columns],
         classes=features.classes,
         positive_class=features.positive_class,  # data.positive_class, or the last label in sorted order
-        decision_threshold=cfg.evaluate.decision_threshold if features.task == "binary" else None,
+        decision_threshold=cfg.evaluate.decision_threshold if features.task == Task.BINARY else None,
         trusted_types=list(trusted_types),
         model_libraries=list(model_libraries(cfg.extra_model_libraries)),
         dropped=list(features.dropped),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..config import Task
 from .model_contract import ModelContract
 
 LABEL = "label"  # the prediction: a class, or a regression's value
@@ -16,8 +17,8 @@ def proba_column(label: object) -> str:
 
 def score_columns(contract: ModelContract) -> list[str]:
     """The score columns a model with this contract outputs besides `label`: score, proba_<class>..., or none."""
-    if contract.task == "binary":
+    if contract.task == Task.BINARY:
         return [SCORE]
-    if contract.task == "multiclass":
+    if contract.task == Task.MULTICLASS:
         return [proba_column(label) for label in contract.classes or []]
     return []

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from .. import paths
-from ..config import Params, SplitConfig
+from ..config import Params, SplitConfig, Task
 from ..contract.features import FeatureSpec
 from ..errors import PipelineError
 from .infer import DROPPED_DATETIME, describe_value
@@ -39,7 +39,7 @@ def prepare_data(raw: pd.DataFrame, cfg: Params) -> PreparedData:
     dropped = [name for name, decision in column_decisions.items() if decision == DROPPED_DATETIME]
     features = describe_features(table, cfg.data, task, dropped)
     decisions = {"columns": column_decisions, "task": task_decision(features, cfg.data)}
-    stratify = cfg.split.stratify and task != "regression"
+    stratify = cfg.split.stratify and task != Task.REGRESSION
     train, test = split_train_test(table, cfg.data.target, cfg.split.test_size, cfg.seed, stratify)
     for part, rows in (("train", train), ("test", test)):
         check_split(rows, part, features, cfg.split)
@@ -78,9 +78,9 @@ def summarize(table: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame, feat
         "missing_fraction": float(table[features.columns].isna().to_numpy().mean()),
     }
     target = table[features.target]
-    if features.task == "binary":
+    if features.task == Task.BINARY:
         summary["positive_rate"] = float((target == features.positive_class).mean())
-    elif features.task == "multiclass":
+    elif features.task == Task.MULTICLASS:
         summary["classes"] = len(features.classes or [])
     else:
         summary["target_mean"] = float(target.mean())

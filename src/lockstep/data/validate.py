@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..config import NUMERIC_DTYPES, TEXT_DTYPES, ColumnRule, DataConfig, DType
+from ..config import NUMERIC_DTYPES, TEXT_DTYPES, ColumnRule, DataConfig, DType, Task
 from ..contract.features import FeatureSpec
 from ..errors import PipelineError
 from .infer import describe_value, infer_columns, refuse_mixed_target, refuse_unusable_values
@@ -161,11 +161,11 @@ def infer_task(target: pd.Series, task: str = "auto") -> str:
         numeric = pd.api.types.is_numeric_dtype(target) and not pd.api.types.is_bool_dtype(target)
         integral = numeric and bool((target.dropna() % 1 == 0).all())
         if numeric and not (integral and n_unique <= MAX_CLASSES):
-            return "regression"
-        task = "binary" if n_unique <= 2 else "multiclass"
-    if task == "regression" and not pd.api.types.is_numeric_dtype(target):
+            return Task.REGRESSION
+        task = Task.BINARY if n_unique <= 2 else Task.MULTICLASS
+    if task == Task.REGRESSION and not pd.api.types.is_numeric_dtype(target):
         raise PipelineError("data.task is regression but the target is not numeric; use a classification task")
-    if task == "binary" and n_unique > 2:
+    if task == Task.BINARY and n_unique > 2:
         raise PipelineError(f"data.task is binary but the target has {n_unique} classes; set data.task: multiclass")
     return task
 
@@ -184,7 +184,7 @@ def describe_features(frame: pd.DataFrame, cfg: DataConfig, task: str, dropped: 
         )
         (numeric if is_numeric else categorical).append(column)
     classes = None
-    if task != "regression":
+    if task != Task.REGRESSION:
         counts = frame[cfg.target].value_counts()
         if len(counts) < 2:
             only = _plain(counts.index[0])
@@ -197,7 +197,7 @@ def describe_features(frame: pd.DataFrame, cfg: DataConfig, task: str, dropped: 
             )
         classes = sorted(_plain(label) for label in counts.index)
     positive = None
-    if task == "binary":
+    if task == Task.BINARY:
         assert classes is not None
         positive = positive_class(classes, cfg)
         classes = [label for label in classes if label != positive] + [positive]
@@ -226,10 +226,10 @@ def task_decision(features: FeatureSpec, cfg: DataConfig) -> str:
     """The task in a few words, and where it came from, e.g. `binary (inferred), positive class 'yes'`."""
     source = "inferred" if cfg.task == "auto" else "data.task"
     decision = f"{features.task} ({source})"
-    if features.task == "binary":
+    if features.task == Task.BINARY:
         chosen = "data.positive_class" if cfg.positive_class is not None else "last in sorted order"
         decision += f", positive class {describe_value(features.positive_class)} ({chosen})"
-    elif features.task == "multiclass":
+    elif features.task == Task.MULTICLASS:
         decision += f", {len(features.classes or [])} classes"
     return decision
 

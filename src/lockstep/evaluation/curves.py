@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
+from ..config import Task
+
 Rows = list[dict[str, Any]]
 
 
@@ -93,7 +95,7 @@ def classification_plots(
 ) -> dict[str, Rows]:
     """The plot tables for a classifier: confusion always; ROC, PR and calibration if binary."""
     plots = {"confusion_matrix": confusion_counts(predictions["y_true"], predictions["y_pred"], classes)}
-    if task == "binary":
+    if task == Task.BINARY:
         is_positive = (predictions["y_true"] == classes[-1]).to_numpy().astype(int)
         score = predictions["score"].to_numpy()
         plots["roc"] = roc_points(is_positive, score, n_points)

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from .. import paths
-from ..config import DEFAULT_METRICS, Params
+from ..config import DEFAULT_METRICS, Params, Task
 from ..contract.features import FeatureSpec
 from ..contract.model_contract import ModelContract
 from .curves import Rows, classification_plots, regression_plots
@@ -70,7 +70,7 @@ def evaluate_model(
     log.info("predicting %s test rows", f"{len(test):,}")
     predictions = predict(model, test, contract)
     metrics = compute_metrics(predictions, features.task, features.classes)
-    if features.task == "regression":
+    if features.task == Task.REGRESSION:
         plots = regression_plots(predictions, ecfg.scatter_points, ecfg.histogram_bins, cfg.seed)
     else:
         assert features.classes is not None

@@ -25,7 +25,7 @@ def predict(model: Any, table: pd.DataFrame, contract: ModelContract) -> pd.Data
     out = pd.DataFrame({"id": ids.to_numpy(), "y_true": table[contract.target].to_numpy()})
     scored = predict_frame(model, table, contract).rename(columns={"label": "y_pred"})
     out = pd.concat([out, scored], axis=1)
-    if contract.task == "multiclass":
+    if contract.task == Task.MULTICLASS:
         out["y_pred"] = out["y_pred"].astype(out["y_true"].dtype)
     return out
 
@@ -79,7 +79,7 @@ class Scored:
 
 MetricFunction = Callable[[Scored], float]
 METRICS: dict[str, dict[str, MetricFunction]] = {
-    "binary": {
+    Task.BINARY: {
         "accuracy": lambda s: float(skm.accuracy_score(s.y_true, s.y_pred)),
         "balanced_accuracy": lambda s: _quiet(skm.balanced_accuracy_score, s.y_true, s.y_pred),
         "roc_auc": lambda s: roc_auc(s.is_positive, s.score),
@@ -90,7 +90,7 @@ METRICS: dict[str, dict[str, MetricFunction]] = {
         "log_loss": lambda s: _defined(skm.log_loss, s.is_positive, s.score, labels=[0, 1]),
         "brier": lambda s: float(skm.brier_score_loss(s.is_positive, s.score)),
     },
-    "multiclass": {
+    Task.MULTICLASS: {
         "accuracy": lambda s: float(skm.accuracy_score(s.y_true, s.y_pred)),
         "balanced_accuracy": lambda s: _quiet(skm.balanced_accuracy_score, s.y_true, s.y_pred),
         "f1_macro": lambda s: _quiet(skm.f1_score, s.y_true, s.y_pred, average="macro", zero_division=0),
@@ -98,7 +98,7 @@ METRICS: dict[str, dict[str, MetricFunction]] = {
         "log_loss": lambda s: _defined(skm.log_loss, s.y_true, s.proba, labels=s.classes),
         "roc_auc_ovr": lambda s: _defined(skm.roc_auc_score, s.y_true, s.proba, multi_class="ovr", labels=s.classes),
     },
-    "regression": {
+    Task.REGRESSION: {
         "rmse": lambda s: float(np.sqrt(skm.mean_squared_error(s.y_true, s.y_pred))),
         "mae": lambda s: float(skm.mean_absolute_error(s.y_true, s.y_pred)),
         "median_absolute_error": lambda s: float(skm.median_absolute_error(s.y_true, s.y_pred)),

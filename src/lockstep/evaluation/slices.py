@@ -10,13 +10,14 @@ from typing import Any
 
 import pandas as pd
 
+from ..config import Task
 from ..contract.features import FeatureSpec
 from .metrics import compute_metrics
 
 SLICE_METRICS = {
-    "binary": ("roc_auc", "accuracy", "recall"),
-    "multiclass": ("accuracy", "f1_macro"),
-    "regression": ("rmse", "mae"),
+    Task.BINARY: ("roc_auc", "accuracy", "recall"),
+    Task.MULTICLASS: ("accuracy", "f1_macro"),
+    Task.REGRESSION: ("rmse", "mae"),
 }
 MISSING_LABEL = "(missing)"
 

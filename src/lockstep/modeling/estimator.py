@@ -14,6 +14,7 @@ from typing import Any
 
 from sklearn.base import BaseEstimator, is_classifier, is_regressor
 
+from ..config import Task
 from ..contract.trust import ESTIMATOR_LIBRARIES, resolve_trusted_class
 from ..errors import PipelineError
 
@@ -75,8 +76,8 @@ def build_estimator(model_cfg: dict[str, Any], task: str, extra_libraries: Itera
             validate()
         except ValueError as exc:
             raise PipelineError(f"model: {str(exc).splitlines()[0]}") from None
-    if task == "regression" and not is_regressor(estimator):
+    if task == Task.REGRESSION and not is_regressor(estimator):
         raise PipelineError(f"model {name} is not a regressor but the task is regression; try -S model=ridge")
-    if task != "regression" and not is_classifier(estimator):
+    if task != Task.REGRESSION and not is_classifier(estimator):
         raise PipelineError(f"model {name} is not a classifier but the task is {task}; choose a classifier model")
     return estimator

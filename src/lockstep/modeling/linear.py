@@ -26,6 +26,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.extmath import softmax
 
+from ..config import Task
 from ..contract.model_contract import ModelContract
 from ..contract.rows import VECTORISED_ROWS, check_rows
 
@@ -208,7 +209,7 @@ def serving_scorer(model: Any, contract: ModelContract) -> Any:
     try:
         scorer = LinearScorer(model)
         sample = reference_sample(contract, scorer.categories)
-        if contract.task == "regression":
+        if contract.task == Task.REGRESSION:
             expected, actual = model.predict(sample), scorer.predict(sample)
         else:
             expected, actual = model.predict_proba(sample), scorer.predict_proba(sample)

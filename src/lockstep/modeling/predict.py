@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..config import Task
 from ..contract.model_contract import ModelContract
 from ..contract.outputs import proba_column
 from ..numerics import one_prediction_worker
@@ -54,13 +55,13 @@ def predict_columns(
     if not isinstance(features, pd.DataFrame) and not isinstance(model, LinearScorer):
         features = pd.DataFrame(features)
     one_worker = contextlib.nullcontext() if one_worker_set else one_prediction_worker(model)
-    if contract.task == "regression":
+    if contract.task == Task.REGRESSION:
         with one_worker:
             return {"label": model.predict(features)[:rows].astype(float)}
     with one_worker:
         proba = model.predict_proba(features)[:rows]
     classes = model.classes_
-    if contract.task == "binary":
+    if contract.task == Task.BINARY:
         positive = int(np.flatnonzero(classes == contract.positive_class)[0])
         score = proba[:, positive]
         label = np.where(score >= contract.decision_threshold, classes[positive], classes[1 - positive])

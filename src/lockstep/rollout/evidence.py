@@ -17,6 +17,7 @@ import msgspec
 import numpy as np
 import pandas as pd
 
+from ..config import Task
 from ..contract.outputs import PROBA_PREFIX
 from ..contract.prediction_log import PredictionRecord, read_feedback, read_predictions
 from ..errors import PipelineError
@@ -36,8 +37,8 @@ class Evidence:
 def task_of(outputs: dict[str, list[Any]]) -> str:
     """The task a record's outputs show: `score` is binary, `proba_<class>` multiclass, `label` alone regression."""
     if "score" in outputs:
-        return "binary"
-    return "multiclass" if any(name.startswith(PROBA_PREFIX) for name in outputs) else "regression"
+        return Task.BINARY
+    return Task.MULTICLASS if any(name.startswith(PROBA_PREFIX) for name in outputs) else Task.REGRESSION
 
 
 def _read(folder: Path) -> tuple[list[PredictionRecord], dict[str, Any]]:
@@ -86,7 +87,7 @@ def _row_table(records: list[PredictionRecord], task: str, outcomes: dict[str, A
     # An object column: mapping to ints with gaps would make floats of them (1 -> 1.0, no longer the label "1").
     rows["outcome"] = pd.Series([outcomes.get(i) for i in rows["id"]], index=rows.index, dtype=object)
     rows["has_outcome"] = [o is not None for o in rows["outcome"]]
-    if task == "regression":
+    if task == Task.REGRESSION:
         rows["label"] = pd.to_numeric(rows["label"], errors="coerce")
         rows["outcome"] = pd.to_numeric(rows["outcome"], errors="coerce")
     else:
@@ -98,9 +99,9 @@ def _row_table(records: list[PredictionRecord], task: str, outcomes: dict[str, A
 
 
 def _classes(rows: pd.DataFrame, task: str, positive: Any) -> list[str]:
-    if task == "regression":
+    if task == Task.REGRESSION:
         return []
-    if task == "multiclass":
+    if task == Task.MULTICLASS:
         return sorted(c.removeprefix(PROBA_PREFIX) for c in rows.columns if c.startswith(PROBA_PREFIX))
     seen = sorted(set(rows["label"]) | {o for o in rows["outcome"] if o is not None})
     if positive is None:  # the class the highest score stands for: a binary score is the positive class's

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..config import Task
 from ..contract.outputs import PROBA_PREFIX
 from .compare import arms_in_order
 from .evidence import Evidence
@@ -17,9 +18,9 @@ BINS = 30
 def arm_scores(evidence: Evidence, arm: str) -> np.ndarray:
     """The number each row of `arm` is judged by: the positive score, the top class's score, or the prediction."""
     rows = evidence.rows[evidence.rows["arm"] == arm]
-    if evidence.task == "binary":
+    if evidence.task == Task.BINARY:
         return rows["score"].to_numpy(dtype=float)
-    if evidence.task == "multiclass":
+    if evidence.task == Task.MULTICLASS:
         return rows[[c for c in rows.columns if c.startswith(PROBA_PREFIX)]].to_numpy(dtype=float).max(axis=1)
     return rows["label"].to_numpy(dtype=float)
 
@@ -33,7 +34,9 @@ def render_rollout_plots(evidence: Evidence, out_dir: Path) -> list[str]:
 
     arms = arms_in_order(evidence)
     written = []
-    what = {"binary": "score of the positive class", "multiclass": "top class's score"}.get(evidence.task, "prediction")
+    what = {Task.BINARY: "score of the positive class", Task.MULTICLASS: "top class's score"}.get(
+        evidence.task, "prediction"
+    )
     scores = {arm: arm_scores(evidence, arm) for arm in arms}
     latency = {arm: evidence.requests.loc[evidence.requests["arm"] == arm, "latency_ms"].to_numpy() for arm in arms}
     for name, title, values, label in (

@@ -27,7 +27,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .. import PACKAGE, __version__
-from ..config import RolloutConfig
+from ..config import RolloutConfig, Task
 from ..contract.outputs import score_columns
 from ..contract.prediction_log import FEEDBACK_FILE, PredictionRecord, shadow_log
 from ..registry.store import ModelVersion
@@ -173,7 +173,7 @@ class Api:
             records = records_from_v2(document, loaded.contract)
         scored = await self._predict(sized(records), arm, loaded, request_id, started)
         self._shadow(table, body, "v2", scored, request_id, started)
-        label_type = "FP64" if loaded.contract.task == "regression" else _v2_type(scored.outputs["label"])
+        label_type = "FP64" if loaded.contract.task == Task.REGRESSION else _v2_type(scored.outputs["label"])
         outputs = [
             {"name": name, "shape": [len(data)], "datatype": label_type if name == "label" else "FP64", "data": data}
             for name, data in scored.outputs.items()
@@ -207,7 +207,7 @@ class Api:
         contract = loaded.contract
         inputs = [{"name": r.name, "datatype": V2_DATATYPES[r.dtype], "shape": [-1]} for r in contract.columns]
         outputs = [{"name": name, "datatype": "FP64", "shape": [-1]} for name in score_columns(contract)]
-        label_type = "FP64" if contract.task == "regression" else "BYTES"
+        label_type = "FP64" if contract.task == Task.REGRESSION else "BYTES"
         outputs.append({"name": "label", "datatype": label_type, "shape": [-1]})
         body = {
             "name": self.state.name,

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from ..config import Task
 from ..contract.model_contract import ModelContract
 from ..contract.outputs import score_columns
 from ..contract.rows import CheckedRows, check_rows
@@ -67,7 +68,7 @@ def input_files(source: Path) -> list[Path]:
 def output_schema(loaded: ModelVersion, id_type: pa.DataType) -> pa.Schema:
     """The output's columns: the id, the scores, the label, and which model made them."""
     contract = loaded.contract
-    label = pa.float64() if contract.task == "regression" else pa.from_numpy_dtype(loaded.model.classes_.dtype)
+    label = pa.float64() if contract.task == Task.REGRESSION else pa.from_numpy_dtype(loaded.model.classes_.dtype)
     return pa.schema(
         [(contract.id_column or "row", id_type)]
         + [(name, pa.float64()) for name in score_columns(contract)]

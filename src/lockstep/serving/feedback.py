@@ -12,6 +12,7 @@ import math
 import time
 from typing import Any
 
+from ..config import Task
 from ..contract.model_contract import ModelContract
 from ..contract.prediction_log import FeedbackRecord
 from ..contract.rows import Problem
@@ -49,12 +50,12 @@ def _problems(row: int, item: Any, contract: ModelContract) -> list[Problem]:
 
 
 def _valid_outcome(outcome: Any, contract: ModelContract) -> bool:
-    if contract.task == "regression":
+    if contract.task == Task.REGRESSION:
         return isinstance(outcome, int | float) and not isinstance(outcome, bool) and math.isfinite(outcome)
     return any(type(outcome) is type(label) and outcome == label for label in contract.classes or [])
 
 
 def _expected(contract: ModelContract) -> str:
-    if contract.task == "regression":
+    if contract.task == Task.REGRESSION:
         return "a finite number"
     return "one of the classes " + ", ".join(repr(label) for label in contract.classes or [])
