@@ -17,13 +17,8 @@ class Task(StrEnum):
     REGRESSION = "regression"
 
 
-class TaskSetting(StrEnum):
-    """`data.task`: a task, or `auto` to infer it from the target."""
-
-    AUTO = "auto"
-    BINARY = "binary"
-    MULTICLASS = "multiclass"
-    REGRESSION = "regression"
+# `data.task`: a task, or `auto` to infer it from the target.
+TaskSetting = StrEnum("TaskSetting", {"AUTO": "auto", **{task.name: task.value for task in Task}})
 
 
 class DType(StrEnum):
