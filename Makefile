@@ -19,10 +19,15 @@ export UV_COMPILE_BYTECODE ?= 1
 # Stages call the project's command (`lockstep`), so the environment's bin/ goes first on PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-## help: list the targets
+## help: list the targets: the ones you run first, then the steps CI runs
 .PHONY: help
 help:
-	@awk 'BEGIN {FS = ": "} /^## / {sub(/^## /, ""); split($$0, a, ": "); printf "  \033[1m%-14s\033[0m %s\n", a[1], a[2]}' $(MAKEFILE_LIST)
+	@awk '/^## / { line = substr($$0, 4); name = substr(line, 1, index(line, ": ") - 1); \
+	    text = substr(line, index(line, ": ") + 2); \
+	    if (name ~ /^ci-/) ci[++n] = sprintf("  \033[1m%-20s\033[0m %s", name, text); \
+	    else printf "  \033[1m%-20s\033[0m %s\n", name, text } \
+	  END { print "\nSteps of the GitHub workflows (.github/workflows/), to run by hand only when debugging CI:"; \
+	    for (i = 1; i <= n; i++) print ci[i] }' $(MAKEFILE_LIST)
 
 .tools/bin/uv:
 	python3 -m venv .tools

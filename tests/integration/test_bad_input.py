@@ -2,7 +2,7 @@
 no output of the failing stage, and nothing new in dvc.lock for it.
 
 Real DVC runs one case per stage (and the overrides DVC itself refuses); the
-other cases run the failing stage's command in-process (tests/unit/test_stage_errors.py),
+other cases run the failing stage's command in-process (tests/unit/cli/test_stage_errors.py),
 and tests/unit pins each message at the function that raises it.
 """
 
@@ -92,7 +92,7 @@ CASES = {
 }
 
 
-# Through real DVC: one case per stage. The others run in-process (tests/unit/test_stage_errors.py).
+# Through real DVC: one case per stage. The others run in-process (tests/unit/cli/test_stage_errors.py).
 DATA_END_TO_END = ["missing file", "wrong dtype"]
 
 
@@ -179,7 +179,7 @@ def test_a_target_that_would_run_a_command_is_refused_before_it_runs(reproduced:
 
 def test_a_crafted_model_file_runs_nothing_in_evaluate(reproduced: Project) -> None:
     """The audit's exploit: a model file whose Popen (reached through numpy) runs a shell command when loaded."""
-    from tests.unit.test_persistence import _popen_file
+    from tests.unit.modeling.test_persistence import _popen_file
 
     marker = reproduced.root / "pwned"
     (reproduced.root / "models" / "model.skops").write_bytes(_popen_file(marker))

@@ -20,8 +20,8 @@ from lockstep.data.prepare import PreparedData
 
 from tests.conftest import PACKAGE, REPO_ROOT, tool_env
 from tests.http_client import Client, free_port, wait_ready
-from tests.unit.test_api import records
-from tests.unit.test_serve_faults import serve_process
+from tests.unit.serving.test_api import records
+from tests.unit.serving.test_serve_faults import serve_process
 
 pytestmark = pytest.mark.container
 

@@ -9,7 +9,7 @@ import pytest
 from lockstep import registry
 
 from tests.conftest import REPO_ROOT
-from tests.unit.test_registry import commit_model, git
+from tests.unit.registry.test_tags import commit_model, git
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from lockstep.rollout.apply import apply_decision, widen
 from lockstep.rollout.decide import Action
 
 from tests.shared import write_params
-from tests.unit.test_registry import git, tags
+from tests.unit.registry.test_tags import git, tags
 
 REASONS = ["guardrails hold", "`roc_auc` +0.0300 against prod: better than prod"]
 

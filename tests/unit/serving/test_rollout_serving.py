@@ -36,9 +36,9 @@ from lockstep.serving.shadow_process import ShadowJob, score_jobs
 
 from tests.conftest import PACKAGE
 from tests.http_client import Client, free_port, running, wait_ready
-from tests.unit.test_api import records
-from tests.unit.test_routing import binomial_interval
-from tests.unit.test_serve_faults import serve_process
+from tests.unit.serving.test_api import records
+from tests.unit.serving.test_routing import binomial_interval
+from tests.unit.serving.test_serve_faults import serve_process
 
 TOKEN = "s3cret-token"
 AUTH = {"authorization": f"Bearer {TOKEN}"}

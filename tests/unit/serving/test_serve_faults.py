@@ -21,7 +21,7 @@ from lockstep.serving.app import create_app
 from tests.conftest import VENV_BIN, tool_env
 from tests.http_client import Client, free_port, running, wait_ready
 from tests.unit.conftest import make_bundle
-from tests.unit.test_api import records
+from tests.unit.serving.test_api import records
 
 TOKEN = "s3cret-token"
 
