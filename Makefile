@@ -417,6 +417,11 @@ bench: install
 bench-rollout: install
 	$(BIN)/python benchmarks/rollout_ab.py
 
+## test-bench-smoke: run every benchmark at a tiny size, pinned, checking it still compares the same work (~3 min)
+.PHONY: test-bench-smoke
+test-bench-smoke: install
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -m slow tests/benchmarks
+
 ## clean: remove the environment and caches (keeps data and the DVC cache)
 .PHONY: clean
 clean:

@@ -70,7 +70,9 @@ def commit() -> str:
 
 
 def header(name: str) -> None:
-    """One line before a benchmark's figures: what, which commit, the numerics, the load."""
+    """One line before a benchmark's figures: what, which commit, the numerics (and whether in effect), the load."""
     from lockstep import numerics
 
-    print(f"{name}: commit {commit()}, numerics {numerics.mode()}, {load()}", flush=True)
+    in_effect = all(os.environ.get(key) == value for key, value in numerics.settings(os.environ).items())
+    mode = numerics.mode() if in_effect else f"{numerics.mode()} but NOT in effect"
+    print(f"{name}: commit {commit()}, numerics {mode}, {load()}", flush=True)

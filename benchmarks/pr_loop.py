@@ -6,8 +6,9 @@ merge. Then, each in a fresh clone:
 - an unchanged pull request: the PR job's pipeline step (what `make ci-repro`
   runs: check params.yaml, pull with the run-cache, `dvc repro --pull`) against
   a plain `dvc pull`;
-- a pull request that changes one hyperparameter (model.C): the same step
-  against a cold `dvc repro` of the same params with no remote.
+- a pull request that changes one hyperparameter (model.C, edited in conf/
+  and recomposed, as `make ci-repro` checks): the same step against a cold
+  `dvc repro` of the same params with no remote.
 
 Each pair must end with the same model and metrics (the same work), and every
 `lockstep` stage pins its numerical environment itself, as in CI.
@@ -40,6 +41,9 @@ CI_REPRO = [
 ]
 # What both sides of a comparison must end with, byte for byte.
 COMPARED = ("models/model.skops", "metrics/metrics.json")
+# Edits of conf/, as a pull request makes them: (file, line before, line after).
+HYPERPARAMETER = ("conf/model/logistic_regression.yaml", "C: 1.0", "C: 0.5")
+SMOKE_ROWS = ("conf/data/synthetic.yaml", "n_rows: 20000", "n_rows: 2000")
 
 
 def run(commands: list[list[str]], cwd: Path, extra: dict[str, str]) -> float:
@@ -49,6 +53,19 @@ def run(commands: list[list[str]], cwd: Path, extra: dict[str, str]) -> float:
     for command in commands:
         subprocess.run(command, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - started
+
+
+def edit_conf(project: Path, edit: tuple[str, str, str]) -> None:
+    """Change one line of a conf/ file (its indentation kept) and recompose params.yaml (`make params`)."""
+    name, before, after = edit
+    path = project / name
+    lines = path.read_text().splitlines(keepends=True)
+    found = [i for i, line in enumerate(lines) if line.strip() == before]
+    if len(found) != 1:
+        raise SystemExit(f"{name} has {len(found)} lines {before!r}, not one to change")
+    lines[found[0]] = lines[found[0]].replace(before, after)
+    path.write_text("".join(lines))
+    run([["lockstep", "params"]], project, {})
 
 
 def outputs(project: Path) -> dict[str, bytes]:
@@ -86,19 +103,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="lockstep-pr-bench-") as tmp:
         root = Path(tmp)
         main_repo = clone(root / "main")
-        setup = [["dvc", "remote", "add", "--force", "--default", "s3", f"s3://{BUCKET}/main"]]
         if args.smoke:
-            setup.append(["lockstep", "params", "data.ingest.n_rows=2000"])
-        run([*setup, ["dvc", "repro"], ["dvc", "push", "--run-cache"]], main_repo, s3)
+            edit_conf(main_repo, SMOKE_ROWS)
+        remote = ["dvc", "remote", "add", "--force", "--default", "s3", f"s3://{BUCKET}/main"]
+        run([remote, ["dvc", "repro"], ["dvc", "push", "--run-cache"]], main_repo, s3)
         subprocess.run(["git", "commit", "-qam", "Use S3"], cwd=main_repo, check=True)
 
-        def timed(label: str, commands: list[list[str]], overrides: list[str], extra: dict[str, str]):
-            """The median time of `commands` in fresh clones of main with `overrides`, and the clones."""
+        def timed(label: str, commands: list[list[str]], edits: list[tuple[str, str, str]], extra: dict[str, str]):
+            """The median time of `commands` in fresh clones of main with `edits` made, and the clones."""
             times, clones = [], []
             for i in range(repeats):
                 project = clone(root / f"{label}-{i}", main_repo)
-                if overrides:
-                    run([["lockstep", "params", *overrides]], project, s3)
+                for edit in edits:
+                    edit_conf(project, edit)
                 times.append(run(commands, project, extra))
                 clones.append(project)
             return statistics.median(times), clones
@@ -106,8 +123,8 @@ def main() -> None:
         same, same_clones = timed("same", CI_REPRO, [], s3)
         pull, pull_clones = timed("pull", [["dvc", "pull"]], [], s3)
         same_work("unchanged PR", [main_repo, *same_clones], pull_clones)
-        changed, changed_clones = timed("hp", CI_REPRO, ["model.C=0.5"], s3)
-        cold, cold_clones = timed("cold", [["dvc", "repro"]], ["model.C=0.5"], {})  # no credentials
+        changed, changed_clones = timed("hp", CI_REPRO, [HYPERPARAMETER], s3)
+        cold, cold_clones = timed("cold", [["dvc", "repro"]], [HYPERPARAMETER], {})  # no credentials
         same_work("model.C changed", changed_clones, cold_clones)
         rows = [("unchanged PR", same, "dvc pull", pull), ("model.C changed", changed, "cold dvc repro", cold)]
     server.stop()
