@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from lockstep.cli.stages import STAGES as COMMANDS
+
 from tests.conftest import PACKAGE, REPO_ROOT
 from tests.imports import closure, module_file
 
@@ -20,8 +22,6 @@ STAGES = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text(encoding="utf-8"))["s
 
 def stage_modules(command: str) -> set[str]:
     """The package's modules that running `command` (e.g. `lockstep prepare`) can execute."""
-    from lockstep.cli.stages import STAGES as COMMANDS  # the template renames the package: its tests import it too
-
     name = command.split()[1]
     # The command's own modules run their top level only (a handler's lazy imports run for its subcommand).
     entry = closure([f"{PACKAGE}.cli"], top_level_only=True)
@@ -32,9 +32,7 @@ def uncovered(modules: set[str], deps: list[str]) -> list[str]:
     """The files of `modules` that no dependency (a file, or a folder above it) covers."""
     covered = [REPO_ROOT / dep for dep in deps]
     files = {module_file(module).relative_to(REPO_ROOT) for module in modules}
-    return sorted(
-        str(path) for path in files if not any((REPO_ROOT / path).is_relative_to(dep) for dep in covered)
-    )
+    return sorted(str(path) for path in files if not any((REPO_ROOT / path).is_relative_to(dep) for dep in covered))
 
 
 @pytest.mark.parametrize("stage", list(STAGES))

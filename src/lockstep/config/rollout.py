@@ -72,7 +72,9 @@ class RolloutConfig(Section):
 def parse_rollout(raw: Any, where: str = "rollout") -> RolloutConfig:
     """Check a rollout mapping (params.yaml's `rollout:`, a file, or an admin request's body); one-line errors."""
     if raw is not None and not isinstance(raw, dict):
-        raise PipelineError(f"invalid params: {where} must be a mapping, e.g. {{mode: canary, percent: 10}}")
+        raise PipelineError(
+            f"invalid params: {where} must be a mapping of keys to values, as in conf/rollout/canary.yaml"
+        )
     try:
         return RolloutConfig.model_validate(raw or {})
     except ValidationError as exc:

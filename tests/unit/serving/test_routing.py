@@ -128,7 +128,7 @@ def test_a_full_shadow_queue_drops_and_counts(versions: tuple[ModelVersion, Mode
             "rollout: candidate_stage must be shadow when mode is shadow",
         ),
         ({"percentage": 10}, "rollout.percentage is not a key of rollout"),
-        ([10], "rollout must be a mapping, e.g. {mode: canary, percent: 10}"),
+        ([10], "rollout must be a mapping of keys to values"),
     ],
 )
 def test_a_bad_rollout_gets_a_one_line_error(raw: object, message: str) -> None:
