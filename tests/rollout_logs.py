@@ -1,4 +1,4 @@
-"""Synthetic prediction and feedback logs of a rollout, written through serving/records.py's schema.
+"""Synthetic prediction and feedback logs of a rollout, written through contract/prediction_log.py's schema.
 
 One row per request (a loan id). The outcome is a default with probability
 `base_rate`; each arm scores it with a separation `signal` (its score is the

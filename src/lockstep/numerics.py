@@ -10,7 +10,7 @@ set from outside looks the same as a different CPU).
 The pin targets x86-64-v2 (SSE4.2, the oldest CPU NumPy 2.4's wheels run on),
 so the libraries it steers take the same code paths on any x86-64 machine, with
 or without AVX2 or AVX-512 (checked on one AVX2 CPU and simulated machines; see
-the README for what was and was not run). The cost is measured in BENCHMARKS.md; `<PACKAGE>_NUMERICS=native`
+docs/pipeline.md for what was and was not run). The cost is measured in BENCHMARKS.md; `<PACKAGE>_NUMERICS=native`
 turns the pin off for users who prefer speed to bit-identity.
 """
 
@@ -47,7 +47,7 @@ PINNED: dict[str, str] = {
     # Python's string hashing is salted per process; set iteration order must not vary.
     "PYTHONHASHSEED": "0",
 }
-# On x86-64 only: these names mean nothing elsewhere (arm64 is not pinned further; see README).
+# On x86-64 only: these names mean nothing elsewhere (arm64 is not pinned further; see docs/pipeline.md).
 PINNED_X86_64: dict[str, str] = {
     # OpenBLAS picks kernels by CPU family at load time; a different kernel
     # blocks and orders sums differently (measured: Haswell, Sandybridge and

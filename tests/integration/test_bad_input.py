@@ -154,7 +154,7 @@ def test_override_with_a_bad_value(reproduced: Project, override: str, stage: st
     ), result.stdout
     assert "Traceback" not in result.stdout
     assert lock_entry(reproduced, stage) == locked_before
-    # What the README says a failed `dvc exp run` leaves behind, and the way back it gives.
+    # What docs/troubleshooting.md says a failed `dvc exp run` leaves behind, and the way back it gives.
     assert reproduced.git_status() == " M params.yaml\n"  # the -S value stays; train's outputs are DVC's
     assert "deleted:" in reproduced.run("dvc", "status").stdout  # DVC removed train's outputs before it ran
     reproduced.run("git", "checkout", "--", "params.yaml", "metrics/")

@@ -3,7 +3,7 @@
 `train` writes it next to the model, from the feature description that
 prepare wrote and from the same `data.schema.columns` the training-time
 pandera schema is built from; the bundle carries it, and the one loader of a
-model version (`store.py`) returns it with the model. Nothing a server
+model version (`registry/store.py`) returns it with the model. Nothing a server
 needs lives only in params.yaml.
 """
 

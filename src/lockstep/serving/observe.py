@@ -92,7 +92,7 @@ class PredictionLog:
 
     With `background=False`, each entry is written as it comes (the shadow's
     process, which has no request path). Also the feedback log's writer:
-    entries are dicts or msgspec Structs (`records.py`).
+    entries are dicts or msgspec Structs (`contract/prediction_log.py`).
     """
 
     def __init__(self, path: Path, max_bytes: int = 10_000_000, backups: int = 5, background: bool = True) -> None:
