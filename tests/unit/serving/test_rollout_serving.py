@@ -6,15 +6,11 @@ put into the routing table (never a model file).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import os
-import signal
-import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -25,9 +21,8 @@ import pytest
 
 from lockstep.config import parse_rollout
 from lockstep.contract.prediction_log import read_feedback, read_predictions
-from lockstep.data.prepare import PreparedData
 from lockstep.modeling.predict import predict_frame
-from lockstep.registry.store import ModelVersion, load_version
+from lockstep.registry.store import ModelVersion
 from lockstep.serving.app import create_app
 from lockstep.serving.observe import PredictionLog
 from lockstep.serving.requests import V2_DATATYPES
@@ -35,10 +30,7 @@ from lockstep.serving.routing import RoutingTable
 from lockstep.serving.shadow_process import ShadowJob, score_jobs
 
 from tests.conftest import PACKAGE
-from tests.http_client import Client, free_port, running, wait_ready
-from tests.unit.serving.test_api import records
-from tests.unit.serving.test_routing import binomial_interval
-from tests.unit.serving.test_serve_faults import serve_process
+from tests.http_client import Client, running
 
 TOKEN = "s3cret-token"
 AUTH = {"authorization": f"Bearer {TOKEN}"}
@@ -79,16 +71,6 @@ class Crashing(Raising):
         os._exit(70)
 
 
-@pytest.fixture(scope="module")
-def prod(bundle: Path) -> ModelVersion:
-    return load_version(str(bundle))
-
-
-@pytest.fixture(scope="module")
-def candidate(candidate_bundle: Path) -> ModelVersion:
-    return load_version(str(candidate_bundle))
-
-
 def table(prod: ModelVersion, candidate: ModelVersion | None, **rollout: Any) -> RoutingTable:
     return RoutingTable(parse_rollout(rollout), prod, candidate)
 
@@ -121,11 +103,6 @@ def metric(base: str, name: str) -> float:
         float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(f"{PACKAGE}_{name}" + "{")
     ]
     return sum(values)
-
-
-@pytest.fixture(scope="module")
-def payloads(prepared: PreparedData) -> list[dict]:
-    return records(prepared.test.head(200))
 
 
 def test_canary_answers_name_their_arm_and_version_and_keep_them_per_user(
@@ -335,92 +312,3 @@ def test_changing_the_percentage_under_load_at_32_clients_fails_no_request(
     assert len(seen) >= 64
     assert {status for status, _ in seen} == {200}
     assert {arm for _, arm in seen} == {"prod", "canary"}
-
-
-@pytest.fixture(scope="module")
-def prod_only_answers(prod: ModelVersion, payloads: list[dict], tmp_path_factory: pytest.TempPathFactory) -> list:
-    with running(create_app(prod, tmp_path_factory.mktemp("prod-only") / "predictions.jsonl")) as base:
-        return fire(base, [payloads[i % len(payloads)] for i in range(10_000)])
-
-
-@pytest.mark.load
-@pytest.mark.parametrize("shadow_model", [None, Raising, Sleeping], ids=["shadow", "raising", "sleeping"])
-def test_shadow_answers_are_byte_identical_to_a_prod_only_server(
-    prod: ModelVersion,
-    candidate: ModelVersion,
-    payloads: list[dict],
-    prod_only_answers: list,
-    shadow_model: Callable[[Any], Any] | None,
-    tmp_path: Path,
-) -> None:
-    shadow = (
-        dataclasses.replace(candidate, model=shadow_model(candidate.model), scorer=shadow_model(candidate.scorer))
-        if shadow_model
-        else candidate
-    )
-    app = create_app(table(prod, shadow, mode="shadow", shadow_queue=100), tmp_path / "predictions.jsonl")
-    with running(app) as base:
-        started = time.perf_counter()
-        answers = fire(base, [payloads[i % len(payloads)] for i in range(10_000)])
-        elapsed = time.perf_counter() - started
-        dropped, errors = metric(base, "shadow_dropped_total"), metric(base, "shadow_errors_total")
-    assert [(status, body) for status, body, _ in answers] == [(status, body) for status, body, _ in prod_only_answers]
-    assert all(headers["x-model-arm"] == "prod" for _, _, headers in answers)
-    if shadow_model is Raising:
-        assert errors > 0
-    if (
-        shadow_model is Sleeping
-    ):  # a second per batch of at most 100 queued requests; the rest dropped, never waited for
-        assert dropped >= 10_000 - 100 * (elapsed + 2)
-    assert errors == 0 or shadow_model is Raising
-
-
-@contextlib.contextmanager
-def serve(bundle: Path, rollout: Path, port: int, log: Path) -> Iterator[tuple[str, subprocess.Popen]]:
-    """`lockstep serve --model bundle --rollout rollout` in a process of its own: its URL and the process."""
-    process = serve_process(bundle, port, log, "--rollout", str(rollout))
-    try:
-        wait_ready(f"http://127.0.0.1:{port}", process)
-        yield f"http://127.0.0.1:{port}", process
-    finally:
-        process.terminate()
-        process.wait(timeout=60)
-
-
-@pytest.mark.load
-def test_a_canary_at_10_percent_is_in_its_binomial_interval_and_each_user_keeps_its_arm_across_a_restart(
-    bundle: Path, candidate_bundle: Path, payloads: list[dict], tmp_path: Path
-) -> None:
-    rollout = tmp_path / "canary.yaml"
-    rollout.write_text(f"mode: canary\npercent: 10\nsticky_key: loan_id\ncandidate: {candidate_bundle}\n")
-    users = keyed(payloads, 10_000)
-    arms = []
-    for run in range(2):  # two processes: Python's own hash() would differ between them
-        with serve(bundle, rollout, free_port(), tmp_path / f"run{run}.jsonl") as (base, _):
-            answers = fire(base, users)
-            assert all(status == 200 for status, _, _ in answers)
-            arms.append([headers["x-model-arm"] for _, _, headers in answers])
-    low, high = binomial_interval(10_000, 0.1)
-    assert low <= arms[0].count("canary") <= high
-    assert arms[1] == arms[0]
-
-
-@pytest.mark.load  # a server process of its own, reloaded: 10 to 25 s here, over `make test`'s budget per test
-def test_sighup_rereads_the_rollout_file_and_a_bad_one_changes_nothing(
-    bundle: Path, candidate_bundle: Path, payloads: list[dict], tmp_path: Path
-) -> None:
-    rollout = tmp_path / "rollout.yaml"
-    rollout.write_text("mode: none\n")
-    with serve(bundle, rollout, free_port(), tmp_path / "predictions.jsonl") as (base, process):
-        client = Client(base)
-        assert client.request("POST", "/v1/predict", payloads[0])[1]["arm"] == "prod"
-        rollout.write_text("mode: canary\npercent: [\n")  # not YAML: logged, and the table stays
-        process.send_signal(signal.SIGHUP)
-        rollout.write_text(f"mode: canary\npercent: 100\ncandidate: {candidate_bundle}\n")
-        time.sleep(0.5)
-        process.send_signal(signal.SIGHUP)
-        deadline, arm = time.monotonic() + 30, "prod"
-        while arm == "prod" and time.monotonic() < deadline:
-            time.sleep(0.1)
-            arm = client.request("POST", "/v1/predict", payloads[0])[1]["arm"]
-        assert arm == "canary"
