@@ -52,7 +52,8 @@ repro: install
 # Test processes (pytest-xdist): one per core; `make test PYTEST_WORKERS=0` runs them in one.
 # loadgroup keeps the tests that share a module's fixture on one worker (tests/conftest.py).
 PYTEST_WORKERS ?= auto
-# The markers of the minutes-long tests, each with a target of its own that CI also runs.
+# The markers of the minutes-long tests: each folder of them gives its own (tests/conftest.py), and has a target
+# of its own that CI also runs.
 LONG_TESTS := slow or load or container or workflow
 
 ## test: set up, lint, and run every test but the minutes-long ones (budget: 6 minutes on 2 cores)
@@ -75,7 +76,7 @@ test-load: install
 test-fast: install
 	$(BIN)/pytest -m "not integration and not ($(LONG_TESTS))"
 
-# The template repository's bake (`make test-template`); a project made from the template has no such file.
+# The template repository's own tests (`make test-template`); a project made from the template has no such file.
 -include .copier/template.mk
 
 ## lint: ruff lint and format check, and the workflows' schema and security audit

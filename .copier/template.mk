@@ -1,6 +1,6 @@
 # The template repository's own targets. Copier leaves .copier/ out of new projects, so they have none.
 
-## test-template: bake a new project with non-default answers, then its lint, fast tests, bit-for-bit `make repro`
+## test-template: the template's tests (tests/template): new projects and updates, then a bake with its lint, fast tests and `make repro`
 .PHONY: test-template
 test-template: install
 	$(BIN)/pytest -m slow tests/template

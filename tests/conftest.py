@@ -15,6 +15,13 @@ import pytest
 from tests.shared import build_once, copy_tree, link_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+TESTS = REPO_ROOT / "tests"
+# The folders of minutes-long tests, and the marker each gives all of its tests: its own make target selects
+# that marker and `make test` leaves it out (LONG_TESTS in the Makefile). tests/unit/test_markers.py keeps
+# the Makefile and the modules in step with this.
+LONG_FOLDERS = {"workflows": "workflow", "template": "slow", "load": "load", "container": "container"}
+# The folders whose tests run real DVC and Git in temporary repositories: marked `integration`.
+INTEGRATION_FOLDERS = ("integration", "workflows", "template")
 # The package, and the command it installs (a new project renames both).
 PACKAGE = "lockstep"
 VENV_BIN = Path(sys.executable).parent
@@ -194,14 +201,28 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "xdist_group(name): run these tests on one xdist worker")
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Keep a module's tests on one xdist worker when they share a module-scoped fixture.
+def folder_markers(path: Path) -> list[str]:
+    """The markers that a test module gets from its folder under tests/ (none outside them)."""
+    if not path.is_relative_to(TESTS):
+        return []
+    folder = path.relative_to(TESTS).parts[0]
+    return (["integration"] if folder in INTEGRATION_FOLDERS else []) + (
+        [LONG_FOLDERS[folder]] if folder in LONG_FOLDERS else []
+    )
 
-    With `--dist loadgroup` (`make test`), the fixture is then built once, not once
-    per worker that gets one of its tests. Other tests spread one by one.
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own hook deselects by marker, and xdist's reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by its folder, and keep a module's tests on one xdist worker when they share a module fixture.
+
+    A test in tests/load, say, is a `load` test whatever its module says, so it cannot
+    land in `make test` by accident. With `--dist loadgroup` (`make test`), a module-scoped
+    fixture is built once, not once per worker that gets one of its tests. Other tests
+    spread one by one.
     """
     for item in items:
+        for name in folder_markers(item.path):
+            item.add_marker(name)
         definitions = getattr(item, "_fixtureinfo", None)  # pytest's own record of the item's fixtures
         if definitions is None:
             continue

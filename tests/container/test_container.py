@@ -23,8 +23,6 @@ from tests.http_client import Client, free_port, wait_ready
 from tests.unit.serving.test_api import records
 from tests.unit.serving.test_serve_faults import serve_process
 
-pytestmark = pytest.mark.container
-
 IMAGE = "localhost/lockstep-model:test"
 LOCAL_BASE = f"localhost/{PACKAGE}-base:bookworm-python3.11-slim"
 CACHE = Path(os.environ.get("CONTAINER_CACHE", Path.home() / ".cache" / f"{PACKAGE}-container"))

@@ -13,8 +13,6 @@ import yaml
 
 from tests.conftest import PACKAGE, Project, stage_outputs
 
-pytestmark = pytest.mark.integration
-
 GOOD_ROWS = [f"{i % 50 + 20},{'ab'[i % 2]},{i % 2}" for i in range(200)]
 HEADER = "age,group,label"
 

@@ -7,12 +7,9 @@ import subprocess
 from pathlib import Path
 
 import pandas as pd
-import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes
 
 from tests.conftest import PACKAGE, Project
-
-pytestmark = pytest.mark.integration
 
 
 def exp_run(project: Project, *overrides: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -14,8 +14,6 @@ import yaml
 from tests.conftest import PACKAGE, Project, stage_outputs
 from tests.integration.test_byo_data import exp_run
 
-pytestmark = pytest.mark.integration
-
 ROWS = 300
 ROWS_TEXT = "name,city,label\n" + "".join(f"Jos\u00e9,Z\u00fcrich,{i % 2}\n" for i in range(ROWS))
 RESAVE = "save it as UTF-8 (e.g. `iconv -f {codec} -t utf-8 in.csv > out.csv`, or Excel's 'CSV UTF-8')"

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import yaml
 
 from tests.conftest import Project
-
-pytestmark = pytest.mark.integration
 
 
 def experiments(project: Project) -> dict[str, dict]:

@@ -20,8 +20,6 @@ from lockstep.numerics import SWITCH
 from tests.conftest import PACKAGE, Project, tool_env
 from tests.cpu_matrix import MACHINES, differing, run_matrix
 
-pytestmark = pytest.mark.integration
-
 MODELS = ("logistic_regression", "hist_gradient_boosting")
 # The control: two of the machines, without the pin.
 CONTROL = ("this CPU", "Prescott BLAS, no AVX2 or FMA, 4 threads")

@@ -5,12 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 import yaml
 
 from tests.conftest import FIRST_REPRO_LOG, FIRST_REPRO_STATUS, PACKAGE, REPO_ROOT, Project
-
-pytestmark = pytest.mark.integration
 
 
 def test_repro_matches_the_committed_lock_bit_for_bit(reproduced_template: Project, reproduced: Project) -> None:

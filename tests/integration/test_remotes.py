@@ -14,8 +14,6 @@ from moto.server import ThreadedMotoServer
 
 from tests.conftest import Project, tool_env
 
-pytestmark = pytest.mark.integration
-
 BUCKET = "tests-remote"
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -5,12 +5,9 @@ from __future__ import annotations
 import re
 
 import pandas as pd
-import pytest
 import yaml
 
 from tests.conftest import REPO_ROOT, Project
-
-pytestmark = pytest.mark.integration
 
 
 def documented_score_stage() -> str:

@@ -22,8 +22,6 @@ from lockstep.registry.store import load_version
 
 from tests.conftest import REPO_ROOT, tool_env
 
-pytestmark = pytest.mark.integration
-
 DVC_YAML = """\
 stages:
   publish:

@@ -27,8 +27,6 @@ from tests.unit.serving.test_rollout_serving import Raising, Sleeping, fire, key
 from tests.unit.serving.test_routing import binomial_interval
 from tests.unit.serving.test_serve_faults import serve_process, valid_prediction
 
-pytestmark = pytest.mark.load
-
 
 def test_ten_thousand_requests_from_32_clients_all_succeed(
     bundle: Path, prepared: PreparedData, tmp_path: Path

@@ -16,8 +16,6 @@ import yaml
 
 from tests.conftest import PACKAGE, REPO_ROOT, VENV_BIN, Project, copy_project, fresh_shell_env, tool_env
 
-pytestmark = pytest.mark.integration
-
 ANSWERS = {
     "project_name": "Acme Churn Risk",
     "package_name": "acme_churn",
@@ -267,7 +265,6 @@ def test_copier_update_brings_a_newer_template_into_the_project(tmp_path: Path) 
     assert not list(project.root.rglob("*.rej"))
 
 
-@pytest.mark.slow
 def test_bake_a_new_project_then_its_lint_fast_tests_and_bit_for_bit_repro(acme: Path) -> None:
     """The whole promise (`make test-template`): create, commit, lint, test, `make repro`, and Git stays clean."""
     shipped_lock = (acme / "dvc.lock").read_text()

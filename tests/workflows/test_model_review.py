@@ -12,7 +12,6 @@ from lockstep.review.committed import NOT_REPRODUCED
 from tests.conftest import Project
 from tests.workflows.conftest import World, make_world
 
-pytestmark = pytest.mark.integration
 FIX_STALE = "run `make repro`, then commit dvc.lock and metrics/"
 
 
@@ -31,7 +30,6 @@ def main_metric(world: World, name: str) -> float:
     return json.loads(world.main.read("metrics/metrics.json"))[name]
 
 
-@pytest.mark.workflow
 def test_a_better_model_gets_one_sticky_comment_and_passes(world: World) -> None:
     sha = world.open_pr("boosting", ["model=hist_gradient_boosting"], reproduce=True)
     job = world.pull_request("boosting", sha, number=1)["review"]
@@ -67,7 +65,6 @@ def test_a_better_model_gets_one_sticky_comment_and_passes(world: World) -> None
     assert FIX_STALE in comment["body"]
 
 
-@pytest.mark.workflow
 def test_rerunning_the_same_commit_executes_no_stage(world: World) -> None:
     sha = world.open_pr("stronger-l2", ["model.C=0.3"], reproduce=True)
     first = world.pull_request("stronger-l2", sha, number=2)["review"]
@@ -85,7 +82,6 @@ def test_a_pr_that_changes_nothing_in_the_pipeline_executes_no_stage(world: Worl
     assert "No params changed." in comments(world, 3)[0]["body"]
 
 
-@pytest.mark.workflow
 def test_a_clearly_worse_model_is_reported_then_blocked(world: World) -> None:
     sha = world.open_pr("stump", ["model=random_forest", "model.n_estimators=3", "model.max_depth=1"])
     job = world.pull_request("stump", sha, number=4)["review"]
@@ -98,7 +94,6 @@ def test_a_clearly_worse_model_is_reported_then_blocked(world: World) -> None:
     assert "gate: FAIL" in gate
 
 
-@pytest.mark.workflow
 def test_a_fork_pr_gets_the_report_in_the_summary_and_the_same_gate(world: World) -> None:
     sha = world.open_pr("fork-boosting", ["model=hist_gradient_boosting"], reproduce=True)
     job = world.pull_request("fork-boosting", sha, number=5, fork=True)["review"]
@@ -139,7 +134,6 @@ def modelless(tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str) -> Wor
     return world
 
 
-@pytest.mark.workflow
 def test_the_first_model_passes_on_the_threshold_alone(modelless: World) -> None:
     sha = modelless.open_pr("first-model", [], reproduce=True)
     job = modelless.pull_request("first-model", sha, number=1)["review"]
@@ -151,7 +145,6 @@ def test_the_first_model_passes_on_the_threshold_alone(modelless: World) -> None
     assert "| ★ roc_auc | – |" in comment["body"]
 
 
-@pytest.mark.workflow
 def test_a_stale_lock_fails_with_the_command_and_a_report_of_the_reproduced_model(world: World) -> None:
     world.open_pr("stale-lock", ["model.C=0.5"], reproduce=True)
     sha = world.open_pr("stale-lock", ["model.C=0.25"], base="stale-lock")  # params changed, lock not
@@ -179,7 +172,6 @@ def forge_metrics(clone: Project) -> None:
     (clone.root / "metrics" / "metrics.json").write_text(json.dumps(metrics, indent=4, sort_keys=True) + "\n")
 
 
-@pytest.mark.workflow
 def test_forged_metrics_next_to_a_committed_lock_fail_the_gate_with_the_reason(world: World) -> None:
     sha = world.open_pr("forged", [], reproduce=True, edit=forge_metrics)
     job = world.pull_request("forged", sha, number=7)["review"]
@@ -195,7 +187,6 @@ def test_forged_metrics_next_to_a_committed_lock_fail_the_gate_with_the_reason(w
     assert reported_md5(comment["body"]) == world.locked_model_md5("forged")
 
 
-@pytest.mark.workflow
 def test_an_unreachable_remote_fails_the_pull_with_dvc_s_error_and_still_reports(world: World) -> None:
     sha = world.open_pr("remote-down", [])
     job = world.pull_request("remote-down", sha, number=8, remote_down=True)["review"]

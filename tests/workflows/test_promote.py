@@ -20,8 +20,6 @@ from tests.conftest import Project
 from tests.workflows.conftest import World, make_world
 from tests.workflows.test_model_review import FIX_STALE, comments, reported_md5
 
-pytestmark = pytest.mark.integration
-
 
 def remote_tags(origin: Path) -> list[str]:
     listed = subprocess.run(["git", "ls-remote", "--tags", str(origin)], capture_output=True, text=True, check=True)
@@ -34,7 +32,6 @@ def merged(tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str, reproduce
     return make_world(root, s3_endpoint, prefix, start_from=reproduced_template)
 
 
-@pytest.mark.workflow
 def test_merge_registers_stages_and_deploys_once(merged: World) -> None:
     results = merged.push_to_main()
     register, deploy = results["register"], results["deploy-staging"]
@@ -56,7 +53,6 @@ def test_merge_registers_stages_and_deploys_once(merged: World) -> None:
     assert again["deploy-staging"].passed
 
 
-@pytest.mark.workflow
 def test_prod_is_assigned_by_hand_and_deployed_in_the_same_run(merged: World) -> None:
     merged.push_to_main()  # idempotent: v0.1.0 is in staging whichever test ran first
     results = merged.dispatch_prod("v0.1.0")
@@ -70,7 +66,6 @@ def test_prod_is_assigned_by_hand_and_deployed_in_the_same_run(merged: World) ->
     assert [tag for tag in remote_tags(merged.origin) if tag.startswith("model#prod#")] == prod_tags
 
 
-@pytest.mark.workflow
 def test_batch_predict_scores_the_test_set_with_the_prod_model_and_keeps_the_scores(merged: World) -> None:
     if not any(tag.startswith("model#prod#") for tag in remote_tags(merged.origin)):  # run alone: put v0.1.0 in prod
         merged.push_to_main()
@@ -109,7 +104,6 @@ def promote_and_follow(world: World, reviewed: str) -> str:
     return version
 
 
-@pytest.mark.workflow
 def test_a_params_only_pr_is_told_to_reproduce_then_merged_registered_and_shipped(merged: World) -> None:
     sha = merged.open_pr("cheaper-l2", ["model.C=0.5"])
     first = merged.pull_request("cheaper-l2", sha, number=11)["review"]
@@ -130,7 +124,6 @@ def test_a_params_only_pr_is_told_to_reproduce_then_merged_registered_and_shippe
     promote_and_follow(merged, reviewed)
 
 
-@pytest.mark.workflow
 def test_a_lock_reproduced_by_a_contributor_without_remote_access_is_shipped(merged: World) -> None:
     sha = merged.open_pr("weaker-l2", ["model.C=2.0"], reproduce=True)
     job = merged.pull_request("weaker-l2", sha, number=12)["review"]
@@ -143,7 +136,6 @@ def test_a_lock_reproduced_by_a_contributor_without_remote_access_is_shipped(mer
     promote_and_follow(merged, reviewed)
 
 
-@pytest.mark.workflow
 def test_a_docs_only_merge_gets_no_new_version(merged: World) -> None:
     if not any(tag.startswith("model@") for tag in remote_tags(merged.origin)):
         merged.push_to_main()  # run alone: register main's model first

@@ -17,13 +17,11 @@ import boto3
 import pytest
 import yaml
 
-from tests.conftest import REPO_ROOT, Project
+from tests.conftest import Project
 from tests.rollout_logs import Arm, write_logs
 from tests.workflows.conftest import BUCKET, World
-from tests.workflows.harness import load_workflow
 from tests.workflows.test_promote import remote_tags
 
-pytestmark = pytest.mark.integration
 ISSUE = 7
 PROD = Arm("v0.1.0", signal=1.0)
 
@@ -76,7 +74,6 @@ def posted(state: Path) -> dict:
     return comment
 
 
-@pytest.mark.workflow
 def test_an_ab_winner_is_promoted_in_the_production_job(in_prod: World, tmp_path: Path) -> None:
     start_rollout(in_prod, {"mode": "ab", "split": 50, "min_outcomes": 200}, "v0.2.0", "canary")
     logs = upload_logs(in_prod, tmp_path, "ab", mode="ab", requests=1200, prod=PROD, candidate=Arm("v0.2.0", 1.8))
@@ -92,7 +89,6 @@ def test_an_ab_winner_is_promoted_in_the_production_job(in_prod: World, tmp_path
     assert posted(comments)["images"] == ["scores.png", "latency.png"]
 
 
-@pytest.mark.workflow
 def test_a_failing_canary_is_rolled_back(in_prod: World, tmp_path: Path) -> None:
     start_rollout(in_prod, {"mode": "canary", "percent": 10, "max_error_rate": 0.01}, "v0.3.0", "canary")
     failing = Arm("v0.3.0", signal=1.0, error_rate=0.2)
@@ -109,7 +105,6 @@ def test_a_failing_canary_is_rolled_back(in_prod: World, tmp_path: Path) -> None
     assert "failed" in posted(comments)["body"]
 
 
-@pytest.mark.workflow
 def test_a_shadow_without_enough_outcomes_waits_and_changes_nothing(in_prod: World, tmp_path: Path) -> None:
     start_rollout(in_prod, {"mode": "shadow", "min_outcomes": 500}, "v0.4.0", "shadow")
     logs = upload_logs(
@@ -123,16 +118,3 @@ def test_a_shadow_without_enough_outcomes_waits_and_changes_nothing(in_prod: Wor
     assert jobs["promote"].skipped
     assert remote_tags(in_prod.origin) == before
     assert "of the 500 outcomes needed per arm" in posted(comments)["body"]
-
-
-def test_only_the_promotion_waits_for_the_production_environment() -> None:
-    jobs = load_workflow(REPO_ROOT / ".github" / "workflows" / "rollout.yml")["jobs"]
-    steps = jobs["report"]["steps"]
-    after_status = steps[[step.get("id") for step in steps].index("status") + 1 :]
-    assert all("steps.status.outputs.mode != 'none'" in step["if"] for step in after_status)
-    assert jobs["promote"]["environment"] == "production"
-    assert "environment" not in jobs["widen-or-roll-back"]
-    assert set(load_workflow(REPO_ROOT / ".github" / "workflows" / "rollout.yml")["on"]) == {
-        "schedule",
-        "workflow_dispatch",
-    }

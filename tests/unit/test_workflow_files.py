@@ -1,4 +1,4 @@
-"""Static checks of the workflow files, and of the harness that runs them."""
+"""Static checks of the workflow files, and of the harness that runs them (tests/workflows): fast, so `make test` runs them."""
 
 from __future__ import annotations
 
@@ -159,3 +159,16 @@ def test_ci_gates_on_the_verdict_the_report_wrote() -> None:
     assert steps["Gate"]["run"] == "make ci-gate"
     gate = make_dry_run("ci-gate").replace('"', "")
     assert f"{PACKAGE} gate --verdict reports/verdict.json" in gate
+
+
+def test_only_the_promotion_waits_for_the_production_environment() -> None:
+    jobs = load_workflow(REPO_ROOT / ".github" / "workflows" / "rollout.yml")["jobs"]
+    steps = jobs["report"]["steps"]
+    after_status = steps[[step.get("id") for step in steps].index("status") + 1 :]
+    assert all("steps.status.outputs.mode != 'none'" in step["if"] for step in after_status)
+    assert jobs["promote"]["environment"] == "production"
+    assert "environment" not in jobs["widen-or-roll-back"]
+    assert set(load_workflow(REPO_ROOT / ".github" / "workflows" / "rollout.yml")["on"]) == {
+        "schedule",
+        "workflow_dispatch",
+    }
