@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.s3 import s3_endpoint  # noqa: F401  (the fixture, for every folder)
 from tests.shared import build_once, copy_tree, link_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -50,19 +51,44 @@ def project_files() -> list[str]:
     return sorted({name for name in listed.split("\0") if name and (REPO_ROOT / name).is_file()})
 
 
+# What a clean process (DVC and Git in a test, a fresh shell, a simulated runner's job) does not inherit from
+# this one: this test run's own settings (pytest, its venv, uv's project), the tools' configuration (DVC_,
+# GIT_, AWS_ but the machine's CA bundle), and a CI context (GITHUB_, CML_, REPO_TOKEN).
+# PYTHONDONTWRITEBYTECODE: this machine sets it, a user's shell or a runner does not. The environment's
+# bytecode is compiled at install (Makefile), and a project copy's own package by its first process, for the next.
+DROPPED_VARIABLES = (
+    "PYTEST",
+    "VIRTUAL_ENV",
+    "UV_PROJECT",
+    "DVC_",
+    "GIT_",
+    "AWS_",
+    "GITHUB_",
+    "CML_",
+    "REPO_TOKEN",
+    "PYTHONDONTWRITEBYTECODE",
+)
+KEPT_VARIABLES = ("AWS_CA_BUNDLE",)
+
+
+def clean_environ() -> dict[str, str]:
+    """This machine's environment (certificates, caches, locale) less DROPPED_VARIABLES."""
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(DROPPED_VARIABLES) or key in KEPT_VARIABLES
+    }
+
+
 def tool_env(**extra: str) -> dict[str, str]:
     """The environment for DVC and Git in tests: the venv first on PATH, no user config."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("DVC_", "GIT_", "AWS_"))}
+    env = clean_environ()
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     env["GIT_AUTHOR_NAME"] = env["GIT_COMMITTER_NAME"] = "Tests"
     env["GIT_AUTHOR_EMAIL"] = env["GIT_COMMITTER_EMAIL"] = "tests@example.invalid"
     env["DVC_NO_ANALYTICS"] = "1"
     site_cache = f"{PACKAGE}-dvc-site-cache"
     env["DVC_SITE_CACHE_DIR"] = str(Path(os.environ.get("TMPDIR", "/tmp")) / site_cache)
-    # The environment's bytecode is compiled at install (Makefile); a project copy's own package is
-    # compiled by its first process and read by the next ones, even where this machine sets
-    # PYTHONDONTWRITEBYTECODE.
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(extra)
     return env
 
@@ -70,11 +96,7 @@ def tool_env(**extra: str) -> dict[str, str]:
 def fresh_shell_env() -> dict[str, str]:
     """This machine's environment minus this test run's venv: what a fresh shell would have."""
     venv = str(VENV_BIN)
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PYTEST", "VIRTUAL_ENV", "DVC_", "GIT_", "AWS_", "UV_PROJECT"))
-    }
+    env = clean_environ()
     env["PATH"] = os.pathsep.join(part for part in env.get("PATH", "").split(os.pathsep) if part != venv)
     return env | {key: value for key, value in tool_env().items() if key.startswith("GIT_")}
 
@@ -159,8 +181,7 @@ def install_and_reproduce(destination: Path) -> None:
     if not link_environment(REPO_ROOT, template.root):
         raise AssertionError(f"{REPO_ROOT} has no environment synced from this uv.lock: run `make install`")
     # Its package's bytecode is written once here, and read by the copies of it.
-    env = {key: value for key, value in fresh_shell_env().items() if key != "PYTHONDONTWRITEBYTECODE"}
-    reproduced = template.run("make", "repro", env=env).stdout
+    reproduced = template.run("make", "repro", env=fresh_shell_env()).stdout
     # What the first run printed and left changed: the bit-for-bit test reads them instead of running it again.
     (destination / FIRST_REPRO_LOG).write_text(reproduced)
     (destination / FIRST_REPRO_STATUS).write_text(template.git_status())

@@ -4,47 +4,18 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
-import pytest
 import yaml
-from moto.server import ThreadedMotoServer
 
 from tests.conftest import Project, tool_env
-
-BUCKET = "tests-remote"
-CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
+from tests.s3 import BUCKET, CREDENTIALS, s3_client
 
 
 def cached_outputs(project: Project) -> dict[str, str]:
     """path -> md5 of every DVC-cached output, from dvc.lock."""
     lock = yaml.safe_load(project.read("dvc.lock"))
     return {out["path"]: out["md5"] for stage in lock["stages"].values() for out in stage["outs"]}
-
-
-@pytest.fixture
-def s3_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    boto3.client("s3", endpoint_url=endpoint, **_boto_credentials()).create_bucket(Bucket=BUCKET)
-    yield endpoint
-    server.stop()
-
-
-def _boto_credentials() -> dict[str, str]:
-    return {
-        "aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        "region_name": CREDENTIALS["AWS_DEFAULT_REGION"],
-    }
 
 
 def test_the_local_remote_works_out_of_the_box(reproduced: Project) -> None:
@@ -62,14 +33,16 @@ def test_the_local_remote_works_out_of_the_box(reproduced: Project) -> None:
 
 def test_push_to_s3_then_pull_into_a_second_clone(reproduced: Project, s3_endpoint: str, tmp_path: Path) -> None:
     env = tool_env(**CREDENTIALS)
-    reproduced.run("dvc", "remote", "add", "--force", "--default", "s3", f"s3://{BUCKET}/project", env=env)
+    # The bucket is the session's (tests/s3.py): this test's objects go under a prefix of its own.
+    remote = f"s3://{BUCKET}/{tmp_path.name}"
+    reproduced.run("dvc", "remote", "add", "--force", "--default", "s3", remote, env=env)
     reproduced.run("dvc", "remote", "modify", "--local", "s3", "endpointurl", s3_endpoint, env=env)
     pushed = reproduced.run("dvc", "push", "--run-cache", env=env).stdout
     assert "pushed" in pushed
     reproduced.commit_all("Use the S3 remote")
     reproduced.run("git", "push", "-q", "origin", "main")
 
-    objects = boto3.client("s3", endpoint_url=s3_endpoint, **_boto_credentials()).list_objects_v2(Bucket=BUCKET)
+    objects = s3_client(s3_endpoint).list_objects_v2(Bucket=BUCKET, Prefix=f"{tmp_path.name}/")
     assert objects["KeyCount"] > 0
 
     clone = tmp_path / "second"

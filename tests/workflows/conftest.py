@@ -1,4 +1,4 @@
-"""A simulated GitHub: a bare origin whose main holds a reproduced pipeline pushed to S3 (moto)."""
+"""A simulated GitHub: a bare origin whose main holds a reproduced pipeline pushed to S3 (moto: tests/s3.py)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
 import pytest
 import yaml
-from moto.server import ThreadedMotoServer
 
 from tests.conftest import REPO_ROOT, Project, clone_reproduced, copy_project, tool_env
+from tests.s3 import BUCKET, CREDENTIALS
 from tests.workflows.harness import JobResult, Simulation, run_workflow
 
-BUCKET = "ci-remote"
 REPOSITORY = "acme/credit-risk"
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 # The gate policy these scenarios are written for (a project may have chosen another metric).
 GATE_POLICY = {"metric": "roc_auc", "threshold": "0.7"}
 # PUSH_IMAGE: building the image takes minutes; the container test (`make test-container`) pushes it.
@@ -191,24 +188,6 @@ def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-    )
-    client.create_bucket(Bucket=BUCKET)
-    yield endpoint
-    server.stop()
 
 
 def make_world(

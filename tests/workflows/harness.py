@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from tests.conftest import clean_environ
 from tests.shared import link_environment
 from tests.workflows.expressions import TEMPLATE, HarnessError, condition, substitute
 
@@ -272,15 +273,8 @@ class _Runner:
         self.path = [str(self.bin_dir)]
 
     def base_env(self) -> dict[str, str]:
-        # The machine's own environment (certificates, caches, locale), less anything
-        # the test process or a previous GitHub-like context set.
-        # PYTHONDONTWRITEBYTECODE: this sandbox sets it, a runner does not.
-        dropped = ("GITHUB_", "DVC_", "CML_", "REPO_TOKEN", "VIRTUAL_ENV", "PYTEST_", "GIT_", "PYTHONDONTWRITEBYTECODE")
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if (not k.startswith(dropped) and not k.startswith("AWS_")) or k == "AWS_CA_BUNDLE"
-        }
+        # The machine's own environment, less anything the test process or a previous GitHub-like context set.
+        env = clean_environ()
         system_path = [p for p in os.environ["PATH"].split(os.pathsep) if ".venv" not in p]
         event_path = self.workspace.parent / f"{self.workspace.name}-event.json"
         event_path.write_text(json.dumps(self.sim.event))

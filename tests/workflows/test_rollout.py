@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import boto3
 import pytest
 import yaml
 
 from tests.conftest import Project
 from tests.rollout_logs import Arm, write_logs
-from tests.workflows.conftest import BUCKET, World
+from tests.s3 import BUCKET, s3_client
+from tests.workflows.conftest import World
 from tests.workflows.test_promote import remote_tags
 
 ISSUE = 7
@@ -54,19 +54,10 @@ def upload_logs(world: World, tmp_path: Path, name: str, **simulation: object) -
     """Write synthetic logs and put them in the bucket; return their URL."""
     folder = tmp_path / name
     write_logs(folder, **simulation)
-    s3 = boto3.client("s3", endpoint_url=world.aws_env["AWS_ENDPOINT_URL_S3"], **_credentials(world))
+    s3 = s3_client(world.aws_env["AWS_ENDPOINT_URL_S3"])
     for path in folder.iterdir():
         s3.upload_file(str(path), BUCKET, f"serving-logs/{name}/{path.name}")
     return f"s3://{BUCKET}/serving-logs/{name}"
-
-
-def _credentials(world: World) -> dict[str, str]:
-    env = world.aws_env
-    return {
-        "aws_access_key_id": env["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
-        "region_name": env["AWS_DEFAULT_REGION"],
-    }
 
 
 def posted(state: Path) -> dict:
