@@ -148,8 +148,8 @@ def test_the_exit_status_names_the_decision_and_errors_are_one_line(
 def test_a_multiclass_log_is_judged_on_its_class_scores(tmp_path: Path) -> None:
     import msgspec
 
-    from lockstep.contract.prediction_log import FeedbackRecord, PredictionRecord
     from lockstep.contract.outputs import PROBA_PREFIX
+    from lockstep.contract.prediction_log import FeedbackRecord, PredictionRecord
 
     encoder, lines, feedback = msgspec.json.Encoder(), [], []
     for i in range(60):
