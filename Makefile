@@ -174,7 +174,7 @@ CI_REMOTE ?= ci
 .PHONY: ci-repro
 ci-repro: install
 	@# The whole of params.yaml is checked, even keys that no stage reads (a typo would re-run nothing).
-	$(BIN)/lockstep params --check
+	$(BIN)/lockstep params --validate
 ifeq ($(CI_REMOTE),fork)
 	@echo "::notice::Pull request from a fork: it gets no access to the DVC remote, so the pipeline is reproduced from scratch"
 	$(BIN)/dvc repro

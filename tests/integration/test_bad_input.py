@@ -153,9 +153,10 @@ def test_override_with_a_bad_value(reproduced: Project, override: str, stage: st
     assert "Traceback" not in result.stdout
     assert lock_entry(reproduced, stage) == locked_before
     # What docs/troubleshooting.md says a failed `dvc exp run` leaves behind, and the way back it gives.
-    assert reproduced.git_status() == " M params.yaml\n"  # the -S value stays; train's outputs are DVC's
+    # The -S value stays, and check_params (which it passed) is recorded; train's outputs are DVC's.
+    assert reproduced.git_status() == " M dvc.lock\n M params.yaml\n"
     assert "deleted:" in reproduced.run("dvc", "status").stdout  # DVC removed train's outputs before it ran
-    reproduced.run("git", "checkout", "--", "params.yaml", "metrics/")
+    reproduced.run("git", "checkout", "--", "params.yaml", "dvc.lock", "metrics/")
     reproduced.run("dvc", "checkout")
     assert reproduced.git_status() == ""
     assert "Data and pipelines are up to date." in reproduced.run("dvc", "status").stdout
@@ -192,3 +193,20 @@ def test_a_crafted_model_file_runs_nothing_in_evaluate(reproduced: Project) -> N
     ], result.stdout
     assert not marker.exists()
     assert lock_entry(reproduced, "evaluate") == locked_before
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("+seeed=1", "invalid params: seeed is not a key of params.yaml; check its spelling against conf/"),
+        ("gate.threshold=abc", "invalid params: gate.threshold: Input should be a valid number"),
+    ],
+)
+def test_a_key_no_stage_reads_is_still_checked_by_dvc_exp_run(reproduced: Project, override: str, message: str) -> None:
+    """No pipeline stage reads `seeed` or the gate, so only check_params can stop them."""
+    lock_before = reproduced.read("dvc.lock")
+    result = reproduced.run("dvc", "exp", "run", "-S", override, check=False)
+    assert result.returncode != 0
+    assert f"{PACKAGE} params: error: {message}" in result.stdout, result.stdout
+    assert "Traceback" not in result.stdout
+    assert reproduced.read("dvc.lock") == lock_before

@@ -25,6 +25,8 @@ def stage_modules(command: str) -> set[str]:
     name = command.split()[1]
     # The command's own modules run their top level only (a handler's lazy imports run for its subcommand).
     entry = closure([f"{PACKAGE}.cli"], top_level_only=True)
+    if name not in COMMANDS:  # `params --validate`: the command's own modules do the work
+        return entry
     return entry | closure([f"{PACKAGE}.{COMMANDS[name].module}"])
 
 

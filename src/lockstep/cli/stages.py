@@ -60,13 +60,23 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="compose conf/ into params.yaml, and check every key against the schema",
     )
     compose.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. model=random_forest model.max_depth=8")
-    compose.add_argument(
+    checks = compose.add_mutually_exclusive_group()
+    checks.add_argument(
         "--check", action="store_true", help="only check that params.yaml is valid and equals the composition"
+    )
+    checks.add_argument(
+        "--validate",
+        action="store_true",
+        help="only check params.yaml against the schema, every key (CI: it may hold `-S` overrides)",
     )
     compose.set_defaults(handler=_compose)
 
 
 def _compose(args: argparse.Namespace) -> None:
+    if args.validate:
+        load_params()
+        print(f"params: {paths.PARAMS_FILE} is valid")
+        return
     if not args.check:
         compose_params(args.overrides)
         return

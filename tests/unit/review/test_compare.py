@@ -48,7 +48,7 @@ def test_the_pr_cannot_choose_the_metric_it_is_judged_on() -> None:
     result = compare_sides(side("main", 3.0, 1), side("pr", 1.2, 2, gate=lenient))
     assert result.verdict.metric == "roc_auc"
     assert not result.verdict.passed
-    assert ignored_gate_changes(result.base, result.new) == [("gate.metric", "auto", "accuracy")]
+    assert ignored_gate_changes(result.base, result.new) == [("gate.metric", shipped_params().gate.metric, "accuracy")]
 
 
 def test_the_base_s_gate_metric_is_the_one_judged() -> None:
