@@ -34,7 +34,7 @@ from moto.server import ThreadedMotoServer
 BUCKET = "bench-remote"
 # What `make ci-repro` runs on a same-repository pull request (CI_REMOTE=ci).
 CI_REPRO = [
-    ["lockstep", "params", "--check"],
+    ["lockstep", "params", "--validate"],
     ["dvc", "pull", "--run-cache", "--allow-missing"],
     ["lockstep", "run-cache", "pull"],
     ["dvc", "repro", "--pull"],
