@@ -35,8 +35,9 @@ from .admin import Admin
 from .batcher import MicroBatcher
 from .feedback import feedback_records
 from .http import body_bytes, json_response
-from .observe import Metrics, PredictionLog
+from .observe import Metrics
 from .openapi import openapi_document
+from .prediction_log import PredictionLog
 from .requests import V2_DATATYPES, BadRequestError, decode, records_from_v1, records_from_v2, row_ids, sized
 from .routing import Router, RoutingTable, sticky_value
 from .shadow import ShadowScorer

@@ -21,7 +21,8 @@ import time
 from pathlib import Path
 
 from ..registry.store import ModelVersion
-from .observe import Metrics, PredictionLog
+from .observe import Metrics
+from .prediction_log import PredictionLog
 from .shadow_process import SHADOW, ShadowJob, ShadowProcess, ShadowProcessDiedError, shadow_record
 
 log = logging.getLogger(__name__)

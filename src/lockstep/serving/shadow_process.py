@@ -32,7 +32,7 @@ from .. import PACKAGE
 from ..contract.model_contract import ModelContract
 from ..contract.prediction_log import PredictionRecord
 from ..registry.store import ModelVersion
-from .observe import PredictionLog
+from .prediction_log import PredictionLog
 from .requests import BadRequestError, check_requests, decode, records_from_v1, records_from_v2
 
 SHADOW = "shadow"

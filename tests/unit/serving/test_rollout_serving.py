@@ -24,7 +24,7 @@ from lockstep.contract.prediction_log import read_feedback, read_predictions
 from lockstep.modeling.predict import predict_frame
 from lockstep.registry.store import ModelVersion
 from lockstep.serving.app import create_app
-from lockstep.serving.observe import PredictionLog
+from lockstep.serving.prediction_log import PredictionLog
 from lockstep.serving.requests import V2_DATATYPES
 from lockstep.serving.routing import RoutingTable
 from lockstep.serving.shadow_process import ShadowJob, score_jobs

@@ -19,7 +19,8 @@ from lockstep.config import (
 from lockstep.errors import PipelineError
 from lockstep.registry import PROD
 from lockstep.registry.store import ModelVersion, load_version
-from lockstep.serving.observe import Metrics, PredictionLog
+from lockstep.serving.observe import Metrics
+from lockstep.serving.prediction_log import PredictionLog
 from lockstep.serving.routing import BUCKETS, RoutingTable, bucket, sticky_value
 from lockstep.serving.shadow import ShadowScorer
 from lockstep.serving.shadow_process import ShadowJob
