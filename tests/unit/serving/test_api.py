@@ -155,6 +155,24 @@ def test_a_body_that_is_not_records_is_refused(client: Client, body: bytes, stat
     assert [(e["field"], e["rule"]) for e in parsed["errors"]] == [(field, rule)]
 
 
+DEEP_OR_NOT_UTF8 = {
+    "arrays 1,000 deep": b"[" * 1000 + b"]" * 1000,
+    "objects 1,000 deep": b'{"a":' * 1000 + b"1" + b"}" * 1000,
+    "arrays 100,000 deep": b"[" * 100_000,
+    "a string not UTF-8": b'{"age": "\xff\xfe"}',
+    "a key not UTF-8": b'[{"\xc3": 1}]',
+}
+
+
+@pytest.mark.parametrize("path", ["/v1/predict", "/v2/models/model/infer", "/v1/feedback"])
+@pytest.mark.parametrize("body", DEEP_OR_NOT_UTF8.values(), ids=DEEP_OR_NOT_UTF8.keys())
+def test_a_body_too_deep_or_not_utf8_is_a_400_on_every_endpoint(client: Client, path: str, body: bytes) -> None:
+    """Not a 500 (msgspec raises RecursionError and UnicodeDecodeError): both are checked before decoding."""
+    status, parsed, _ = client.request("POST", path, body)
+    assert status == 400
+    assert "UTF-8" in str(parsed) or "levels deep; at most 32" in str(parsed)
+
+
 def test_every_problem_of_every_record_is_listed(client: Client, prepared: PreparedData) -> None:
     body = [_bad(prepared, age=17), _bad(prepared), _bad(prepared, employment_type="x", interest_rate=2.0)]
     status, parsed, _ = client.request("POST", "/v1/predict", body)
