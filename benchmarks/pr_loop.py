@@ -7,7 +7,7 @@ merge. Then, each in a fresh clone:
   runs: check params.yaml, pull with the run-cache, `dvc repro --pull`) against
   a plain `dvc pull`;
 - a pull request that changes one hyperparameter (model.C, edited in conf/
-  and recomposed, as `make ci-repro` checks): the same step against a cold
+  and recomposed, as a pull request does): the same step against a cold
   `dvc repro` of the same params with no remote.
 
 Each pair must end with the same model and metrics (the same work), and every
