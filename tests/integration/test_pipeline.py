@@ -24,7 +24,7 @@ def test_repro_matches_the_committed_lock_bit_for_bit(reproduced_template: Proje
     assert "Data and pipelines are up to date." in again
 
     forced = reproduced.run("dvc", "repro", "--force").stdout
-    assert forced.count("Running stage") == 4
+    assert forced.count("Running stage") == len(yaml.safe_load((reproduced.root / "dvc.yaml").read_text())["stages"])
     assert reproduced.read("dvc.lock") == (REPO_ROOT / "dvc.lock").read_text(encoding="utf-8")
     assert reproduced.git_status() == ""
 

@@ -15,7 +15,7 @@ from tests.s3 import BUCKET, CREDENTIALS, s3_client
 def cached_outputs(project: Project) -> dict[str, str]:
     """path -> md5 of every DVC-cached output, from dvc.lock."""
     lock = yaml.safe_load(project.read("dvc.lock"))
-    return {out["path"]: out["md5"] for stage in lock["stages"].values() for out in stage["outs"]}
+    return {out["path"]: out["md5"] for stage in lock["stages"].values() for out in stage.get("outs", [])}
 
 
 def test_the_local_remote_works_out_of_the_box(reproduced: Project) -> None:

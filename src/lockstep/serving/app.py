@@ -22,13 +22,13 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from .. import PACKAGE, __version__
-from ..config import RolloutConfig, Task
-from ..contract.outputs import score_columns
+from ..config import RolloutConfig
 from ..contract.prediction_log import FEEDBACK_FILE, PredictionRecord, shadow_log
 from ..registry.store import ModelVersion
 from .admin import Admin
@@ -36,9 +36,20 @@ from .batcher import MicroBatcher
 from .feedback import feedback_records
 from .http import body_bytes, json_response
 from .observe import Metrics
+from .oip import (
+    EXTENSIONS,
+    HEADER_LENGTH,
+    answering,
+    error_body,
+    infer_response,
+    model_metadata,
+    output_tensors,
+    read_infer_body,
+    requested_outputs,
+)
 from .openapi import openapi_document
 from .prediction_log import PredictionLog
-from .requests import V2_DATATYPES, BadRequestError, decode, records_from_v1, records_from_v2, row_ids, sized
+from .requests import BadRequestError, decode, records_from_v1, records_from_v2, row_ids, sized
 from .routing import Router, RoutingTable, sticky_value
 from .shadow import ShadowScorer
 from .shadow_process import ShadowJob
@@ -85,7 +96,11 @@ class Api:
         table = [
             ("/v1/predict", self.predict_v1, ["POST"]),
             ("/v2/models/{name}/infer", self.infer_v2, ["POST"]),
+            ("/v2/models/{name}/versions/{version}/infer", self.infer_v2, ["POST"]),
             ("/v2/models/{name}", self.model_metadata, ["GET"]),
+            ("/v2/models/{name}/versions/{version}", self.model_metadata, ["GET"]),
+            ("/v2/models/{name}/ready", self.model_ready, ["GET"]),
+            ("/v2/models/{name}/versions/{version}/ready", self.model_ready, ["GET"]),
             ("/v2/health/live", self.live, ["GET"]),
             ("/v2/health/ready", self.ready, ["GET"]),
             ("/v2", self.server_metadata, ["GET"]),
@@ -98,6 +113,8 @@ class Api:
 
     def _timed(self, endpoint: str, handler: Handler) -> Handler:
         metrics = self.state.metrics
+        # The Open Inference Protocol's errors are one string, `{"error": "..."}`, as its clients read them.
+        error_shape = error_body if endpoint.startswith("/v2") else BadRequestError.body
 
         async def wrapper(request: Request) -> Response:
             started = time.perf_counter()
@@ -106,7 +123,7 @@ class Api:
             except BadRequestError as exc:
                 for problem in exc.problems:
                     metrics.errors.labels(problem.rule).inc()
-                response = json_response(exc.body(), exc.status)
+                response = json_response(error_shape(exc), exc.status)
             metrics.requests.labels(endpoint, str(response.status_code)).inc()
             metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
             return response
@@ -162,31 +179,30 @@ class Api:
         return json_response(answer, headers={"x-request-id": request_id, ARM_HEADER: arm})
 
     async def infer_v2(self, request: Request) -> Response:
-        """POST /v2/models/{name}/infer: the Open Inference Protocol's columnar request."""
+        """POST /v2/models/{name}[/versions/{version}]/infer: the Open Inference Protocol's columnar request."""
         started, table = time.perf_counter(), self.state.router.table
-        self._known_model(request)
-        body = await body_bytes(request)
-        document = decode(body)
-        request_id = str(document.get("id") or uuid.uuid4().hex) if isinstance(document, dict) else uuid.uuid4().hex
-        records = records_from_v2(document, table.prod.contract)
-        arm, loaded = table.choose(sticky_value(records, table.rollout.sticky_key, request_id))
-        if loaded is not table.prod:  # the candidate's contract may type a column otherwise
-            records = records_from_v2(document, loaded.contract)
+        named = self._named_version(request, table)
+        infer = read_infer_body(await body_bytes(request), request.headers.get(HEADER_LENGTH))
+        contract = (named[1] if named else table.prod).contract
+        records = records_from_v2(infer.document, contract)
+        client_id = infer.document.get("id")
+        # The log's request id is the server's own, so that row ids stay unique whatever `id` a client sends.
+        request_id = uuid.uuid4().hex
+        arm, loaded = named or table.choose(sticky_value(records, table.rollout.sticky_key, client_id or request_id))
+        if loaded.contract is not contract:  # the candidate's contract may type a column otherwise
+            records = records_from_v2(infer.document, loaded.contract)
+        requested = requested_outputs(infer.document, loaded.contract)
         scored = await self._predict(sized(records), arm, loaded, request_id, started)
-        self._shadow(table, body, "v2", scored, request_id, started)
-        label_type = "FP64" if loaded.contract.task == Task.REGRESSION else _v2_type(scored.outputs["label"])
-        outputs = [
-            {"name": name, "shape": [len(data)], "datatype": label_type if name == "label" else "FP64", "data": data}
-            for name, data in scored.outputs.items()
-        ]
+        self._shadow(table, infer.json, "v2", scored, request_id, started)
+        outputs, binary = output_tensors(scored.outputs, requested, loaded.contract)
         answer = {
             "model_name": self.state.name,
             "model_version": loaded.version,
-            "id": request_id,
+            "id": request_id if client_id is None else str(client_id),
             "parameters": {"model_sha256": loaded.sha256, "arm": arm},
             "outputs": outputs,
         }
-        return json_response(answer, headers={ARM_HEADER: arm})
+        return infer_response(answer, binary, {ARM_HEADER: arm, "x-request-id": request_id})
 
     async def feedback(self, request: Request) -> Response:
         """POST /v1/feedback: late outcomes, `{"id", "outcome"}` or a list, appended to the feedback log."""
@@ -195,29 +211,32 @@ class Api:
             self.state.feedback.write(outcome)
         return json_response({"recorded": len(outcomes)})
 
-    def _known_model(self, request: Request) -> None:
-        name = request.path_params["name"]
+    def _named_version(self, request: Request, table: RoutingTable) -> tuple[str, ModelVersion] | None:
+        """The arm and version that a /v2/models path names (None: it names no version), or a 404."""
+        name, version = request.path_params["name"], request.path_params.get("version")
         if name != self.state.name:
             message = f"no model {name!r}; this server serves {self.state.name!r}"
             raise BadRequestError.single("name", "unknown_model", message, 404)
+        if version is None:
+            return None
+        arms = answering(table)
+        for arm, loaded in arms:
+            if loaded.version == version:
+                return arm, loaded
+        served = ", ".join(loaded.version for _, loaded in arms)
+        message = f"no version {version!r} of model {name!r}; this server serves {served}"
+        raise BadRequestError.single("version", "unknown_version", message, 404)
 
     async def model_metadata(self, request: Request) -> Response:
-        """GET /v2/models/{name}: the inputs and outputs, as OIP tensors."""
-        self._known_model(request)
-        loaded = self.state.router.table.prod
-        contract = loaded.contract
-        inputs = [{"name": r.name, "datatype": V2_DATATYPES[r.dtype], "shape": [-1]} for r in contract.columns]
-        outputs = [{"name": name, "datatype": "FP64", "shape": [-1]} for name in score_columns(contract)]
-        label_type = "FP64" if contract.task == Task.REGRESSION else "BYTES"
-        outputs.append({"name": "label", "datatype": label_type, "shape": [-1]})
-        body = {
-            "name": self.state.name,
-            "versions": [loaded.version],
-            "platform": "scikit-learn",
-            "inputs": inputs,
-            "outputs": outputs,
-        }
-        return json_response(body)
+        """GET /v2/models/{name}[/versions/{version}]: the inputs and outputs, as OIP tensors."""
+        table = self.state.router.table
+        named = self._named_version(request, table)
+        return json_response(model_metadata(self.state.name, table, named[1] if named else table.prod))
+
+    async def model_ready(self, request: Request) -> Response:
+        """GET /v2/models/{name}[/versions/{version}]/ready: 200 when it answers (a verified model is loaded)."""
+        self._named_version(request, self.state.router.table)
+        return json_response({"name": self.state.name, "ready": True})
 
     async def live(self, request: Request) -> Response:
         """GET /v2/health/live."""
@@ -229,7 +248,7 @@ class Api:
 
     async def server_metadata(self, request: Request) -> Response:
         """GET /v2."""
-        return json_response({"name": PACKAGE, "version": __version__, "extensions": []})
+        return json_response({"name": PACKAGE, "version": __version__, "extensions": EXTENSIONS})
 
     async def metrics(self, request: Request) -> Response:
         """GET /metrics, in Prometheus' text format."""
@@ -241,12 +260,14 @@ class Api:
         return json_response(openapi_document(prod.contract, prod.version))
 
 
-def _v2_type(labels: list[Any]) -> str:
-    if all(isinstance(v, bool) for v in labels):
-        return "BOOL"
-    if all(isinstance(v, int) and not isinstance(v, bool) for v in labels):
-        return "INT64"
-    return "FP64" if all(isinstance(v, float) for v in labels) else "BYTES"
+async def _no_route(request: Request, exc: Exception) -> Response:
+    """A path, or a method, that no route takes: a JSON 404 or 405 in the error shape of the API it is under."""
+    assert isinstance(exc, HTTPException)
+    path = request.url.path
+    message = f"no route for {path}" if exc.status_code == 404 else f"{request.method} is not allowed on {path}"
+    error = BadRequestError.single("$", "no_route", message, exc.status_code)
+    oip = path == "/v2" or path.startswith("/v2/")
+    return json_response(error_body(error) if oip else error.body(), exc.status_code, exc.headers)
 
 
 def create_app(
@@ -281,6 +302,7 @@ def create_app(
             state.log.close()
             state.feedback.close()
 
-    app = Starlette(routes=Api(state).routes(), lifespan=lifespan)
+    unrouted = {404: _no_route, 405: _no_route}
+    app = Starlette(routes=Api(state).routes(), lifespan=lifespan, exception_handlers=unrouted)
     app.state.server = state
     return app
