@@ -28,6 +28,17 @@ def positive(text: str) -> int:
     return int(text)
 
 
+def utc_time(text: str) -> float:
+    """An argparse type: an ISO 8601 time (UTC unless it names its offset), as seconds since the epoch."""
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time such as 2026-12-06T14:00") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
 def describe_os_error(exc: OSError) -> str:
     """One line for an error from the file system, with what to do about the common ones."""
     import errno

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from .. import paths
-from .common import PROG, add_github_output, add_params_argument
+from .common import PROG, add_github_output, add_params_argument, utc_time
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -23,7 +23,15 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="write report.md, plots and decision.json from the prediction and feedback logs; "
         "exit 0 wait, 3 next-step, 4 promote, 5 rollback (2: an error)",
     )
-    report.add_argument("--logs", type=Path, required=True, help="the folder of predictions.jsonl and feedback.jsonl")
+    report.add_argument(
+        "--logs",
+        required=True,
+        help="the serving logs (prediction and feedback): the log folder, a copy of it, or the s3://bucket/prefix "
+        "that `serve --log-upload` ships to",
+    )
+    report.add_argument(
+        "--since", type=utc_time, help="only the records from this UTC time on, e.g. 2026-12-06T14:00 (default: all)"
+    )
     report.add_argument("--out", type=Path, default=paths.ROLLOUT_REPORT_DIR, help="default: reports/rollout/")
     add_params_argument(report)
     add_github_output(report, "decision=, stage=, version=")
@@ -65,7 +73,7 @@ def _status(args: argparse.Namespace) -> None:
 def _report(args: argparse.Namespace) -> int:
     from ..rollout.commands import run_report
 
-    return run_report(args.logs, args.out, args.params, args.output)
+    return run_report(args.logs, args.out, args.params, args.output, args.since)
 
 
 def _apply(args: argparse.Namespace) -> None:

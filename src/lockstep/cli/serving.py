@@ -39,7 +39,14 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--prediction-log",
         type=Path,
         default=paths.PREDICTION_LOG,
-        help=f"rotating JSON-lines log of every prediction (default: {paths.PREDICTION_LOG})",
+        help="the log of every prediction: its folder keeps the segments of it, of the shadow's and of the feedback "
+        f"(default: {paths.PREDICTION_LOG})",
+    )
+    serve.add_argument(
+        "--log-upload",
+        metavar="DEST",
+        help="ship the logs' closed segments to s3://bucket/prefix, a folder, or `remote` (the DVC default remote, "
+        "under prediction-logs/); each is deleted from the log folder once stored (default: keep them there)",
     )
     serve.set_defaults(handler=_serve)
 
@@ -47,7 +54,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def _serve(args: argparse.Namespace) -> None:
     from ..serving.server import build_server
 
-    build_server(args.model, args.host, args.port, args.prediction_log, args.rollout).run()
+    build_server(args.model, args.host, args.port, args.prediction_log, args.rollout, args.log_upload).run()
 
 
 def _predict(args: argparse.Namespace) -> None:

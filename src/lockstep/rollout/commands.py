@@ -33,10 +33,12 @@ def run_status(params_file: Path, github_output: Path | None) -> str:
     )
 
 
-def run_report(logs: Path, out: Path, params_file: Path, github_output: Path | None) -> int:
+def run_report(
+    logs: Path | str, out: Path, params_file: Path, github_output: Path | None, since: float | None = None
+) -> int:
     """Write the rollout report into `out`; return the decision's exit status (decide.EXIT_CODES)."""
     params = load_params(params_file)
-    rollout = build_rollout(logs, params.rollout, params.gate, params.seed, params.data.positive_class)
+    rollout = build_rollout(logs, params.rollout, params.gate, params.seed, params.data.positive_class, since)
     report = write_rollout_report(rollout, out)
     decision = rollout.decision
     print(f"rollout: {report}: {decision.action} ({decision.stage} {decision.version or '-'})")

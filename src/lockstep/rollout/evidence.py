@@ -1,5 +1,8 @@
 """The rollout's evidence: the prediction and feedback logs as tables, one per request and one per scored row.
 
+The logs are read from a folder or an S3 prefix (`contract/prediction_log.py`),
+from a given time on if asked.
+
 Each arm keeps only the records of its latest version (the one the last record
 names), so the logs of an earlier candidate, rolled back, do not count for the
 next one. Labels and outcomes are compared as text for classification (a JSON
@@ -41,17 +44,20 @@ def task_of(outputs: dict[str, list[Any]]) -> str:
     return Task.MULTICLASS if any(name.startswith(PROBA_PREFIX) for name in outputs) else Task.REGRESSION
 
 
-def _read(folder: Path) -> tuple[list[PredictionRecord], dict[str, Any]]:
-    if not folder.is_dir():
-        raise PipelineError(f"--logs {folder}: no such folder; pull the prediction logs first")
+def _read(source: Path | str, since: float | None) -> tuple[list[PredictionRecord], dict[str, Any]]:
+    if not str(source).startswith("s3://") and not Path(source).is_dir():
+        raise PipelineError(f"--logs {source}: no such folder; pull the prediction logs first")
     try:
-        records = list(read_predictions(folder))
-        # A later label for an id wins; a null outcome is no outcome.
-        outcomes = {str(f.id): f.outcome for f in read_feedback(folder) if f.outcome is not None}
+        records = list(read_predictions(source, start=since))
+        # A later label for an id wins; a null outcome is no outcome. A label comes after its prediction.
+        outcomes = {str(f.id): f.outcome for f in read_feedback(source, start=since) if f.outcome is not None}
     except msgspec.DecodeError as exc:
-        raise PipelineError(f"--logs {folder}: a log line does not match the log schema: {exc}") from None
+        raise PipelineError(f"--logs {source}: a log line does not match the log schema: {exc}") from None
+    except OSError as exc:  # an S3 prefix that cannot be listed or read (credentials, endpoint, bucket)
+        raise PipelineError(f"--logs {source}: {exc}") from None
     if not records:
-        raise PipelineError(f"--logs {folder}: no prediction records (predictions.jsonl) to report on")
+        window = "" if since is None else " since the given time"
+        raise PipelineError(f"--logs {source}: no prediction records{window} to report on")
     return records, outcomes
 
 
@@ -110,13 +116,16 @@ def _classes(rows: pd.DataFrame, task: str, positive: Any) -> list[str]:
     return [c for c in seen if c != positive] + [positive]
 
 
-def load_evidence(folder: Path, positive_class: Any = None) -> Evidence:
-    """Read the logs in `folder` into tables; `positive_class` (params.yaml's) names a binary task's positive."""
-    records, outcomes = _read(folder)
+def load_evidence(source: Path | str, positive_class: Any = None, since: float | None = None) -> Evidence:
+    """Read the logs in `source` (a folder or `s3://bucket/prefix`), from `since` on, into tables.
+
+    `positive_class` (params.yaml's) names a binary task's positive.
+    """
+    records, outcomes = _read(source, since)
     records, dropped = _latest_versions(records)
     scored = [r for r in records if r.error is None and r.outputs]
     if not scored:
-        raise PipelineError(f"--logs {folder}: every request in the logs failed; no arm has a prediction to judge")
+        raise PipelineError(f"--logs {source}: every request in the logs failed; no arm has a prediction to judge")
     task = task_of(scored[-1].outputs)
     requests = pd.DataFrame(
         {

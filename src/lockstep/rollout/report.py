@@ -40,12 +40,17 @@ class Rollout:
 
 
 def build_rollout(
-    logs: Path, settings: RolloutConfig, gate: GateConfig, seed: int, positive_class: Any = None
+    logs: Path | str,
+    settings: RolloutConfig,
+    gate: GateConfig,
+    seed: int,
+    positive_class: Any = None,
+    since: float | None = None,
 ) -> Rollout:
-    """Read the logs in `logs` and decide the rollout's next action."""
+    """Read the logs in `logs` (a folder or an S3 prefix), from `since` on, and decide the rollout's next action."""
     if settings.mode == "none":
         raise PipelineError("params.yaml: rollout.mode is none, so there is no rollout to report on")
-    evidence = load_evidence(logs, positive_class)
+    evidence = load_evidence(logs, positive_class, since)
     arms = summarise_arms(evidence, gate.metric)
     comparison = compare_arms(evidence, settings.candidate_arm, settings.mode == "shadow", gate, seed)
     return Rollout(settings, evidence, arms, comparison, decide(settings, arms, comparison, gate.max_regression))

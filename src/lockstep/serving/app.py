@@ -35,6 +35,8 @@ from .admin import Admin
 from .batcher import MicroBatcher
 from .feedback import feedback_records
 from .http import body_bytes, json_response
+from .log_spool import LogSpool
+from .object_store import ObjectStore
 from .observe import Metrics
 from .oip import (
     EXTENSIONS,
@@ -276,14 +278,17 @@ def create_app(
     admin_token: str | None = None,
     name: str = "model",
     rollout_source: Callable[[], RolloutConfig] | None = None,
+    log_store: ObjectStore | None = None,
 ) -> Starlette:
     """The ASGI app serving `serving`: one version, or a rollout's routing table.
 
-    The batcher, the shadow and the SIGHUP reload run, and the logs are flushed, within its lifespan.
+    The batcher, the shadow and the SIGHUP reload run, and the logs are flushed, within its lifespan; the
+    log's spool seals closed segments and ships them to `log_store` (`log_spool.py`).
     """
     table = serving if isinstance(serving, RoutingTable) else RoutingTable(RolloutConfig(), serving)
     metrics, log = Metrics(), PredictionLog(prediction_log)
     feedback = PredictionLog(prediction_log.parent / FEEDBACK_FILE)
+    spool = LogSpool(prediction_log.parent, log_store)
     router = Router(table, ShadowScorer(metrics, log, shadow_log(prediction_log)))
     state = ServerState(router, name, MicroBatcher(), metrics, log, feedback, admin_token, rollout_source)
 
@@ -291,6 +296,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state.batcher.start()
         router.shadow.start()
+        spool.start()
         reloading = Admin(state).reload_on_sighup()
         try:
             yield
@@ -301,6 +307,7 @@ def create_app(
             await router.shadow.stop()
             state.log.close()
             state.feedback.close()
+            await asyncio.to_thread(spool.stop)  # the last segments: sealed, and shipped if the store answers
 
     unrouted = {404: _no_route, 405: _no_route}
     app = Starlette(routes=Api(state).routes(), lifespan=lifespan, exception_handlers=unrouted)

@@ -20,6 +20,7 @@ from ..config import RolloutConfig, load_rollout
 from ..registry import PROD
 from ..registry.store import load_version
 from .app import create_app
+from .log_spool import upload_store
 from .routing import RoutingTable, load_table
 
 # <PACKAGE>_ADMIN_TOKEN: named after the package, as the numerics switch is.
@@ -27,15 +28,24 @@ ADMIN_TOKEN_ENV = f"{PACKAGE.upper()}_ADMIN_TOKEN"
 GRACE_SECONDS = 30
 
 
-def build_server(ref: str | None, host: str, port: int, prediction_log: Path, rollout_file: Path | None = None) -> Any:
+def build_server(
+    ref: str | None,
+    host: str,
+    port: int,
+    prediction_log: Path,
+    rollout_file: Path | None = None,
+    log_upload: str | None = None,
+) -> Any:
     """A uvicorn Server; raises PipelineError if a version fails verification or the rollout is invalid.
 
     `ref` alone: that one version, as `prod`. Otherwise `prod` is `ref` (or the
     `prod` stage) and the rollout comes from `rollout_file`, or else from
-    params.yaml's `rollout:`; SIGHUP re-reads it from there.
+    params.yaml's `rollout:`; SIGHUP re-reads it from there. `log_upload`: where
+    the log's closed segments go (`log_spool.upload_store`), None to keep them.
     """
     import uvicorn
 
+    log_store = upload_store(log_upload)
     # Refuses a model that does not match its record: the server never starts.
     prod = load_version(ref or PROD)
     source: Callable[[], RolloutConfig] | None = None
@@ -45,7 +55,7 @@ def build_server(ref: str | None, host: str, port: int, prediction_log: Path, ro
         source = load_rollout
     table = load_table(source(), prod) if source else RoutingTable(RolloutConfig(), prod)
     token = os.environ.get(ADMIN_TOKEN_ENV) or None
-    app = create_app(table, prediction_log, admin_token=token, rollout_source=source)
+    app = create_app(table, prediction_log, admin_token=token, rollout_source=source, log_store=log_store)
     config = uvicorn.Config(
         app,
         host=host,

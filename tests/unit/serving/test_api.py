@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from lockstep.contract.prediction_log import log_lines
 from lockstep.data.prepare import PreparedData
 from lockstep.modeling.predict import predict_frame
 from lockstep.registry.store import ModelVersion, load_version
@@ -286,7 +287,7 @@ def test_each_prediction_is_logged_off_the_request_path(
         for request_id in ("one", "two"):
             client.request("POST", "/v1/predict", records(prepared.test.head(2)), {"x-request-id": request_id})
         client.close()
-    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    entries = [json.loads(line) for line in log_lines(log.parent, "predictions")]
     assert [e["request_id"] for e in entries] == ["one", "two"]
     assert entries[0]["model_version"] == "v0.3.0"
     assert entries[0]["ids"] == prepared.test["loan_id"].head(2).tolist()
