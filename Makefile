@@ -243,16 +243,17 @@ ROLLOUT_DIR ?= reports/rollout
 rollout-status: install
 	$(BIN)/lockstep rollout status --output "$${GITHUB_OUTPUT:-/dev/null}"
 
-## rollout-logs: copy the serving logs LOGS (a URL, a DVC-tracked or a plain folder) into build/rollout-logs
+## rollout-logs: copy the serving logs LOGS (a folder, a DVC-tracked one, or a URL: serve --log-upload's s3:// prefix) into build/rollout-logs
 .PHONY: rollout-logs
 rollout-logs: install
+	@# The segments keep their layout (<stream>/hour=<hour>/...), and old predictions.jsonl files are copied as they are.
 	@rm -rf $(ROLLOUT_LOGS) && mkdir -p $(dir $(ROLLOUT_LOGS))
 	@logs="$${LOGS:-$(LOGS)}"; \
 	case "$$logs" in \
 	  *://*) $(BIN)/dvc get-url "$$logs" $(ROLLOUT_LOGS) ;; \
 	  *) if [ -f "$$logs.dvc" ]; then $(BIN)/dvc pull "$$logs"; fi; cp -R "$$logs" $(ROLLOUT_LOGS) ;; \
 	esac
-	@echo "rollout-logs: $$(ls $(ROLLOUT_LOGS) | wc -l) file(s) in $(ROLLOUT_LOGS)"
+	@echo "rollout-logs: $$(find $(ROLLOUT_LOGS) -type f | wc -l) file(s) in $(ROLLOUT_LOGS)"
 
 ## rollout-report: report on the rollout from build/rollout-logs into ROLLOUT_DIR (default reports/rollout)
 .PHONY: rollout-report
