@@ -1,13 +1,16 @@
-"""The Open Inference Protocol with NVIDIA's tritonclient at its defaults, against a real server on 127.0.0.1.
+"""The Open Inference Protocol with NVIDIA's tritonclient at its defaults, against `lockstep serve` on 127.0.0.1.
 
 tritonclient's defaults are the binary tensor data extension both ways
 (`set_data_from_numpy(..., binary_data=True)`, and every output in binary when
 a request names none); JSON is what a client gets with `binary_data=False`.
-A missing number travels as NaN, as a NumPy float column holds it.
+A missing number travels as NaN, as a NumPy float column holds it. Scores are
+compared with `lockstep predict`'s: both console scripts, so both pinned
+(numerics.py); the tests of rollouts and of the log serve in this process.
 """
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +21,6 @@ import pytest
 import tritonclient.http as triton
 from tritonclient.utils import InferenceServerException
 
-from lockstep.cli import main
 from lockstep.config import parse_rollout
 from lockstep.contract.prediction_log import read_predictions
 from lockstep.data.prepare import PreparedData
@@ -26,15 +28,24 @@ from lockstep.registry.store import ModelVersion
 from lockstep.serving.app import create_app
 from lockstep.serving.routing import RoutingTable
 
-from tests.http_client import Client, running
+from tests.conftest import VENV_BIN, tool_env
+from tests.http_client import Client, free_port, running, wait_ready
+from tests.unit.serving.test_serve_faults import serve_process
 
 NUMPY_TYPES = {"INT64": np.int64, "FP64": np.float64, "BOOL": np.bool_, "BYTES": np.object_}
 
 
 @pytest.fixture(scope="module")
-def server(prod: ModelVersion, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with running(create_app(prod, tmp_path_factory.mktemp("log") / "predictions.jsonl")) as base:
-        yield base
+def server(bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`lockstep serve` of the bundle (prod, v0.3.0)."""
+    port = free_port()
+    process = serve_process(bundle, port, tmp_path_factory.mktemp("log") / "predictions.jsonl")
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 @pytest.fixture
@@ -57,8 +68,8 @@ def predicted(rows: pd.DataFrame, bundle: Path, tmp_path_factory: pytest.TempPat
     """What `lockstep predict` writes for `rows`."""
     folder = tmp_path_factory.mktemp("predict")
     rows.to_parquet(folder / "in.parquet", index=False)
-    arguments = ["predict", "--model", str(bundle), "--input", str(folder / "in.parquet")]
-    assert main([*arguments, "--output", str(folder / "out.parquet")]) == 0
+    command = [str(VENV_BIN / "lockstep"), "predict", "--model", str(bundle), "--input", str(folder / "in.parquet")]
+    subprocess.run([*command, "--output", str(folder / "out.parquet")], env=tool_env(), check=True)
     return pd.read_parquet(folder / "out.parquet")
 
 
