@@ -19,6 +19,7 @@ from typing import Any
 from ..contract.trust import BASE_LIBRARIES, resolve_trusted_class
 from ..errors import PipelineError
 from ..io import atomic_path, dumps_json
+from .skops_trust import add_default_trust, import_skops
 
 # skops loaders that produce a callable: a function, a partial, a bound method, an operator.
 CALLABLE_LOADERS = frozenset({"FunctionNode", "PartialNode", "MethodNode", "OperatorFuncNode"})
@@ -73,9 +74,7 @@ def save_model(model: Any, path: Path, types_file: Path, libraries: Iterable[str
     They pass the same checks as at load time, so a model that could not be
     loaded is refused here, at train time.
     """
-    import skops.io as sio
-
-    data = canonical_skops(sio.dumps(model))
+    data = canonical_skops(import_skops().dumps(model))
     types = trusted_types(data, path, libraries)
     with atomic_path(path) as tmp, atomic_path(types_file) as tmp_types:
         tmp.write_bytes(data)
@@ -89,8 +88,6 @@ def load_model(path: Path, types_file: Path, libraries: Iterable[str] = BASE_LIB
     Nothing is imported from a type's module until the file's types equal the
     record, and then only from the trusted libraries.
     """
-    import skops.io as sio
-
     if not path.is_file():
         raise PipelineError(f"{path} not found: run the train stage first (`dvc repro train`)")
     data = path.read_bytes()
@@ -104,7 +101,7 @@ def load_model(path: Path, types_file: Path, libraries: Iterable[str] = BASE_LIB
             "restore both (`dvc checkout`) or retrain"
         )
     trusted_types(data, path, libraries)
-    return sio.loads(data, trusted=found)
+    return import_skops().loads(data, trusted=found)
 
 
 def recorded_types(types_file: Path) -> list[str]:
@@ -156,10 +153,17 @@ def _schema(data: bytes, path: Path) -> Any:
 
 
 def _untrusted_types(data: bytes, path: Path) -> list[str]:
-    import skops.io as sio
+    """The types of a skops file that skops does not trust by default (as `get_untrusted_types` gives them).
 
+    skops is told first which of them it would trust with its full lists (see skops_trust), then asked again.
+    """
+    found = _ask_skops(data, path)
+    return _ask_skops(data, path) if add_default_trust(found) else found
+
+
+def _ask_skops(data: bytes, path: Path) -> list[str]:
     try:
-        return sorted(sio.get_untrusted_types(data=data))
+        return sorted(import_skops().get_untrusted_types(data=data))
     except Exception as exc:  # skops raises many kinds of error on a malformed schema
         raise PipelineError(f"{path} has a malformed skops schema ({type(exc).__name__}): retrain") from None
 
