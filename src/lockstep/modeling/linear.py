@@ -8,27 +8,27 @@ arrays, operation for operation. The store serves with it only when
 `serving_scorer` finds it matches the Pipeline to 1e-12 on a reference sample
 built from the contract; any other model, or any mismatch, is served by the
 Pipeline itself. scikit-learn has no validation-free predict to use instead.
+
+scikit-learn and SciPy are imported when a scorer is built, not with this
+module: the server imports it, and they come with the model when it is loaded.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from sklearn.utils.extmath import softmax
 
 from ..config import Task
 from ..contract.model_contract import ModelContract
 from ..contract.rows import VECTORISED_ROWS, check_rows
+
+if TYPE_CHECKING:
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 log = logging.getLogger(__name__)
 TOLERANCE = 1e-12
@@ -49,6 +49,13 @@ class LinearScorer:
     """
 
     def __init__(self, model: Any) -> None:
+        from scipy.special import expit
+        from sklearn.compose import ColumnTransformer
+        from sklearn.linear_model import LogisticRegression, Ridge
+        from sklearn.pipeline import Pipeline
+        from sklearn.utils.extmath import softmax
+
+        self._expit, self._softmax = expit, softmax
         if not isinstance(model, Pipeline) or len(model.steps) != 2:
             raise NotReplayableError("not a two-step Pipeline (preprocessor, estimator)")
         preprocess, estimator = model.steps[0][1], model.steps[1][1]
@@ -72,6 +79,9 @@ class LinearScorer:
         return LinearScorer, (self.model,)
 
     def _step(self, step: Any, columns: list[str]) -> Step:
+        from sklearn.impute import SimpleImputer
+        from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
         if type(step) is SimpleImputer:
             return _imputer(step)
         if type(step) is StandardScaler:
@@ -103,9 +113,9 @@ class LinearScorer:
         """As LogisticRegression.predict_proba: expit for two classes, softmax for more."""
         decision = self._decision(frame)
         if decision.ndim == 1:
-            positive = expit(decision, out=decision)
+            positive = self._expit(decision, out=decision)
             return np.stack([1 - positive, positive], axis=1)
-        return softmax(decision, copy=False)
+        return self._softmax(decision, copy=False)
 
     def predict(self, frame: Frame) -> np.ndarray:
         """As Ridge.predict."""

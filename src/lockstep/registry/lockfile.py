@@ -13,8 +13,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .. import paths
 from ..errors import PipelineError
 from .revision import git_bytes
@@ -26,6 +24,8 @@ FIX_STALE = "run `make repro`, then commit dvc.lock and metrics/"
 
 def read_lock(rev: str | None = None, repo: str | Path = ".") -> dict[str, Any] | None:
     """dvc.lock in the work tree (rev None) or at commit `rev`; None when there is none."""
+    import yaml  # here: the server imports this module (through the registry) and reads no lock to serve a bundle
+
     if rev is None:
         lock_file = Path(repo) / paths.LOCK_FILE
         raw = lock_file.read_bytes() if lock_file.is_file() else None
