@@ -15,7 +15,7 @@ import yaml
 from lockstep.cli.stages import STAGES as COMMANDS
 
 from tests.conftest import PACKAGE, REPO_ROOT
-from tests.imports import closure, module_file
+from tests.imports import closure, imports_of, module_file
 
 STAGES = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
 
@@ -23,8 +23,10 @@ STAGES = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text(encoding="utf-8"))["s
 def stage_modules(command: str) -> set[str]:
     """The package's modules that running `command` (e.g. `lockstep prepare`) can execute."""
     name = command.split()[1]
-    # The command's own modules run their top level only (a handler's lazy imports run for its subcommand).
-    entry = closure([f"{PACKAGE}.cli"], top_level_only=True)
+    # The command's own modules run their top level only (a handler's lazy imports run for its subcommand);
+    # the command imports its areas' modules when it builds its parser, whatever the subcommand.
+    areas = [name for name in imports_of(f"{PACKAGE}.cli") if name.startswith(f"{PACKAGE}.cli.")]
+    entry = closure([f"{PACKAGE}.cli", *areas], top_level_only=True)
     if name not in COMMANDS:  # `params --validate`: the command's own modules do the work
         return entry
     return entry | closure([f"{PACKAGE}.{COMMANDS[name].module}"])

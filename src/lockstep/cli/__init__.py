@@ -3,8 +3,10 @@
 Each area registers its own subcommands (`stages`, `review`, `registry`,
 `serving`, `rollout`); a handler parses its arguments, calls the area's
 function and prints what happened. Heavy libraries are imported only by the
-handler that needs them, so `--help` stays instant. The command is named after
-the package (see `[project.scripts]` in pyproject.toml).
+handler that needs them, so `--help` stays instant; the areas themselves are
+imported when the parser is built, because `run` first re-executes the process
+to pin it (numerics.py) and what the first process imported is thrown away. The
+command is named after the package (see `[project.scripts]` in pyproject.toml).
 """
 
 from __future__ import annotations
@@ -15,18 +17,17 @@ import sys
 
 from .. import __version__, numerics
 from ..errors import PipelineError
-from . import registry, review, rollout, serving, stages
 from .common import PROG, describe_os_error
-
-AREAS = (stages, review, registry, serving, rollout)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the command: every area adds its subcommands, each with its handler."""
+    from . import registry, review, rollout, serving, stages
+
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for area in AREAS:
+    for area in (stages, review, registry, serving, rollout):
         area.register(commands)
     return parser
 
