@@ -7,6 +7,12 @@ process) is pinned to CPU 1, so it stays off the server's core. Each is driven
 for --seconds at 1, 8 and 32 concurrent clients with single-record requests,
 and compared with an in-process `predict_proba` of one row.
 
+The prediction log's cost: beside `lockstep serve` runs the same server with the
+log as it was before issue 19 (a RotatingFileHandler of 5 x 10 MB, fed by a
+QueueListener thread); the two are driven in turn at each number of clients, and
+their requests/s and p99 are printed side by side, with the lines each log kept
+(`--log-cost`: these two servers only).
+
 Batch: `lockstep predict` on N-row Parquet files (as a process, and its
 `score_files` in this process) against a bare `predict_proba` on the same
 frame (rows/s), and the peak resident memory of the `lockstep predict`
@@ -18,6 +24,7 @@ Image (--image): `make image` build time, the image's size, and the time from
     python benchmarks/serving.py [--seconds 10] [--clients 1 8 32] [--batch-sizes 1000000 10000000] [--image]
     python benchmarks/serving.py --quick   # 2 s per point, 50k and 200k batch rows
     python benchmarks/serving.py --smoke   # a 2,000-row model, 0.5 s per point, 5k batch rows: checks that it runs
+    python benchmarks/serving.py --log-cost [--seconds 10] [--clients 1 8 32]   # the two logs only
 
 Every process scores in the pinned numerical environment (numerics.pin_process),
 and each comparison is checked to be of the same work: the servers answer the
@@ -251,35 +258,138 @@ def in_process(bundle: Path, records: list[dict], repeats: int = 300) -> dict[st
     return figures
 
 
-def online(bundle: Path, records: list[dict], clients: list[int], seconds: float) -> None:
+def online(bundle: Path, records: list[dict], clients: list[int], seconds: float, log_only: bool = False) -> None:
+    """`lockstep serve`, the same with the rotating-file log, and FastAPI (not with `log_only`), at each `clients`.
+
+    All run at once, pinned to CPU 0, and are driven in turn at each number of clients (the others idle
+    meanwhile), so that the two logs are measured on the same machine; their figures are then printed side
+    by side, with what each log kept of the requests answered.
+    """
     bodies = [json.dumps(record).encode() for record in records]
     expected = expected_scores(bundle, records[:CHECKED])
-    for name, figures in in_process(bundle, records).items():
-        print(f"in-process, one row, {name}: {figures}")
+    if not log_only:
+        for name, figures in in_process(bundle, records).items():
+            print(f"in-process, one row, {name}: {figures}")
     pin(1)
+    serve = ["serve", "--model", str(bundle), "--port", "{port}", "--prediction-log"]
+    logs = {DURABLE: bundle.parent / "durable-log", ROTATING: bundle.parent / "rotating-log"}
     servers = {
-        "lockstep serve": [
-            str(BIN / "lockstep"),
-            "serve",
-            "--model",
-            str(bundle),
-            "--port",
-            "{port}",
-            "--prediction-log",
-            str(bundle.parent / "log.jsonl"),
-        ],
-        "FastAPI async def": [sys.executable, "-c", FASTAPI_APP, str(bundle), "{port}"],
+        DURABLE: [str(BIN / "lockstep"), *serve, str(logs[DURABLE] / "predictions.jsonl")],
+        ROTATING: [sys.executable, "-c", ROTATING_LOG_SERVE, *serve, str(logs[ROTATING] / "predictions.jsonl")],
     }
-    for port, (name, command) in enumerate(servers.items(), start=18_080):
-        process = start([part.replace("{port}", str(port)) for part in command], port)
-        try:
+    if not log_only:
+        servers["FastAPI async def"] = [sys.executable, "-c", FASTAPI_APP, str(bundle), "{port}"]
+    ports = {name: 18_080 + i for i, name in enumerate(servers)}
+    processes: dict[str, subprocess.Popen] = {}
+    figures: dict[str, dict[int, dict[str, float]]] = {name: {} for name in servers}
+    try:
+        for name, command in servers.items():
+            processes[name] = start([part.replace("{port}", str(ports[name])) for part in command], ports[name])
             path = "pipeline" if name.startswith("FastAPI") else "serving"
-            check_same_scores(name, scores(port, bodies[:CHECKED]), {"prod": expected[path]})
-            for count in clients:
-                print(f"{name:18} {count:3} clients: {drive(port, bodies, count, seconds)}")
-        finally:
-            process.terminate()
+            check_same_scores(name, scores(ports[name], bodies[:CHECKED]), {"prod": expected[path]})
+        for count in clients:
+            for name in servers:
+                figures[name][count] = drive(ports[name], bodies, count, seconds)
+                print(f"{name:18} {count:3} clients: {figures[name][count]}")
+    finally:
+        for process in processes.values():
+            process.terminate()  # SIGTERM: each server drains and closes its log
             process.wait()
+    log_cost(figures, logs, clients, seconds)
+
+
+# The two logs compared: this checkout's, and the one before issue 19, in the same server.
+DURABLE, ROTATING = "lockstep serve", "rotating-file log"
+# `lockstep serve` with the prediction log as it was before issue 19: a RotatingFileHandler of 5 x 10 MB fed
+# by a QueueListener thread (what `write` costs a request is then one queue put, as with the durable log).
+ROTATING_LOG_SERVE = """
+import logging, logging.handlers, queue, sys
+import msgspec
+from lockstep import numerics
+numerics.pin_process()  # as the `lockstep` command does
+import lockstep.serving.app
+
+
+class JsonLines(logging.Formatter):
+    def format(self, record):
+        return msgspec.json.encode(record.msg).decode()
+
+
+class RotatingLog:
+    def __init__(self, path, max_bytes=10_000_000, backups=5, background=True):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.handler = logging.handlers.RotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
+        self.handler.setFormatter(JsonLines())
+        self.queue = queue.SimpleQueue()
+        self.listener = logging.handlers.QueueListener(self.queue, self.handler)
+        self.listener.start()
+
+    def write(self, entry):
+        self.queue.put(logging.makeLogRecord({"msg": entry, "levelno": logging.INFO, "levelname": "INFO"}))
+
+    def close(self):
+        self.listener.stop()
+        self.handler.close()
+
+
+lockstep.serving.app.PredictionLog = RotatingLog
+from lockstep.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def log_cost(
+    figures: dict[str, dict[int, dict[str, float]]], logs: dict[str, Path], clients: list[int], seconds: float
+) -> None:
+    """The two logs side by side: requests/s and p99 at each number of clients, and the lines each kept.
+
+    Checks that the durable log holds a line for every request its server answered (the same work).
+    """
+    from lockstep.contract.prediction_log import read_predictions
+
+    answered = {name: CHECKED + sum(round(figures[name][count]["rps"] * seconds) for count in clients) for name in logs}
+    durable = sum(1 for _ in read_predictions(logs[DURABLE]))
+    rotating = sum(path.read_bytes().count(b"\n") for path in logs[ROTATING].glob("predictions.jsonl*"))
+    if durable != answered[DURABLE]:
+        raise SystemExit(f"the durable log holds {durable:,} lines for {answered[DURABLE]:,} requests answered")
+    print(f"the prediction log's cost, {seconds:g} s per point, the two servers in turn:")
+    print(
+        f"{'clients':>7}  {'durable req/s':>13} {'p99 ms':>7}  {'rotating req/s':>14} {'p99 ms':>7}  {'req/s ratio':>11}"
+    )
+    for count in clients:
+        new, old = figures[DURABLE][count], figures[ROTATING][count]
+        print(
+            f"{count:7}  {new['rps']:13,.0f} {new['p99_ms']:7.2f}  {old['rps']:14,.0f} {old['p99_ms']:7.2f}"
+            f"  {new['rps'] / old['rps']:11.3f}"
+        )
+    print(
+        f"lines kept: durable {durable:,} of {answered[DURABLE]:,} requests answered; "
+        f"rotating file {rotating:,} of {answered[ROTATING]:,}"
+    )
+    seal_cost(logs[DURABLE])
+
+
+def seal_cost(log: Path) -> None:
+    """What the spool spends sealing one full segment (SEGMENT_BYTES) of the lines this run logged, in CPU time.
+
+    The runs above are too short to fill one; the spool thread seals at niceness 10, beside the handlers.
+    """
+    import gzip
+
+    from lockstep.serving.log_spool import COMPRESS_LEVEL, seal
+    from lockstep.serving.prediction_log import SEGMENT_BYTES
+
+    lines = b"".join(gzip.decompress(path.read_bytes()) for path in sorted(log.rglob("*.jsonl.gz")))
+    segment = log / "full.jsonl"
+    segment.write_bytes((lines * (SEGMENT_BYTES // len(lines) + 1))[:SEGMENT_BYTES])
+    started = time.process_time()
+    sealed = seal(segment)
+    cpu = time.process_time() - started
+    per_line = cpu / (SEGMENT_BYTES / (len(lines) / lines.count(b"\n")))
+    print(
+        f"sealing a {SEGMENT_BYTES / 2**20:.0f} MB segment of these lines (gzip level {COMPRESS_LEVEL}): {cpu:.2f} s CPU, "
+        f"{per_line * 1e6:.1f} us per line, {SEGMENT_BYTES / sealed.stat().st_size:.1f}x smaller"
+    )
 
 
 # The records whose answers are checked against the in-process scores, before each server is driven.
@@ -398,12 +508,19 @@ def main() -> None:
     parser.add_argument("--image", action="store_true", help="also build and start the image (buildah)")
     parser.add_argument("--quick", action="store_true", help="2 s per point, 50k and 200k batch rows")
     parser.add_argument("--smoke", action="store_true", help="a 2,000-row model, 0.5 s per point, 5k batch rows")
+    parser.add_argument("--log-cost", action="store_true", help="only the durable log against the rotating file")
     args = parser.parse_args()
     rows = 20_000
     if args.quick:
         args.seconds, args.batch_sizes = 2, [50_000, 200_000]
     if args.smoke:
         args.seconds, args.clients, args.batch_sizes, rows = 0.5, [1, 8], [5_000], 2_000
+    if args.log_cost:
+        header("serving: the prediction log's cost")
+        with tempfile.TemporaryDirectory() as scratch:
+            online(*make_bundle(Path(scratch), rows), args.clients, args.seconds, log_only=True)
+        print(f"at the end: {load()}")
+        return
     header("serving")
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)

@@ -17,6 +17,7 @@ an outage costs disk, not records, and the upload catches up when it ends.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import logging
 import os
@@ -38,7 +39,8 @@ log = logging.getLogger(__name__)
 SCAN_SECONDS = 5.0
 FIRST_BACKOFF_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 60.0
-COMPRESS_LEVEL = 6
+COMPRESS_LEVEL = 6  # 7x smaller than the JSON lines, 6 us of CPU per line (BENCHMARKS.md)
+SPOOL_NICENESS = 10
 DVC_REMOTE = "remote"  # --log-upload remote: the DVC default remote, under LOGS_PREFIX
 LOGS_PREFIX = "prediction-logs"
 
@@ -98,6 +100,9 @@ class LogSpool:
         return True
 
     def _run(self) -> None:
+        with contextlib.suppress(AttributeError, OSError):  # Linux: this thread's own niceness, not the process's
+            # Sealing takes a core for about a second per 64 MB: the request handlers come first.
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), SPOOL_NICENESS)
         failures = 0
         delay = 0.0
         while not self.stopping.wait(delay):
