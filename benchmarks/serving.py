@@ -18,10 +18,19 @@ Batch: `lockstep predict` on N-row Parquet files (as a process, and its
 frame (rows/s), and the peak resident memory of the `lockstep predict`
 process (it should not grow with N).
 
+Start to ready: the median of 5 starts of `lockstep serve --model <bundle>`, from
+the process's start until GET /v2/health/ready answers 200 on 127.0.0.1, and
+beside it what the same command spends importing (the CLI, the server and
+uvicorn) and loading the model (`load_version`: the libraries the model is made
+of, the file's checks, the fast path's check), each timed in a process of its
+own. With --start-against REV, the same figures for a clone at REV, started in
+turn with this checkout's, so both see the same load.
+
 Image (--image): `make image` build time, the image's size, and the time from
 `buildah run` to ready (needs buildah and `make container-base`).
 
     python benchmarks/serving.py [--seconds 10] [--clients 1 8 32] [--batch-sizes 1000000 10000000] [--image]
+    python benchmarks/serving.py --start-only [--start-against c48a3d8]   # start to ready only
     python benchmarks/serving.py --quick   # 2 s per point, 50k and 200k batch rows
     python benchmarks/serving.py --smoke   # a 2,000-row model, 0.5 s per point, 5k batch rows: checks that it runs
     python benchmarks/serving.py --log-cost [--seconds 10] [--clients 1 8 32]   # the two logs only
@@ -49,7 +58,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from _env import BIN, REPO_ROOT, header, load, pinned
+from _env import BIN, REPO_ROOT, clone, command_env, commit, header, load, pinned
 
 NAME = "lockstep"  # the package and command (a new project renames it)
 FASTAPI_APP = """
@@ -68,6 +77,22 @@ async def predict(record: dict):
 
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
 """
+
+
+# What `lockstep serve` imports before it loads the model, then the load, timed in the pinned process.
+START_PROBE = """
+import json, sys, time
+from lockstep import numerics
+numerics.pin_process()  # as the `lockstep` command does, before anything is timed
+started = time.perf_counter()
+import uvicorn
+import lockstep.cli, lockstep.serving.server
+imported = time.perf_counter()
+from lockstep.registry.store import load_version
+load_version(sys.argv[1])
+print(json.dumps({"imports": imported - started, "load": time.perf_counter() - imported}))
+"""
+STARTS = 5
 
 
 def make_bundle(folder: Path, rows: int = 20_000) -> tuple[Path, list[dict]]:
@@ -220,6 +245,58 @@ def wait_up(port: int, timeout: float = 120) -> bool:
         except OSError:
             time.sleep(0.05)
     return False
+
+
+def time_to_ready(command: list[str], port: int, env: dict[str, str] | None = None, timeout: float = 120) -> float:
+    """Seconds from starting `command` until GET /v2/health/ready answers 200 on 127.0.0.1:`port`."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        while time.perf_counter() - started < timeout:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/health/ready", timeout=1) as answer:
+                    if answer.status == 200:
+                        return time.perf_counter() - started
+            except OSError:  # not listening yet, or not ready (an HTTPError is an OSError)
+                time.sleep(0.01)
+        raise RuntimeError(f"{command[0]} was not ready within {timeout} s")
+    finally:
+        process.terminate()
+        process.wait()
+
+
+def start_to_ready(bundle: Path, folder: Path, starts: int = STARTS, against: str | None = None) -> None:
+    """Median start to ready of `lockstep serve`, with its imports and model load beside it; and of a clone at `against`.
+
+    Each variant's starts alternate with the other's, so that both see the same load. The sources are
+    compiled first: this machine may set PYTHONDONTWRITEBYTECODE, and a start that compiles measures the compiler.
+    """
+    variants = {"this checkout": (REPO_ROOT / "src", command_env())}
+    if against is not None:
+        source = clone(folder / "against")
+        subprocess.run(["git", "-C", str(source), "checkout", "-q", against], check=True)
+        variants[against] = (source / "src", command_env(source))
+    for source, _ in variants.values():
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(source)], check=True)
+    serve = [str(BIN / "lockstep"), "serve", "--model", str(bundle), "--port", "18070"]
+    serve += ["--prediction-log", str(folder / "start.jsonl")]
+    figures: dict[str, dict[str, list[float]]] = {name: {"ready": [], "imports": [], "load": []} for name in variants}
+    for _ in range(starts):
+        for name, (_, env) in variants.items():
+            figures[name]["ready"].append(time_to_ready(serve, 18070, env))
+            probe = subprocess.run(
+                [sys.executable, "-c", START_PROBE, str(bundle)], env=env, capture_output=True, text=True, check=True
+            )
+            for part, seconds in json.loads(probe.stdout.splitlines()[-1]).items():
+                figures[name][part].append(seconds)
+    print(f"start to ready, median of {starts} (imports and model load: each in a process of its own), {load()}")
+    print(f"this checkout: {commit()}")
+    print(f"{'':14} {'ready':>8} {'imports':>8} {'load':>8} {'the rest':>9}   each start to ready")
+    for name, parts in figures.items():
+        ready, imports, loading = (statistics.median(parts[key]) for key in ("ready", "imports", "load"))
+        each = " ".join(f"{seconds:.2f}" for seconds in parts["ready"])
+        rest = ready - imports - loading
+        print(f"{name:14} {ready:7.2f}s {imports:7.2f}s {loading:7.2f}s {rest:8.2f}s   {each}")
 
 
 def pin(cpu: int) -> None:
@@ -509,6 +586,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 s per point, 50k and 200k batch rows")
     parser.add_argument("--smoke", action="store_true", help="a 2,000-row model, 0.5 s per point, 5k batch rows")
     parser.add_argument("--log-cost", action="store_true", help="only the durable log against the rotating file")
+    parser.add_argument("--start-only", action="store_true", help="only the start to ready figures")
+    parser.add_argument("--start-against", metavar="REV", help="start to ready of a clone at REV as well, in turn")
     args = parser.parse_args()
     rows = 20_000
     if args.quick:
@@ -525,8 +604,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         bundle, records = make_bundle(folder, rows)
-        online(bundle, records, args.clients, args.seconds)
-        batch(bundle, records, args.batch_sizes, folder)
+        start_to_ready(bundle, folder, 1 if args.smoke else STARTS, args.start_against)
+        if not args.start_only:
+            online(bundle, records, args.clients, args.seconds)
+            batch(bundle, records, args.batch_sizes, folder)
         if args.image:
             image(bundle)
     print(f"at the end: {load()}")
