@@ -13,6 +13,7 @@ from pathlib import Path
 from sklearn.pipeline import Pipeline
 
 from lockstep.contract.model_contract import ModelContract
+from lockstep.contract.prediction_log import log_lines
 from lockstep.data.prepare import PreparedData
 from lockstep.registry.store import load_version
 from lockstep.serving.app import create_app
@@ -104,7 +105,7 @@ def test_sigterm_answers_every_request_in_flight(bundle: Path, prepared: Prepare
     finally:
         process.kill()
     assert statuses == [200] * 6
-    assert len(log.read_text().splitlines()) == 6  # the log was flushed before exit
+    assert len(list(log_lines(log.parent, "log"))) == 6  # the log was flushed before exit
 
 
 def test_the_server_refuses_to_start_on_a_model_that_fails_verification(bundle: Path, tmp_path: Path) -> None:
