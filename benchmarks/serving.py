@@ -23,14 +23,14 @@ the process's start until GET /v2/health/ready answers 200 on 127.0.0.1, and
 beside it what the same command spends importing (the CLI, the server and
 uvicorn) and loading the model (`load_version`: the libraries the model is made
 of, the file's checks, the fast path's check), each timed in a process of its
-own. With --start-against REV, the same figures for a clone at REV, started in
-turn with this checkout's, so both see the same load.
+own. With --start-against REV..., the same figures for a clone at each REV,
+started in turn with this checkout's, so that all see the same load.
 
 Image (--image): `make image` build time, the image's size, and the time from
 `buildah run` to ready (needs buildah and `make container-base`).
 
     python benchmarks/serving.py [--seconds 10] [--clients 1 8 32] [--batch-sizes 1000000 10000000] [--image]
-    python benchmarks/serving.py --start-only [--start-against c48a3d8]   # start to ready only
+    python benchmarks/serving.py --start-only [--start-against c48a3d8 HEAD]   # start to ready only
     python benchmarks/serving.py --quick   # 2 s per point, 50k and 200k batch rows
     python benchmarks/serving.py --smoke   # a 2,000-row model, 0.5 s per point, 5k batch rows: checks that it runs
     python benchmarks/serving.py --log-cost [--seconds 10] [--clients 1 8 32]   # the two logs only
@@ -265,17 +265,20 @@ def time_to_ready(command: list[str], port: int, env: dict[str, str] | None = No
         process.wait()
 
 
-def start_to_ready(bundle: Path, folder: Path, starts: int = STARTS, against: str | None = None) -> None:
-    """Median start to ready of `lockstep serve`, with its imports and model load beside it; and of a clone at `against`.
+def start_to_ready(bundle: Path, folder: Path, starts: int = STARTS, against: list[str] | None = None) -> None:
+    """Median start to ready of `lockstep serve`, with its imports and model load beside it; and of clones at `against`.
 
-    Each variant's starts alternate with the other's, so that both see the same load. The sources are
-    compiled first: this machine may set PYTHONDONTWRITEBYTECODE, and a start that compiles measures the compiler.
+    The variants start in turn, so that all see the same load. The sources are compiled first: this
+    machine may set PYTHONDONTWRITEBYTECODE, and a start that compiles measures the compiler.
     """
     variants = {"this checkout": (REPO_ROOT / "src", command_env())}
-    if against is not None:
-        source = clone(folder / "against")
-        subprocess.run(["git", "-C", str(source), "checkout", "-q", against], check=True)
-        variants[against] = (source / "src", command_env(source))
+    for rev in against or []:
+        source = clone(folder / f"at-{len(variants)}")
+        subprocess.run(["git", "-C", str(source), "checkout", "-q", rev], check=True)
+        short = subprocess.run(
+            ["git", "-C", str(source), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        )
+        variants[f"at {short.stdout.strip()}"] = (source / "src", command_env(source))
     for source, _ in variants.values():
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(source)], check=True)
     serve = [str(BIN / "lockstep"), "serve", "--model", str(bundle), "--port", "18070"]
@@ -587,7 +590,7 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="a 2,000-row model, 0.5 s per point, 5k batch rows")
     parser.add_argument("--log-cost", action="store_true", help="only the durable log against the rotating file")
     parser.add_argument("--start-only", action="store_true", help="only the start to ready figures")
-    parser.add_argument("--start-against", metavar="REV", help="start to ready of a clone at REV as well, in turn")
+    parser.add_argument("--start-against", metavar="REV", nargs="+", default=[], help="also clones at REV..., in turn")
     args = parser.parse_args()
     rows = 20_000
     if args.quick:
