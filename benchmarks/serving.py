@@ -23,8 +23,10 @@ the process's start until GET /v2/health/ready answers 200 on 127.0.0.1, and
 beside it what the same command spends importing (the CLI, the server and
 uvicorn) and loading the model (`load_version`: the libraries the model is made
 of, the file's checks, the fast path's check), each timed in a process of its
-own. With --start-against REV..., the same figures for a clone at each REV,
-started in turn with this checkout's, so that all see the same load.
+own; and the CPU seconds the server had used when ready, which load inflates
+less than the wall time. With --start-against REV..., the same figures for a
+clone at each REV, started in turn with this checkout's, so that all see the
+same load.
 
 Image (--image): `make image` build time, the image's size, and the time from
 `buildah run` to ready (needs buildah and `make container-base`).
@@ -247,8 +249,14 @@ def wait_up(port: int, timeout: float = 120) -> bool:
     return False
 
 
-def time_to_ready(command: list[str], port: int, env: dict[str, str] | None = None, timeout: float = 120) -> float:
-    """Seconds from starting `command` until GET /v2/health/ready answers 200 on 127.0.0.1:`port`."""
+def time_to_ready(
+    command: list[str], port: int, env: dict[str, str] | None = None, timeout: float = 120
+) -> tuple[float, float]:
+    """Seconds from starting `command` until GET /v2/health/ready answers 200 on 127.0.0.1:`port`, and its CPU seconds.
+
+    The CPU seconds are those the process had used when it was ready (NaN without /proc): on a loaded
+    machine its wall time is mostly waiting.
+    """
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
@@ -256,13 +264,22 @@ def time_to_ready(command: list[str], port: int, env: dict[str, str] | None = No
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/health/ready", timeout=1) as answer:
                     if answer.status == 200:
-                        return time.perf_counter() - started
+                        return time.perf_counter() - started, cpu_seconds(process.pid)
             except OSError:  # not listening yet, or not ready (an HTTPError is an OSError)
                 time.sleep(0.01)
         raise RuntimeError(f"{command[0]} was not ready within {timeout} s")
     finally:
         process.terminate()
         process.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of process `pid` so far (kept across its re-execution), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime and stime, in clock ticks
 
 
 def start_to_ready(bundle: Path, folder: Path, starts: int = STARTS, against: list[str] | None = None) -> None:
@@ -283,10 +300,13 @@ def start_to_ready(bundle: Path, folder: Path, starts: int = STARTS, against: li
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(source)], check=True)
     serve = [str(BIN / "lockstep"), "serve", "--model", str(bundle), "--port", "18070"]
     serve += ["--prediction-log", str(folder / "start.jsonl")]
-    figures: dict[str, dict[str, list[float]]] = {name: {"ready": [], "imports": [], "load": []} for name in variants}
+    parts = ("ready", "cpu", "imports", "load")
+    figures: dict[str, dict[str, list[float]]] = {name: {part: [] for part in parts} for name in variants}
     for _ in range(starts):
         for name, (_, env) in variants.items():
-            figures[name]["ready"].append(time_to_ready(serve, 18070, env))
+            ready, cpu = time_to_ready(serve, 18070, env)
+            figures[name]["ready"].append(ready)
+            figures[name]["cpu"].append(cpu)
             probe = subprocess.run(
                 [sys.executable, "-c", START_PROBE, str(bundle)], env=env, capture_output=True, text=True, check=True
             )
@@ -294,12 +314,12 @@ def start_to_ready(bundle: Path, folder: Path, starts: int = STARTS, against: li
                 figures[name][part].append(seconds)
     print(f"start to ready, median of {starts} (imports and model load: each in a process of its own), {load()}")
     print(f"this checkout: {commit()}")
-    print(f"{'':14} {'ready':>8} {'imports':>8} {'load':>8} {'the rest':>9}   each start to ready")
-    for name, parts in figures.items():
-        ready, imports, loading = (statistics.median(parts[key]) for key in ("ready", "imports", "load"))
-        each = " ".join(f"{seconds:.2f}" for seconds in parts["ready"])
+    print(f"{'':14} {'ready':>8} {'imports':>8} {'load':>8} {'the rest':>9} {'CPU':>8}   each start to ready")
+    for name, measured in figures.items():
+        ready, cpu, imports, loading = (statistics.median(measured[part]) for part in parts)
+        each = " ".join(f"{seconds:.2f}" for seconds in measured["ready"])
         rest = ready - imports - loading
-        print(f"{name:14} {ready:7.2f}s {imports:7.2f}s {loading:7.2f}s {rest:8.2f}s   {each}")
+        print(f"{name:14} {ready:7.2f}s {imports:7.2f}s {loading:7.2f}s {rest:8.2f}s {cpu:7.2f}s   {each}")
 
 
 def pin(cpu: int) -> None:
