@@ -96,7 +96,7 @@ class LogSpool:
             except (UploadError, OSError) as exc:
                 log.warning("log upload to %s failed, %d segments wait: %s", self.store.url, len(self.pending()), exc)
                 return False
-            path.unlink()  # only now: the store has it
+            path.unlink(missing_ok=True)  # only now: the store has it
         return True
 
     def _run(self) -> None:
@@ -122,7 +122,7 @@ def seal(closed: Path) -> Path:
     """Compress a closed segment to `.jsonl.gz` (fsynced, then renamed into place) and delete the `.jsonl`."""
     sealed = closed.with_name(closed.name + ".gz")
     if not sealed.exists():  # else a crash came between the rename and the unlink: the sealed one is whole
-        temporary = closed.with_name(f".{sealed.name}.tmp")
+        temporary = closed.with_name(f".{sealed.name}.{os.getpid()}.tmp")
         with closed.open("rb") as source, temporary.open("wb") as raw:
             with gzip.GzipFile(filename="", mode="wb", compresslevel=COMPRESS_LEVEL, fileobj=raw, mtime=0) as packed:
                 shutil.copyfileobj(source, packed, 2**20)
@@ -130,7 +130,7 @@ def seal(closed: Path) -> Path:
             os.fsync(raw.fileno())
         temporary.rename(sealed)
         _fsync_folder(sealed.parent)
-    closed.unlink()
+    closed.unlink(missing_ok=True)
     return sealed
 
 

@@ -121,14 +121,14 @@ class PredictionLog:
             self.thread.start()
 
     def write(self, entry: Any) -> None:
-        """Queue one entry for the writer thread (or, without one, write it to the OS now)."""
+        """Queue one entry for the writer thread (or, without one, write it to the OS now); never raises."""
         if self.queue is not None:
             self.queue.put(entry)
             return
         buffer = bytearray()
         self._encode(entry, buffer)
         if buffer:
-            self.writer.write(buffer, time.time())
+            self._write(buffer)
 
     def close(self) -> None:
         """Write what is queued, then close the open segment."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import signal
 import subprocess
 import sys
@@ -146,6 +147,18 @@ def test_a_seal_cut_short_by_a_crash_is_neither_lost_nor_read_twice(tmp_path: Pa
     assert files(tmp_path, ".*") == []
     assert files(tmp_path) == [closed.relative_to(tmp_path).as_posix() + ".gz"]
     assert [f.id for f in read_feedback(tmp_path)] == ["a:0"]
+
+
+def test_the_spool_closes_a_crashed_writers_segment_without_its_cut_line(tmp_path: Path) -> None:
+    writer = SegmentWriter(tmp_path, "feedback")
+    writer.write(b'{"id": "a", "outcome": 1, "time": 1.0}\n{"id": "b", "outcome": 0, "time": 2.0}\n', time.time())
+    os.write(writer.fd, b'{"id": "c", "outc')  # type: ignore[arg-type]  # a crash in the middle of a write
+    os.close(writer.fd)  # type: ignore[arg-type]  # as a dead process's descriptors are: the lock goes with it
+    assert [f.id for f in read_feedback(tmp_path)] == ["a", "b"]  # a reader leaves the cut line out
+    LogSpool(tmp_path).run_once()
+    assert files(tmp_path, "*.open") == []
+    assert gzip.decompress((tmp_path / files(tmp_path, "*.gz")[0]).read_bytes()).endswith(b'"time": 2.0}\n')
+    assert [f.id for f in read_feedback(tmp_path)] == ["a", "b"]
 
 
 def test_the_spool_ships_sealed_segments_and_deletes_them_only_once_stored(tmp_path: Path) -> None:
