@@ -9,9 +9,9 @@ Each stream (`predictions`, `predictions.shadow`, `feedback`) is kept in
 segments of JSON lines, one folder per UTC hour, in the log folder and, when
 an upload is configured, under an S3 prefix laid out the same way:
 
-    <stream>/hour=2026-12-06T14/20261206T140312.081234Z-4711.jsonl.open   written now
-    <stream>/hour=2026-12-06T14/20261206T140312.081234Z-4711.jsonl        closed (fsynced)
-    <stream>/hour=2026-12-06T14/20261206T140312.081234Z-4711.jsonl.gz     sealed: compressed, to upload
+    <stream>/hour=2026-12-06T14/20261206T140312.081234Z-4711-0.jsonl.open   written now
+    <stream>/hour=2026-12-06T14/20261206T140312.081234Z-4711-0.jsonl        closed (fsynced)
+    <stream>/hour=2026-12-06T14/20261206T140312.081234Z-4711-0.jsonl.gz     sealed: compressed, to upload
 
 A segment's hour is when it was opened, and it closes at that hour's end, so its
 records are from that hour (or, queued across the turn of the hour, just before).
