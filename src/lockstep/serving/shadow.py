@@ -7,9 +7,10 @@ decodes, checks, scores and logs it; the server only counts the outcomes in
 /metrics. A slow shadow takes no time from `prod`, and one that crashes its
 process loses only the requests it held, which the server logs with the error;
 the next batch starts a new process. When the queue is at the rollout's
-`shadow_queue`, new requests are dropped and counted. Whatever the shadow does
-(raise, return garbage, sleep, crash) ends as a log line with an `error` and a
-count, never in a response.
+`shadow_queue`, new requests are dropped and counted; so are the requests of a
+batch whose pipe failed while the process ran (then the next batch starts a
+new process). Whatever the shadow does (raise, return garbage, sleep, crash)
+ends as a log line with an `error` and a count, never in a response.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 from ..registry.store import ModelVersion
 from .observe import Metrics
 from .prediction_log import PredictionLog
-from .shadow_process import SHADOW, ShadowJob, ShadowProcess, ShadowProcessDiedError, shadow_record
+from .shadow_process import SHADOW, ShadowJob, ShadowPipeError, ShadowProcess, ShadowProcessDiedError, shadow_record
 
 log = logging.getLogger(__name__)
 # How long the shadow lets requests gather before sending them in one batch: a model call costs
@@ -87,11 +88,14 @@ class ShadowScorer:
                     log.exception("the shadow failed to score %d requests", len(jobs))
 
     async def _score_version(self, loaded: ModelVersion, jobs: list[ShadowJob]) -> None:
-        if self.process is None or not self.process.alive():
-            self.process = await asyncio.to_thread(ShadowProcess, self.shadow_log)
+        process = await self._usable_process()
         key = f"{loaded.version}:{loaded.sha256}:{id(loaded)}"
         try:
-            result = await self.process.score(key, loaded, jobs)
+            result = await process.score(key, loaded, jobs)
+        except ShadowPipeError as exc:  # the process runs: not a crash, and not the candidate's failure
+            log.warning("%s; %d requests dropped, the next batch starts a new process", exc, len(jobs))
+            self.metrics.shadow_dropped.inc(len(jobs))
+            return
         except ShadowProcessDiedError as exc:
             for job in jobs:
                 latency = time.time() - job.arrived
@@ -104,6 +108,15 @@ class ShadowScorer:
             if outcome.kind is None:
                 self.metrics.observe_predictions(loaded.version, outcome.scores, outcome.labels or [])
             self._count(loaded, outcome.latency, outcome.kind)
+
+    async def _usable_process(self) -> ShadowProcess:
+        """The running process, or a new one if it died or its pipe failed (the old one ended first)."""
+        if self.process is not None and not self.process.usable():
+            old, self.process = self.process, None
+            await asyncio.to_thread(old.stop)
+        if self.process is None:
+            self.process = await asyncio.to_thread(ShadowProcess, self.shadow_log)
+        return self.process
 
     def _count(self, loaded: ModelVersion, latency: float, error_kind: str | None) -> None:
         if error_kind is not None:

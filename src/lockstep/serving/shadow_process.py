@@ -9,7 +9,10 @@ both). So a shadow takes no time from `prod` that the kernel could give
 `prod`, never holds the server's interpreter, and one that crashes this
 process (a segfault in native code, `os._exit`) loses only the requests it
 held; the server logs those and starts another process on the next batch.
-Processes come from a forkserver that has imported scikit-learn once.
+A crash is only ever a process that has ended: a pipe that fails while its
+process runs loses the batch (dropped and counted, not the candidate's
+fault), and the next batch goes to a new process too. Processes come from a
+forkserver that has imported scikit-learn once.
 
 What crosses the pipe is pickled: the `ModelVersion` the server already holds
 (sent once per process) and the requests' bodies, both from the server's own
@@ -21,12 +24,14 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import pickle
 import signal
+import socket
+import struct
 import time
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .. import PACKAGE
 from ..contract.model_contract import ModelContract
@@ -37,6 +42,9 @@ from .requests import BadRequestError, check_requests, decode, records_from_v1, 
 
 SHADOW = "shadow"
 SHADOW_NICENESS = 19  # the kernel runs the server first whenever both want the CPU
+FRAME = struct.Struct("!Q")  # a message on the pipe: its length in bytes, then its pickle
+# How long a pipe that closed waits for the process to be reported ended (a loaded machine takes seconds).
+EXIT_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,10 @@ class ShadowResult:
 
 class ShadowProcessDiedError(RuntimeError):
     """The shadow's process ended while it held requests (the candidate crashed it, or it was killed)."""
+
+
+class ShadowPipeError(RuntimeError):
+    """The pipe to the shadow's process failed while the process runs: the batch is lost, not the candidate's fault."""
 
 
 def score_jobs(loaded: ModelVersion, jobs: list[ShadowJob], log: PredictionLog) -> ShadowResult:
@@ -148,66 +160,117 @@ def shadow_record(
     )
 
 
-def _serve(connection: Connection, log_path: Path) -> None:
+def _serve(channel: socket.socket, log_path: Path) -> None:
     """The child's loop: (key, version or None, jobs) in, a ShadowResult out, until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which then ends this process
     os.nice(SHADOW_NICENESS)
     log = PredictionLog(log_path, background=False)  # each line is on disk before the server hears of it
+    stream = channel.makefile("rwb")  # blocking: this process has nothing else to do meanwhile
     versions: dict[str, ModelVersion] = {}
     while True:
         try:
-            key, loaded, jobs = connection.recv()
+            key, loaded, jobs = pickle.loads(_read_frame(stream))
         except (EOFError, OSError):
             log.close()
             return
         if loaded is not None:
             versions = {key: loaded}  # one candidate at a time: a new one replaces the old
-        connection.send(score_jobs(versions[key], jobs, log))
+        result = pickle.dumps(score_jobs(versions[key], jobs, log), protocol=pickle.HIGHEST_PROTOCOL)
+        stream.write(FRAME.pack(len(result)))
+        stream.write(result)
+        stream.flush()
+
+
+def _read_frame(stream: BinaryIO) -> bytes:
+    """One message from a blocking stream; EOFError if the stream ends before it does."""
+    header = stream.read(FRAME.size)
+    size = FRAME.unpack(header)[0] if len(header) == FRAME.size else -1
+    message = stream.read(size) if size >= 0 else b""
+    if len(message) != size:
+        raise EOFError("the pipe closed inside a message")
+    return message
+
+
+async def _receive(channel: socket.socket, size: int) -> bytearray:
+    """Exactly `size` bytes from a non-blocking socket, waiting in the event loop for each part."""
+    loop = asyncio.get_running_loop()
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    done = 0
+    while done < size:
+        got = await loop.sock_recv_into(channel, view[done:])
+        if got == 0:
+            raise EOFError("the shadow's process closed the pipe")
+        done += got
+    return buffer
 
 
 class ShadowProcess:
-    """One child process and the pipe to it."""
+    """One child process and the pipe to it: a socket pair, read and written from the server's event loop.
+
+    Each message is a length (`FRAME`) and a pickle. The server's end is
+    non-blocking, and every read and write waits for the socket in the event
+    loop: a batch larger than the socket's buffer is sent as the child reads
+    it, and a result is read as it arrives. (A `multiprocessing.Connection`
+    assumes a blocking pipe; uvloop leaves a watched one non-blocking, and a
+    large send then failed half-way with BlockingIOError.)
+    """
 
     def __init__(self, log_path: Path) -> None:
         context = multiprocessing.get_context("forkserver")
         # The forkserver imports these once (scikit-learn with `modeling.predict`); each child forks from it.
         context.set_forkserver_preload([f"{PACKAGE}.serving.shadow_process", f"{PACKAGE}.modeling.predict"])
-        self.connection, child = context.Pipe()
+        self.channel, child = socket.socketpair()
         self.process = context.Process(target=_serve, args=(child, log_path), name="shadow", daemon=True)
         self.process.start()
         child.close()  # the child's end lives in the child only: its death closes the pipe
+        self.channel.setblocking(False)
         self.sent: str | None = None  # the key of the version the child holds
+        self.intact = True  # False once a message was cut off: the pipe no longer splits into messages
 
     async def score(self, key: str, loaded: ModelVersion, jobs: list[ShadowJob]) -> ShadowResult:
         """Send `jobs` (and `loaded`, the first time this key is sent) and wait for the result.
 
-        Both ends of the pipe are used from the event loop (the wait is on the
-        pipe's readiness): a thread would have to take the interpreter's lock
+        Both ends of the pipe are used from the event loop (the waits are on the
+        socket's readiness): a thread would have to take the interpreter's lock
         back from the request handlers to read the result, which delays
         requests by up to the lock's switch interval (5 ms).
+
+        Raises ShadowProcessDiedError if the process has ended, and
+        ShadowPipeError if the pipe failed while it runs; after either, this
+        process takes no more batches (`usable()` is False).
         """
         loop = asyncio.get_running_loop()
-        ready: asyncio.Future[None] = loop.create_future()
+        message = pickle.dumps((key, None if self.sent == key else loaded, jobs), protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            self.connection.send((key, None if self.sent == key else loaded, jobs))
+            await loop.sock_sendall(self.channel, FRAME.pack(len(message)) + message)
             self.sent = key
-            loop.add_reader(self.connection.fileno(), lambda: ready.done() or ready.set_result(None))
-            try:
-                await ready
-            finally:
-                loop.remove_reader(self.connection.fileno())
-            return self.connection.recv()
-        except (EOFError, OSError):
-            self.process.join(timeout=1)
+            size = FRAME.unpack(await _receive(self.channel, FRAME.size))[0]
+            return pickle.loads(await _receive(self.channel, size))
+        except (EOFError, OSError) as exc:
+            self.intact = False
+            await self._wait_for_exit(exc)
+            if self.process.exitcode is None:
+                raise ShadowPipeError(f"the pipe to the shadow's process failed while it runs: {exc!r}") from exc
             raise ShadowProcessDiedError(f"the shadow's process died (exit code {self.process.exitcode})") from None
+
+    async def _wait_for_exit(self, error: BaseException) -> None:
+        """After `error`, wait for the process to end if the error says its end of the pipe closed (it exits)."""
+        closed = isinstance(error, EOFError | BrokenPipeError | ConnectionResetError)
+        # Off the event loop: on a loaded machine the exit can take seconds to be reported.
+        await asyncio.to_thread(self.process.join, EXIT_SECONDS if closed else 0)
 
     def alive(self) -> bool:
         """Whether the child still runs."""
         return self.process.is_alive()
 
+    def usable(self) -> bool:
+        """Whether the next batch can go to this process: it runs, and its pipe is whole."""
+        return self.intact and self.alive()
+
     def stop(self) -> None:
         """End the child at once (a shadow never delays a shutdown; its lines are on disk already)."""
-        self.connection.close()
+        self.channel.close()
         if self.process.is_alive():
             self.process.kill()
         self.process.join(timeout=5)

@@ -1,14 +1,11 @@
 """Rollouts on a real server on 127.0.0.1, with two bundles of different models: prod v0.3.0, candidate v0.4.0.
 
 A failing or slow shadow is a test-only wrapper around the candidate's model,
-put into the routing table (never a model file).
+put into the routing table (never a model file). The shadow's own tests are in test_shadow.py.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,10 +21,8 @@ from lockstep.contract.prediction_log import read_feedback, read_predictions
 from lockstep.modeling.predict import predict_frame
 from lockstep.registry.store import ModelVersion
 from lockstep.serving.app import create_app
-from lockstep.serving.prediction_log import PredictionLog
 from lockstep.serving.requests import V2_DATATYPES
 from lockstep.serving.routing import RoutingTable
-from lockstep.serving.shadow_process import ShadowJob, score_jobs
 
 from tests.conftest import PACKAGE
 from tests.http_client import Client, running
@@ -62,13 +57,6 @@ class Sleeping(Raising):
     def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
         time.sleep(1)
         return self.model.predict_proba(features)
-
-
-class Crashing(Raising):
-    """A model that ends its process on every call, as a segfault in native code would."""
-
-    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
-        os._exit(70)
 
 
 def table(prod: ModelVersion, candidate: ModelVersion | None, **rollout: Any) -> RoutingTable:
@@ -139,89 +127,6 @@ def _v2(record: dict, loaded: ModelVersion) -> dict:
     types = {rule.name: V2_DATATYPES[rule.dtype] for rule in loaded.contract.columns}
     tensors = [{"name": k, "shape": [1], "datatype": types.get(k, "BYTES"), "data": [v]} for k, v in record.items()]
     return {"inputs": tensors}
-
-
-def test_a_shadow_is_logged_with_its_answers_and_never_answers(
-    prod: ModelVersion, candidate: ModelVersion, payloads: list[dict], tmp_path: Path
-) -> None:
-    with running(create_app(table(prod, candidate, mode="shadow"), tmp_path / "predictions.jsonl")) as base:
-        answers = [
-            Client(base).request("POST", "/v1/predict", payloads[:3], {"x-request-id": f"r{i}"}) for i in range(5)
-        ]
-        deadline = time.monotonic() + 10
-        while metric(base, "arm_requests_total") < 10 and time.monotonic() < deadline:
-            time.sleep(0.05)
-    assert {(body["arm"], body["model_version"]) for _, body, _ in answers} == {("prod", "v0.3.0")}
-    lines = list(read_predictions(tmp_path))
-    shadow = [line for line in lines if not line.served]
-    assert sorted(line.request_id for line in shadow) == [f"r{i}" for i in range(5)]
-    expected = predict_frame(candidate.model, pd.DataFrame(payloads[:3]), candidate.contract)
-    for line in shadow:
-        assert (line.arm, line.model_version, line.error) == ("shadow", "v0.4.0", None)
-        assert line.ids == [p["loan_id"] for p in payloads[:3]]
-        assert line.outputs["score"] == expected["score"].tolist()
-    assert {line.arm for line in lines if line.served} == {"prod"}
-
-
-def test_a_shadow_that_raises_is_logged_and_counted_and_the_answers_stand(
-    prod: ModelVersion, candidate: ModelVersion, payloads: list[dict], tmp_path: Path
-) -> None:
-    broken = dataclasses.replace(candidate, model=Raising(candidate.model), scorer=Raising(candidate.scorer))
-    with running(create_app(table(prod, broken, mode="shadow"), tmp_path / "predictions.jsonl")) as base:
-        answers = [Client(base).request("POST", "/v1/predict", payloads[i]) for i in range(20)]
-        deadline = time.monotonic() + 10
-        while metric(base, "shadow_errors_total") < 20 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert metric(base, "shadow_errors_total") == 20
-    assert all(status == 200 and body["arm"] == "prod" for status, body, _ in answers)
-    shadow = [line for line in read_predictions(tmp_path) if not line.served]
-    assert len(shadow) == 20
-    assert {(line.error, str(line.outputs)) for line in shadow} == {("RuntimeError: the candidate is broken", "{}")}
-
-
-def test_the_shadow_process_logs_each_request_with_its_outputs_or_why_not(
-    candidate: ModelVersion, payloads: list[dict], tmp_path: Path
-) -> None:
-    """`score_jobs`, what the shadow's process runs per batch, called in process."""
-    bad = payloads[1] | {"age": 17}
-    bodies = [json.dumps(payloads[0]), json.dumps([bad, payloads[2]]), json.dumps(payloads[3])]
-    jobs = [ShadowJob(body.encode(), "v1", [f"r{i}:0"], f"r{i}", time.time(), 5.0) for i, body in enumerate(bodies)]
-    broken = dataclasses.replace(candidate, model=Raising(candidate.model), scorer=Raising(candidate.scorer))
-    for loaded, folder in ((candidate, tmp_path / "ok"), (broken, tmp_path / "broken")):
-        log = PredictionLog(folder / "predictions.shadow.jsonl", background=False)
-        result = score_jobs(loaded, jobs, log)
-        log.close()
-        lines = list(read_predictions(folder))
-        assert [line.request_id for line in lines] == ["r0", "r1", "r2"]
-        assert {(line.arm, line.served) for line in lines} == {("shadow", False)}
-        kinds = [outcome.kind for outcome in result.outcomes]
-        if loaded is candidate:
-            expected = predict_frame(candidate.model, pd.DataFrame([payloads[0], payloads[3]]), candidate.contract)
-            assert kinds == [None, "contract", None]
-            assert [lines[0].outputs["score"][0], lines[2].outputs["score"][0]] == expected["score"].tolist()
-        else:
-            assert kinds == ["model", "contract", "model"]
-            assert lines[0].error == "RuntimeError: the candidate is broken"
-        assert lines[1].error.startswith("contract: age: 17 is below the minimum")
-        assert lines[1].outputs == {}
-
-
-def test_a_shadow_that_crashes_its_process_loses_only_its_own_lines(
-    prod: ModelVersion, candidate: ModelVersion, payloads: list[dict], tmp_path: Path
-) -> None:
-    crashing = dataclasses.replace(candidate, model=Crashing(candidate.model), scorer=Crashing(candidate.scorer))
-    with running(create_app(table(prod, crashing, mode="shadow"), tmp_path / "predictions.jsonl")) as base:
-        answers = []
-        for i in range(6):  # apart, so that each batch is one request and starts a new process
-            answers.append(Client(base).request("POST", "/v1/predict", payloads[i]))
-            deadline = time.monotonic() + 10
-            while metric(base, "shadow_errors_total") < i + 1 and time.monotonic() < deadline:
-                time.sleep(0.02)
-        crashes = metric(base, 'shadow_errors_total{kind="crash"}')
-    assert crashes == 6
-    assert [(status, body["arm"]) for status, body, _ in answers] == [(200, "prod")] * 6
-    shadow = [line for line in read_predictions(tmp_path) if not line.served]
-    assert [line.error for line in shadow] == ["the shadow's process died (exit code 70)"] * 6
 
 
 @pytest.mark.parametrize(
