@@ -2,11 +2,12 @@
 
 The server's part of a shadow is a few microseconds per request: it queues the
 request's body and sends batches down a pipe. Everything else happens here, in
-a process of its own at the lowest priority (niceness 19): decoding the body,
-the contract's checks, the model call, and the log line, written to a log of
-its own (`predictions.shadow.jsonl` next to `predictions.jsonl`; readers read
-both). So a shadow takes no time from `prod` that the kernel could give
-`prod`, never holds the server's interpreter, and one that crashes this
+a process of its own at the lowest priority (niceness 19, once it has loaded
+its model): decoding the body, the contract's checks, the model call, and the
+log line, written to a log of its own (`predictions.shadow.jsonl` next to
+`predictions.jsonl`; readers read both). So a running shadow takes no time
+from `prod` that the kernel could give `prod`, never holds the server's
+interpreter, and one that crashes this
 process (a segfault in native code, `os._exit`) loses only the requests it
 held; the server logs those and starts another process on the next batch.
 A crash is only ever a process that has ended: a pipe that fails while its
@@ -163,10 +164,10 @@ def shadow_record(
 def _serve(channel: socket.socket, log_path: Path) -> None:
     """The child's loop: (key, version or None, jobs) in, a ShadowResult out, until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which then ends this process
-    os.nice(SHADOW_NICENESS)
     log = PredictionLog(log_path, background=False)  # each line is on disk before the server hears of it
     stream = channel.makefile("rwb")  # blocking: this process has nothing else to do meanwhile
     versions: dict[str, ModelVersion] = {}
+    niced = False
     while True:
         try:
             key, loaded, jobs = pickle.loads(_read_frame(stream))
@@ -175,6 +176,9 @@ def _serve(channel: socket.socket, log_path: Path) -> None:
             return
         if loaded is not None:
             versions = {key: loaded}  # one candidate at a time: a new one replaces the old
+        if not niced:  # after the first message: its model's modules (~1,000, a second) imported at the server's
+            os.nice(SHADOW_NICENESS)  # priority, like the forkserver's; at niceness 19 a busy machine takes a minute
+            niced = True
         result = pickle.dumps(score_jobs(versions[key], jobs, log), protocol=pickle.HIGHEST_PROTOCOL)
         stream.write(FRAME.pack(len(result)))
         stream.write(result)
