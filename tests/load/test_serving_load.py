@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import signal
 import subprocess
 import time
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from lockstep.contract.prediction_log import read_predictions
 from lockstep.data.prepare import PreparedData
 from lockstep.registry.store import ModelVersion, load_version
 from lockstep.serving.app import create_app
@@ -26,6 +28,7 @@ from tests.unit.serving.test_api import records
 from tests.unit.serving.test_rollout_serving import Raising, Sleeping, fire, keyed, metric, table
 from tests.unit.serving.test_routing import binomial_interval
 from tests.unit.serving.test_serve_faults import serve_process, valid_prediction
+from tests.unit.serving.test_shadow import SHADOW_SCORED, send_buffer, wait_for
 
 
 def test_ten_thousand_requests_from_32_clients_all_succeed(
@@ -96,6 +99,36 @@ def serve(bundle: Path, rollout: Path, port: int, log: Path) -> Iterator[tuple[s
     finally:
         process.terminate()
         process.wait(timeout=60)
+
+
+@pytest.mark.parametrize(("rows", "requests"), [(1, 1_000), (600, 120)], ids=["one-row", "larger-than-the-pipe"])
+def test_a_shadow_on_uvloop_at_8_clients_scores_every_request_and_counts_no_crash(
+    bundle: Path, candidate_bundle: Path, payloads: list[dict], tmp_path: Path, rows: int, requests: int
+) -> None:
+    """`lockstep serve` in shadow mode as the README runs it (uvloop, the default queue), driven by 8 clients.
+
+    The byte-identical test above never reached a failing pipe: its bodies are one record and its queue 100, so a
+    batch stayed under ~50 KB, below the socket's send buffer (~208 KB), and no send ever had to wait. Here the
+    one-row case is the issue's (1,000 requests, 8 clients), and the other sends bodies larger than that buffer,
+    so every batch must wait for the shadow's process to read it. Before, the first stalled (the shadow scored
+    nothing after its first failed send) and the second counted 112 of its 121 requests as crashes.
+    """
+    rollout = tmp_path / "shadow.yaml"
+    rollout.write_text(f"mode: shadow\ncandidate: {candidate_bundle}\n")
+    bodies = [keyed(payloads, requests * rows)[i * rows : (i + 1) * rows] for i in range(requests)]
+    if rows > 1:
+        assert min(len(json.dumps(body)) for body in bodies) > send_buffer()
+    with serve(bundle, rollout, free_port(), tmp_path / "predictions.jsonl") as (base, _):
+        assert Client(base).request("POST", "/v1/predict", payloads[0])[0] == 200
+        wait_for(lambda: metric(base, SHADOW_SCORED) == 1, "the shadow scored its first request")  # it runs
+        answers = fire(base, bodies, clients=8)
+        accounted = lambda: metric(base, SHADOW_SCORED) + metric(base, "shadow_dropped_total")  # noqa: E731
+        wait_for(lambda: accounted() >= requests + 1, f"the shadow scored or dropped all {requests + 1} requests")
+        counts = [metric(base, name) for name in (SHADOW_SCORED, "shadow_dropped_total", "shadow_errors_total")]
+    assert [status for status, _, _ in answers] == [200] * requests
+    assert counts == [requests + 1, 0, 0]  # the queue (1,000) holds them all: none need be dropped
+    shadow = [line.error for line in read_predictions(tmp_path) if not line.served]
+    assert shadow == [None] * (requests + 1)
 
 
 def test_a_canary_at_10_percent_is_in_its_binomial_interval_and_each_user_keeps_its_arm_across_a_restart(
