@@ -374,7 +374,11 @@ def online(bundle: Path, records: list[dict], clients: list[int], seconds: float
     serve = ["serve", "--model", str(bundle), "--port", "{port}", "--prediction-log"]
     logs = {DURABLE: bundle.parent / "durable-log", ROTATING: bundle.parent / "rotating-log"}
     servers = {
-        DURABLE: [str(BIN / "lockstep"), *serve, str(logs[DURABLE] / "predictions.jsonl")],
+        DURABLE: [
+            str(BIN / "lockstep"),
+            *serve,
+            str(logs[DURABLE] / "predictions.jsonl"),
+        ],
         ROTATING: [sys.executable, "-c", ROTATING_LOG_SERVE, *serve, str(logs[ROTATING] / "predictions.jsonl")],
     }
     if not log_only:
@@ -547,11 +551,11 @@ def batch(bundle: Path, records: list[dict], sizes: list[int], folder: Path, bar
         peak_mb = int(done.stderr.strip().splitlines()[-1]) / 1024
         written = pq.read_table(folder / "out.parquet", columns=["score"])["score"].to_numpy()
         if len(written) != size:
-            raise SystemExit(f"lockstep predict scored {len(written):,} of {size:,} rows: not the same work")
+            raise SystemExit(f"the predict command scored {len(written):,} of {size:,} rows: not the same work")
         if bare_scores is not None:
             in_process_scores = pq.read_table(folder / "in-process.parquet", columns=["score"])["score"].to_numpy()
             if not (np.array_equal(written, bare_scores) and np.array_equal(in_process_scores, bare_scores)):
-                raise SystemExit(f"batch {size:,}: lockstep predict, score_files and predict_proba differ")
+                raise SystemExit(f"batch {size:,}: the predict command, score_files and predict_proba differ")
         print(
             f"batch {size:>11,} rows: lockstep predict {size / seconds:,.0f} rows/s (process, imports included), "
             f"score_files in-process {in_process} rows/s, bare predict_proba {bare} rows/s; "

@@ -81,7 +81,7 @@ def test_the_server_and_the_model_are_live_and_ready(answers: dict[str, Any]) ->
 
 
 @pytest.mark.parametrize("inference", INFERENCES)
-def test_scores_are_those_of_lockstep_predict_bit_for_bit(
+def test_scores_are_those_of_the_predict_command_bit_for_bit(
     answers: dict[str, Any], predicted: pd.DataFrame, inference: str
 ) -> None:
     outputs = answers[inference]["outputs"]

@@ -13,7 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from lockstep.contract.prediction_log import FeedbackRecord, PredictionRecord, read_feedback, read_predictions
+from lockstep.contract.prediction_log import (
+    FeedbackRecord,
+    PredictionRecord,
+    read_feedback,
+    read_predictions,
+)
 from lockstep.rollout.evidence import load_evidence
 from lockstep.serving.log_spool import LogSpool
 from lockstep.serving.object_store import S3Store
@@ -156,7 +161,14 @@ def _record(request_id: str) -> PredictionRecord:
 @contextlib.contextmanager
 def serving(model: Path, folder: Path, port: int, env: dict[str, str]) -> Iterator[str]:
     """`lockstep serve --log-upload remote` in `folder` (a DVC project whose default remote is S3)."""
-    command = [str(VENV_BIN / "lockstep"), "serve", "--model", str(model), "--port", str(port)]
+    command = [
+        str(VENV_BIN / "lockstep"),
+        "serve",
+        "--model",
+        str(model),
+        "--port",
+        str(port),
+    ]
     command += ["--prediction-log", str(folder / "logs" / "predictions.jsonl"), "--log-upload", "remote"]
     process = subprocess.Popen(
         command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

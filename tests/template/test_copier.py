@@ -107,7 +107,7 @@ def test_a_new_project_has_its_names_everywhere(acme: Path) -> None:
     assert readme[:3] == ["# Acme Churn Risk", "", ANSWERS["description"]]
     dvc_yaml = yaml.safe_load((acme / "dvc.yaml").read_text())
     assert {stage["cmd"] for stage in dvc_yaml["stages"].values()} == {
-        f"{package} {name}" for name in ("ingest", "prepare", "train", "evaluate")
+        f"{package} {name}" for name in ("params --validate", "ingest", "prepare", "train", "evaluate")
     }
     assert f"from {package}.config import" in (acme / "tests" / "unit" / "config" / "test_loader.py").read_text()
 
@@ -179,7 +179,16 @@ def test_the_shipped_dvc_lock_matches_the_new_project(acme: Path) -> None:
         for entry in entries
         if isinstance(entry, dict)
         for path, change in entry.get("changed deps", {}).items()
+        if not isinstance(change, dict)  # a params file's changed keys
     }
+    # The answers set values (the gate's) that only check_params reads: it alone re-runs for params.
+    params_changed = {
+        stage
+        for stage, entries in status.items()
+        for entry in entries
+        if isinstance(entry, dict) and isinstance(entry.get("changed deps", {}).get("params.yaml"), dict)
+    }
+    assert params_changed <= {"check_params"}
     # Only outputs of earlier stages are missing (nothing has run yet); code, config and uv.lock all match.
     assert set(changed_deps.values()) == {"deleted"}
     assert all(path.startswith(("data/raw/", "data/prepared/", "models/")) for path in changed_deps)

@@ -12,7 +12,12 @@ import pytest
 
 from lockstep.config import Task
 from lockstep.contract.model_contract import ModelContract
-from lockstep.serving.oip import output_tensors, output_types, read_infer_body, requested_outputs
+from lockstep.serving.oip import (
+    output_tensors,
+    output_types,
+    read_infer_body,
+    requested_outputs,
+)
 from lockstep.serving.requests import BadRequestError
 
 

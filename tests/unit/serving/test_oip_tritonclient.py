@@ -68,7 +68,14 @@ def predicted(rows: pd.DataFrame, bundle: Path, tmp_path_factory: pytest.TempPat
     """What `lockstep predict` writes for `rows`."""
     folder = tmp_path_factory.mktemp("predict")
     rows.to_parquet(folder / "in.parquet", index=False)
-    command = [str(VENV_BIN / "lockstep"), "predict", "--model", str(bundle), "--input", str(folder / "in.parquet")]
+    command = [
+        str(VENV_BIN / "lockstep"),
+        "predict",
+        "--model",
+        str(bundle),
+        "--input",
+        str(folder / "in.parquet"),
+    ]
     subprocess.run([*command, "--output", str(folder / "out.parquet")], env=tool_env(), check=True)
     return pd.read_parquet(folder / "out.parquet")
 
@@ -105,7 +112,7 @@ def test_the_server_and_the_model_are_live_ready_and_described_with_and_without_
 
 
 @pytest.mark.parametrize("binary", [True, False], ids=["binary-default", "json"])
-def test_scores_are_those_of_lockstep_predict_bit_for_bit_missing_numbers_included(
+def test_scores_are_those_of_the_predict_command_bit_for_bit_missing_numbers_included(
     client: triton.InferenceServerClient, rows: pd.DataFrame, predicted: pd.DataFrame, binary: bool
 ) -> None:
     metadata = client.get_model_metadata("model")
