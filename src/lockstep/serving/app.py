@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import time
 import uuid
@@ -25,7 +26,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Match, Route
 
 from .. import PACKAGE, __version__
 from ..config import RolloutConfig
@@ -57,7 +58,9 @@ from .shadow import ShadowScorer
 from .shadow_process import ShadowJob
 
 ARM_HEADER = "x-model-arm"
+INTERNAL_ERROR = "the server failed to answer this request; its log has the traceback"
 Handler = Callable[[Request], Awaitable[Response]]
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -115,6 +118,7 @@ class Api:
 
     def _timed(self, endpoint: str, handler: Handler) -> Handler:
         metrics = self.state.metrics
+        metrics.track(endpoint)
         # The Open Inference Protocol's errors are one string, `{"error": "..."}`, as its clients read them.
         error_shape = error_body if endpoint.startswith("/v2") else BadRequestError.body
 
@@ -126,8 +130,11 @@ class Api:
                 for problem in exc.problems:
                     metrics.errors.labels(problem.rule).inc()
                 response = json_response(error_shape(exc), exc.status)
-            metrics.requests.labels(endpoint, str(response.status_code)).inc()
-            metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+            except Exception:  # a bug or a failing model: counted, logged, and answered in the endpoint's shape
+                logger.exception("%s %s failed", request.method, request.url.path)
+                error = BadRequestError.single("$", "internal", INTERNAL_ERROR, 500)
+                response = json_response(error_shape(error), 500)
+            metrics.answered(endpoint, response.status_code, time.perf_counter() - started)
             return response
 
         return wrapper
@@ -272,6 +279,20 @@ async def _no_route(request: Request, exc: Exception) -> Response:
     return json_response(error_body(error) if oip else error.body(), exc.status_code, exc.headers)
 
 
+def _server_error(metrics: Metrics, routes: list[BaseRoute]) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """What answers an exception raised outside every handler (uvicorn logs it): a 500, counted by endpoint."""
+
+    async def answer(request: Request, exc: Exception) -> Response:
+        matched = (
+            route for route in routes if isinstance(route, Route) and route.matches(request.scope)[0] == Match.FULL
+        )
+        endpoint = next((route.path for route in matched), "unmatched")
+        metrics.answered(endpoint, 500)
+        return json_response(BadRequestError.single("$", "internal", INTERNAL_ERROR, 500).body(), 500)
+
+    return answer
+
+
 def create_app(
     serving: ModelVersion | RoutingTable,
     prediction_log: Path,
@@ -312,4 +333,5 @@ def create_app(
     unrouted = {404: _no_route, 405: _no_route}
     app = Starlette(routes=Api(state).routes(), lifespan=lifespan, exception_handlers=unrouted)
     app.state.server = state
+    app.add_exception_handler(Exception, _server_error(metrics, app.routes))
     return app

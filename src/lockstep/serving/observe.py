@@ -26,6 +26,14 @@ class Metrics:
         self.errors = Counter(
             f"{PACKAGE}_request_errors", "Refused requests by the rule they broke", ["rule"], registry=self.registry
         )
+        # Apart from `requests`, and at 0 for every endpoint from the start: Prometheus' increase() cannot see a
+        # series' first appearance, so an alert on it would miss the first server error.
+        self.server_errors = Counter(
+            f"{PACKAGE}_server_errors",
+            "Responses with a 5xx status (the server failed, not the request), by endpoint",
+            ["endpoint"],
+            registry=self.registry,
+        )
         self.latency = Histogram(
             f"{PACKAGE}_request_latency_seconds",
             "Time from request to response",
@@ -67,6 +75,18 @@ class Metrics:
             "Shadow calls slower than the rollout's shadow_budget_ms",
             registry=self.registry,
         )
+
+    def track(self, endpoint: str) -> None:
+        """Show `endpoint`'s server errors in /metrics from now, at 0 until one happens."""
+        self.server_errors.labels(endpoint)
+
+    def answered(self, endpoint: str, status: int, seconds: float | None = None) -> None:
+        """Count one response by endpoint and status (a 5xx also as a server error), and its latency if known."""
+        self.requests.labels(endpoint, str(status)).inc()
+        if status >= 500:
+            self.server_errors.labels(endpoint).inc()
+        if seconds is not None:
+            self.latency.labels(endpoint).observe(seconds)
 
     def observe_predictions(self, version: str, scores: list[float] | None, labels: list[Any]) -> None:
         """Count the labels and record the scores of one response."""

@@ -1,7 +1,8 @@
-"""The server under load, under a hot swap, at shutdown, and on a model that fails verification."""
+"""The server under a hot swap, at shutdown, on a model that fails verification, and on a failing model."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import signal
 import subprocess
@@ -18,7 +19,7 @@ from lockstep.data.prepare import PreparedData
 from lockstep.registry.store import load_version
 from lockstep.serving.app import create_app
 
-from tests.conftest import VENV_BIN, tool_env
+from tests.conftest import PACKAGE, VENV_BIN, tool_env
 from tests.http_client import Client, free_port, running, wait_ready
 from tests.unit.conftest import make_bundle
 from tests.unit.serving.test_api import records
@@ -116,3 +117,35 @@ def test_the_server_refuses_to_start_on_a_model_that_fails_verification(bundle: 
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 2
     assert "contract.json does not match the bundle's manifest" in output
+
+
+class _Broken:
+    """A scorer that raises on every call, as a model with a bug would."""
+
+    def __init__(self, scorer: object) -> None:
+        self.classes_ = scorer.classes_
+
+    def predict_proba(self, features: object) -> None:
+        raise RuntimeError("the model is broken")
+
+
+def test_a_server_error_is_a_json_500_and_counted_by_endpoint(
+    bundle: Path, prepared: PreparedData, tmp_path: Path
+) -> None:
+    """Before: a plain-text 500 from Starlette, and no 5xx series in /metrics (the wrapper caught only 4xx)."""
+    broken = load_version(str(bundle))
+    broken = dataclasses.replace(broken, scorer=_Broken(broken.scorer))
+    with running(create_app(broken, tmp_path / "log.jsonl")) as base:
+        client = Client(base)
+        metrics = client.request("GET", "/metrics")[1]
+        # Every endpoint's series is there before its first error, so that an alert on increase() sees that one.
+        for endpoint in ("/v1/predict", "/v1/feedback", "/v2/models/{name}/infer"):
+            assert f'{PACKAGE}_server_errors_total{{endpoint="{endpoint}"}} 0.0' in metrics
+        status, body, _ = client.request("POST", "/v1/predict", records(prepared.test.head(2)))
+        assert status == 500
+        assert [error["rule"] for error in body["errors"]] == ["internal"]
+        assert "log has the traceback" in body["errors"][0]["message"]
+        metrics = client.request("GET", "/metrics")[1]
+        client.close()
+    assert f'{PACKAGE}_server_errors_total{{endpoint="/v1/predict"}} 1.0' in metrics
+    assert f'{PACKAGE}_requests_total{{endpoint="/v1/predict",status="500"}} 1.0' in metrics
