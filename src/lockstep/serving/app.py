@@ -56,6 +56,7 @@ from .requests import BadRequestError, decode, records_from_v1, records_from_v2,
 from .routing import Router, RoutingTable, sticky_value
 from .shadow import ShadowScorer
 from .shadow_process import ShadowJob
+from .timeouts import BODY_TIMEOUT_SECONDS, BodyReadTimeout
 
 ARM_HEADER = "x-model-arm"
 INTERNAL_ERROR = "the server failed to answer this request; its log has the traceback"
@@ -129,7 +130,7 @@ class Api:
             except BadRequestError as exc:
                 for problem in exc.problems:
                     metrics.errors.labels(problem.rule).inc()
-                response = json_response(error_shape(exc), exc.status)
+                response = json_response(error_shape(exc), exc.status, _closing(exc.status))
             except Exception:  # a bug or a failing model: counted, logged, and answered in the endpoint's shape
                 logger.exception("%s %s failed", request.method, request.url.path)
                 error = BadRequestError.single("$", "internal", INTERNAL_ERROR, 500)
@@ -279,6 +280,11 @@ async def _no_route(request: Request, exc: Exception) -> Response:
     return json_response(error_body(error) if oip else error.body(), exc.status_code, exc.headers)
 
 
+def _closing(status: int) -> dict[str, str] | None:
+    """A 408's headers: the client stopped sending mid-request, so the connection cannot be read further."""
+    return {"connection": "close"} if status == 408 else None
+
+
 def _server_error(metrics: Metrics, routes: list[BaseRoute]) -> Callable[[Request, Exception], Awaitable[Response]]:
     """What answers an exception raised outside every handler (uvicorn logs it): a 500, counted by endpoint."""
 
@@ -299,12 +305,14 @@ def create_app(
     admin_token: str | None = None,
     name: str = "model",
     rollout_source: Callable[[], RolloutConfig] | None = None,
+    body_timeout: float = BODY_TIMEOUT_SECONDS,
     log_store: ObjectStore | None = None,
 ) -> Starlette:
     """The ASGI app serving `serving`: one version, or a rollout's routing table.
 
     The batcher, the shadow and the SIGHUP reload run, and the logs are flushed, within its lifespan; the
     log's spool seals closed segments and ships them to `log_store` (`log_spool.py`).
+    A request's body must keep arriving: a wait over `body_timeout` seconds for its next part is a 408.
     """
     table = serving if isinstance(serving, RoutingTable) else RoutingTable(RolloutConfig(), serving)
     metrics, log = Metrics(), PredictionLog(prediction_log)
@@ -333,5 +341,6 @@ def create_app(
     unrouted = {404: _no_route, 405: _no_route}
     app = Starlette(routes=Api(state).routes(), lifespan=lifespan, exception_handlers=unrouted)
     app.state.server = state
+    app.add_middleware(BodyReadTimeout, seconds=body_timeout)
     app.add_exception_handler(Exception, _server_error(metrics, app.routes))
     return app

@@ -4,7 +4,9 @@ uvicorn parses HTTP with httptools and runs on uvloop (both in the `serve`
 group; it picks them itself). It stops accepting connections on SIGTERM or
 SIGINT and waits for the requests in flight (up to `GRACE_SECONDS`); the app's
 lifespan then drains the micro-batcher and flushes the prediction log. SIGHUP
-re-reads the rollout.
+re-reads the rollout. A client that stops sending is let go: a request's
+headers must be in within `HEADER_TIMEOUT_SECONDS`, and each part of its body
+within `BODY_TIMEOUT_SECONDS` of the last (`timeouts.py`), or it gets a 408.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from ..registry.store import load_version
 from .app import create_app
 from .log_spool import upload_store
 from .routing import RoutingTable, load_table
+from .timeouts import HEADER_TIMEOUT_SECONDS, HeaderTimeoutProtocol
 
 # <PACKAGE>_ADMIN_TOKEN: named after the package, as the numerics switch is.
 ADMIN_TOKEN_ENV = f"{PACKAGE.upper()}_ADMIN_TOKEN"
 GRACE_SECONDS = 30
+KEEP_ALIVE_SECONDS = 5  # how long an idle connection is kept between requests (uvicorn's default)
 
 
 def build_server(
@@ -56,13 +60,21 @@ def build_server(
     table = load_table(source(), prod) if source else RoutingTable(RolloutConfig(), prod)
     token = os.environ.get(ADMIN_TOKEN_ENV) or None
     app = create_app(table, prediction_log, admin_token=token, rollout_source=source, log_store=log_store)
-    config = uvicorn.Config(
+    return uvicorn.Server(server_config(app, host, port))
+
+
+def server_config(app: Any, host: str, port: int, header_timeout: float = HEADER_TIMEOUT_SECONDS) -> Any:
+    """The API's uvicorn settings: httptools with a header timeout, no access log, a grace period at shutdown."""
+    import uvicorn
+
+    return uvicorn.Config(
         app,
         host=host,
         port=port,
         lifespan="on",
         access_log=False,
         log_level="info",
+        http=functools.partial(HeaderTimeoutProtocol, header_timeout=header_timeout),
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         timeout_graceful_shutdown=GRACE_SECONDS,
     )
-    return uvicorn.Server(config)

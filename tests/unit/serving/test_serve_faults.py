@@ -1,10 +1,12 @@
-"""The server under a hot swap, at shutdown, on a model that fails verification, and on a failing model."""
+"""The server under a hot swap, at shutdown, on a model that fails verification, a failing model and stalled clients."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -16,8 +18,9 @@ from sklearn.pipeline import Pipeline
 from lockstep.contract.model_contract import ModelContract
 from lockstep.contract.prediction_log import log_lines
 from lockstep.data.prepare import PreparedData
-from lockstep.registry.store import load_version
+from lockstep.registry.store import ModelVersion, load_version
 from lockstep.serving.app import create_app
+from lockstep.serving.server import server_config
 
 from tests.conftest import PACKAGE, VENV_BIN, tool_env
 from tests.http_client import Client, free_port, running, wait_ready
@@ -149,3 +152,50 @@ def test_a_server_error_is_a_json_500_and_counted_by_endpoint(
         client.close()
     assert f'{PACKAGE}_server_errors_total{{endpoint="/v1/predict"}} 1.0' in metrics
     assert f'{PACKAGE}_requests_total{{endpoint="/v1/predict",status="500"}} 1.0' in metrics
+
+
+def _stalled(base: str, sent: bytes) -> tuple[bytes, float]:
+    """Send `sent` on a new connection and stop; what the server answers before it closes, and how long that took."""
+    host, port = base.removeprefix("http://").split(":")
+    started = time.monotonic()
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(sent)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer, time.monotonic() - started
+
+
+def test_a_client_that_stops_sending_gets_a_408_and_the_connection_closes(
+    prod: ModelVersion, prepared: PreparedData, tmp_path: Path
+) -> None:
+    """Before: a connection that stopped mid-headers or mid-body was held open for good."""
+    app = create_app(prod, tmp_path / "log.jsonl", body_timeout=1.0)
+    body = json.dumps(records(prepared.test.head(1))).encode()
+    head = b"POST /v1/predict HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\n"
+    with running(app, server_config(app, "127.0.0.1", 0, header_timeout=1.0)) as base:
+        stalls = {
+            "nothing sent": b"",
+            "half the headers": head,
+            "half the body": head + b"content-length: %d\r\n\r\n" % len(body) + body[: len(body) // 2],
+        }
+        for stall, sent in stalls.items():
+            answer, waited = _stalled(base, sent)
+            status_line, _, rest = answer.partition(b"\r\n")
+            assert status_line == b"HTTP/1.1 408 Request Timeout", (stall, answer)
+            assert 0.9 < waited < 20, (stall, waited)
+            error = json.loads(rest.partition(b"\r\n\r\n")[2])["errors"][0]
+            assert (error["rule"], error["field"]) == ("timeout", "$"), stall
+        # A body that keeps coming, however slowly, is read to its end.
+        host, port = base.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=30) as connection:
+            connection.sendall(head + b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body))
+            for start in range(0, len(body), len(body) // 3 + 1):
+                time.sleep(0.2)
+                connection.sendall(body[start : start + len(body) // 3 + 1])
+            assert connection.makefile("rb").readline().startswith(b"HTTP/1.1 200 ")
+        client = Client(base)
+        metrics = client.request("GET", "/metrics")[1]
+        client.close()
+    assert f'{PACKAGE}_requests_total{{endpoint="/v1/predict",status="408"}} 1.0' in metrics
+    assert f'{PACKAGE}_request_errors_total{{rule="timeout"}} 1.0' in metrics
