@@ -141,11 +141,20 @@ class Api:
         return wrapper
 
     async def _predict(
-        self, records: list[dict[str, Any]], arm: str, loaded: ModelVersion, request_id: str, started: float
+        self,
+        records: list[dict[str, Any]],
+        arm: str,
+        loaded: ModelVersion,
+        request_id: str,
+        started: float,
+        row_key: str | None = None,
     ) -> Scored:
-        """Check and score `records` with `loaded` (micro-batched), then count and log the predictions."""
+        """Check and score `records` with `loaded` (micro-batched), then count and log the predictions.
+
+        A row without an id column's value gets `<row_key>:<i>` (`row_key`: `request_id` unless given).
+        """
         out = await self.state.batcher.predict(loaded, records)
-        ids = row_ids(records, loaded.contract, request_id)
+        ids = row_ids(records, loaded.contract, row_key or request_id)
         metrics, elapsed = self.state.metrics, time.perf_counter() - started
         metrics.observe_predictions(loaded.version, out.get("score"), out["label"])
         metrics.arm_requests.labels(arm, loaded.version).inc()
@@ -176,11 +185,17 @@ class Api:
     async def predict_v1(self, request: Request) -> Response:
         """POST /v1/predict: one record or a list of records."""
         started, table = time.perf_counter(), self.state.router.table
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        # Row ids come from the server's own key: a client's x-request-id may repeat (it is logged as request_id).
+        key = uuid.uuid4().hex
+        request_id = request.headers.get("x-request-id") or key
         body = await body_bytes(request)
-        records = sized(records_from_v1(decode(body)))
+        records = records_from_v1(decode(body))
+        if not records:  # an empty list: no rows to score, so no predictions (and nothing logged)
+            answer = {"arm": "prod", "model_version": table.prod.version, "model_sha256": table.prod.sha256}
+            return json_response(answer | {"predictions": []}, headers={"x-request-id": request_id, ARM_HEADER: "prod"})
+        sized(records)
         arm, loaded = table.choose(sticky_value(records, table.rollout.sticky_key, request_id))
-        scored = await self._predict(records, arm, loaded, request_id, started)
+        scored = await self._predict(records, arm, loaded, request_id, started, key)
         self._shadow(table, body, "v1", scored, request_id, started)
         out = scored.outputs
         predictions = [{"id": row_id} | {name: out[name][i] for name in out} for i, row_id in enumerate(scored.ids)]

@@ -51,8 +51,15 @@ def _problems(row: int, item: Any, contract: ModelContract) -> list[Problem]:
 
 def _valid_outcome(outcome: Any, contract: ModelContract) -> bool:
     if contract.task == Task.REGRESSION:
-        return isinstance(outcome, int | float) and not isinstance(outcome, bool) and math.isfinite(outcome)
+        return isinstance(outcome, int | float) and not isinstance(outcome, bool) and _finite(outcome)
     return any(type(outcome) is type(label) and outcome == label for label in contract.classes or [])
+
+
+def _finite(number: float) -> bool:
+    try:
+        return math.isfinite(number)
+    except OverflowError:  # an integer beyond any float (JSON allows 10**400): not a number the readers can use
+        return False
 
 
 def _expected(contract: ModelContract) -> str:

@@ -109,9 +109,13 @@ def records_from_v1(document: Any) -> list[dict[str, Any]]:
     records = [document] if isinstance(document, dict) else document
     if not isinstance(records, list):
         raise _refuse("$", "type", "the body must be a record (a JSON object) or a list of records")
-    for row, record in enumerate(records):
-        if not isinstance(record, dict):
-            raise _refuse(f"$[{row}]", "type", f"record {row} is not a JSON object", row=row)
+    strays = [
+        Problem(row, f"$[{row}]", "type", f"record {row} is not a JSON object")
+        for row, record in enumerate(records)
+        if not isinstance(record, dict)
+    ]
+    if strays:
+        raise BadRequestError(422, strays)
     return records
 
 
@@ -163,38 +167,39 @@ def check_requests(requests: list[list[dict[str, Any]]], contract: ModelContract
     The contract's checks cost about as much for one row as for a thousand, so
     the micro-batcher checks everything waiting at once. A request passes whole,
     or is refused (422) with every problem of its rows, numbered from its own
-    first row; the other requests are not affected.
+    first row: its unknown and missing fields, and each value that breaks its
+    column's rule (a missing field is listed once, as missing). The other
+    requests are not affected.
     """
-    outcomes: list[slice | BadRequestError] = [slice(0)] * len(requests)
-    for index, records in enumerate(requests):
-        problems = check_record_fields(records, contract)
-        if problems:
-            outcomes[index] = BadRequestError(422, problems)
-    kept = [index for index, outcome in enumerate(outcomes) if isinstance(outcome, slice)]
-    starts = np.cumsum([0] + [len(requests[index]) for index in kept])
-    records = [record for index in kept for record in requests[index]]
-    if not records:
-        return CheckedRequests({}, outcomes)
-    columns = {name: _column([record[name] for record in records]) for name in contract.feature_names}
+    problems = {
+        index: found for index, records in enumerate(requests) if (found := check_record_fields(records, contract))
+    }
+    missing = {(index, p.row, p.field) for index, found in problems.items() for p in found if p.rule == "missing"}
+    starts = np.cumsum([0] + [len(records) for records in requests])
+    records = [record for records in requests for record in records]
+    if not records:  # no rows, no problems
+        return CheckedRequests({}, [slice(0)] * len(requests))
+    columns = {name: _column([record.get(name) for record in records]) for name in contract.feature_names}
     checked = check_rows(columns, contract)
-    refused: dict[int, list[Problem]] = {}
     for problem in checked.problems:
         owner = int(np.searchsorted(starts, problem.row, side="right")) - 1
         local = problem.row - int(starts[owner])
-        refused.setdefault(owner, []).append(Problem(local, problem.field, problem.rule, problem.message))
+        if (owner, local, problem.field) not in missing:
+            problems.setdefault(owner, []).append(Problem(local, problem.field, problem.rule, problem.message))
+    outcomes: list[slice | BadRequestError] = []
+    next_row = 0
+    for index, request in enumerate(requests):
+        if index in problems:
+            outcomes.append(BadRequestError(422, sorted(problems[index], key=lambda problem: problem.row)))
+        else:
+            outcomes.append(slice(next_row, next_row + len(request)))
+            next_row += len(request)
+    if not problems:
+        return CheckedRequests(checked.columns, outcomes)
     # Rows of a refused request are not scored, even those that passed.
     owners = np.searchsorted(starts, checked.positions, side="right") - 1
-    accepted = ~np.isin(owners, list(refused))
-    next_row = 0
-    for owner, index in enumerate(kept):
-        if owner in refused:
-            outcomes[index] = BadRequestError(422, refused[owner])
-        else:
-            outcomes[index] = slice(next_row, next_row + len(requests[index]))
-            next_row += len(requests[index])
-    if refused:
-        return CheckedRequests({name: values[accepted] for name, values in checked.columns.items()}, outcomes)
-    return CheckedRequests(checked.columns, outcomes)
+    accepted = ~np.isin(owners, list(problems))
+    return CheckedRequests({name: values[accepted] for name, values in checked.columns.items()}, outcomes)
 
 
 def row_ids(records: list[dict[str, Any]], contract: ModelContract, request_id: str) -> list[Any]:

@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from lockstep.config import Task
 from lockstep.contract.prediction_log import log_lines
 from lockstep.data.prepare import PreparedData
 from lockstep.modeling.predict import predict_frame
@@ -21,7 +22,8 @@ from lockstep.registry.store import ModelVersion, load_version
 from lockstep.serving.app import create_app
 from lockstep.serving.batch import score_files
 from lockstep.serving.batcher import MicroBatcher
-from lockstep.serving.requests import check_requests
+from lockstep.serving.feedback import feedback_records
+from lockstep.serving.requests import BadRequestError, check_requests
 
 from tests.conftest import PACKAGE
 from tests.http_client import Client, running
@@ -145,8 +147,7 @@ def test_a_bad_field_is_a_422_naming_the_field_and_rule(
         (b"\xff\xfe", 400, "$", "malformed_json"),
         (b'"a string"', 422, "$", "type"),
         (b"42", 422, "$", "type"),
-        (b"[]", 422, "$", "empty"),
-        (b"[1, 2]", 422, "$[0]", "type"),
+        (b"[1]", 422, "$[0]", "type"),
         (b'{"age": NaN}', 400, "$", "malformed_json"),
     ],
 )
@@ -172,6 +173,62 @@ def test_a_body_too_deep_or_not_utf8_is_a_400_on_every_endpoint(client: Client, 
     status, parsed, _ = client.request("POST", path, body)
     assert status == 400
     assert "UTF-8" in str(parsed) or "levels deep; at most 32" in str(parsed)
+
+
+def test_every_record_that_is_not_an_object_is_listed(client: Client) -> None:
+    status, parsed, _ = client.request("POST", "/v1/predict", b'[1, {}, "a", null]')
+    assert status == 422
+    assert [(e["row"], e["field"], e["rule"]) for e in parsed["errors"]] == [
+        (0, "$[0]", "type"),
+        (2, "$[2]", "type"),
+        (3, "$[3]", "type"),
+    ]
+
+
+def test_an_empty_list_gets_an_empty_list_of_predictions(client: Client, loaded: ModelVersion) -> None:
+    """Before: a 422 (`empty`), although the OpenAPI schema allows an empty list."""
+    status, body, headers = client.request("POST", "/v1/predict", [], {"x-request-id": "none"})
+    assert status == 200
+    assert body == {"arm": "prod", "model_version": "v0.3.0", "model_sha256": loaded.sha256, "predictions": []}
+    assert (headers["x-request-id"], headers["x-model-arm"]) == ("none", "prod")
+
+
+def test_missing_fields_do_not_hide_the_other_problems(
+    client: Client, loaded: ModelVersion, prepared: PreparedData
+) -> None:
+    """Before: `{"age": "x"}` listed 13 missing fields and not the type error on `age`."""
+    status, parsed, _ = client.request("POST", "/v1/predict", {"age": "x"})
+    assert status == 422
+    missing = sorted(set(loaded.contract.feature_names) - {"age"})
+    assert [(e["field"], e["rule"]) for e in parsed["errors"]] == [(name, "missing") for name in missing] + [
+        ("age", "type")
+    ]
+    body = [_bad(prepared), _bad(prepared, colour="blue", age=17, home_ownership=DELETE)]
+    status, parsed, _ = client.request("POST", "/v1/predict", body)
+    assert sorted((e["row"], e["field"], e["rule"]) for e in parsed["errors"]) == [
+        (1, "age", "range"),
+        (1, "colour", "unknown_field"),
+        (1, "home_ownership", "missing"),
+    ]
+
+
+def test_row_ids_are_unique_per_request_whatever_id_the_client_sends(client: Client, prepared: PreparedData) -> None:
+    """Before: two requests with the same x-request-id got (and logged) the same row ids `<id>:<i>`."""
+    rows = [{k: v for k, v in record.items() if k != "loan_id"} for record in records(prepared.test.head(2))]
+    answers = [client.request("POST", "/v1/predict", rows, {"x-request-id": "same"}) for _ in range(2)]
+    assert [headers["x-request-id"] for _, _, headers in answers] == ["same", "same"]
+    ids = [prediction["id"] for _, body, _ in answers for prediction in body["predictions"]]
+    assert len(set(ids)) == 4
+    assert all(row_id.endswith((":0", ":1")) for row_id in ids)
+
+
+def test_an_outcome_too_large_for_a_float_is_refused(loaded: ModelVersion) -> None:
+    """Before: an OverflowError (a 500) for a regression model's outcome of 10**400, which JSON allows."""
+    regression = dataclasses.replace(loaded.contract, task=Task.REGRESSION, classes=None, positive_class=None)
+    with pytest.raises(BadRequestError) as refused:
+        feedback_records({"id": "a:0", "outcome": 10**400}, regression)
+    assert [(p.field, p.rule) for p in refused.value.problems] == [("outcome", "category")]
+    assert feedback_records({"id": "a:0", "outcome": 10**300}, regression)[0].outcome == 10**300
 
 
 def test_every_problem_of_every_record_is_listed(client: Client, prepared: PreparedData) -> None:
