@@ -280,9 +280,10 @@ class Api:
         return Response(generate_latest(self.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     async def openapi(self, request: Request) -> Response:
-        """GET /openapi.json, generated from the contract of the current `prod`."""
-        prod = self.state.router.table.prod
-        return json_response(openapi_document(prod.contract, prod.version))
+        """GET /openapi.json, generated from the contract of the current `prod` and the versions that answer."""
+        table = self.state.router.table
+        versions = [loaded.version for _, loaded in answering(table)]
+        return json_response(openapi_document(table.prod.contract, table.prod.version, self.state.name, versions))
 
 
 async def _no_route(request: Request, exc: Exception) -> Response:
