@@ -66,8 +66,9 @@ def _answers(
     if headers:
         responses["200"]["headers"] = headers
     for status in errors:
-        # A 408 for headers comes before any route is known: always in our shape.
-        shape = _ref("Errors") if status == 408 else _ref(error)
+        shape = _ref(error)
+        if status == 408 and error != "Errors":  # a 408 for headers comes before any route is known: in our shape
+            shape = {"anyOf": [shape, _ref("Errors")]}
         responses[str(status)] = {"description": ERRORS[status], "content": _json(shape)}
     return responses
 

@@ -157,6 +157,14 @@ def test_a_body_that_is_not_records_is_refused(client: Client, body: bytes, stat
     assert [(e["field"], e["rule"]) for e in parsed["errors"]] == [(field, rule)]
 
 
+def test_a_chunked_body_over_the_limit_is_a_413(client: Client) -> None:
+    """A chunked body declares no length: what it sends is counted (before, only a declared length was checked)."""
+    chunk = b"[" + b"0," * 500_000 + b"0]"
+    client.connection.request("POST", "/v1/predict", body=iter([chunk] * 9), encode_chunked=True)
+    response = client.connection.getresponse()
+    assert (response.status, json.loads(response.read())["errors"][0]["rule"]) == (413, "too_large")
+
+
 DEEP_OR_NOT_UTF8 = {
     "arrays 1,000 deep": b"[" * 1000 + b"]" * 1000,
     "objects 1,000 deep": b'{"a":' * 1000 + b"1" + b"}" * 1000,
