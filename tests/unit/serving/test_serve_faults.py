@@ -46,7 +46,10 @@ def test_a_hot_swap_under_load_drops_nothing_and_each_answer_names_its_version(
 
         def client_run(_: int) -> list[str]:
             client, versions = Client(base), []
-            while len(versions) < 40 or not swapped.is_set() or versions[-1] != "v0.4.0":
+            deadline = time.monotonic() + 300  # a swap that never takes fails below, and never hangs the run
+            while (len(versions) < 40 or not swapped.is_set() or versions[-1] != "v0.4.0") and (
+                time.monotonic() < deadline
+            ):
                 status, body, _ = client.request("POST", "/v1/predict", payloads[len(versions) % 50])
                 assert valid_prediction(status, body), body
                 versions.append(body["model_version"])
@@ -57,15 +60,17 @@ def test_a_hot_swap_under_load_drops_nothing_and_each_answer_names_its_version(
         with ThreadPoolExecutor(8) as pool:
             running_clients = pool.map(client_run, range(8))
             time.sleep(0.5)
-            assert (
-                admin.request("POST", "/admin/model", {"model": str(newer)}, {"authorization": "Bearer wrong"})[0]
-                == 401
-            )
-            status, body, _ = admin.request("POST", "/admin/model", {"model": str(tmp_path / "nothing")}, auth)
-            assert (status, body["errors"][0]["rule"]) == (422, "verification")
-            status, body, _ = admin.request("POST", "/admin/model", {"model": str(newer)}, auth)
-            assert (status, body["model_version"], body["previous"]) == (200, "v0.4.0", "v0.3.0")
-            swapped.set()
+            try:  # however the swap ends, the clients stop: a failed assertion must not leave them looping
+                assert (
+                    admin.request("POST", "/admin/model", {"model": str(newer)}, {"authorization": "Bearer wrong"})[0]
+                    == 401
+                )
+                status, body, _ = admin.request("POST", "/admin/model", {"model": str(tmp_path / "nothing")}, auth)
+                assert (status, body["errors"][0]["rule"]) == (422, "verification")
+                status, body, _ = admin.request("POST", "/admin/model", {"model": str(newer)}, auth)
+                assert (status, body["model_version"], body["previous"]) == (200, "v0.4.0", "v0.3.0")
+            finally:
+                swapped.set()
             sequences = list(running_clients)
     for versions in sequences:
         assert set(versions) <= {"v0.3.0", "v0.4.0"}
