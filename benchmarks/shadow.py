@@ -81,10 +81,10 @@ def shadow_counts(port: int) -> dict[str, float]:
     text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30).read().decode()
     counts = dict.fromkeys(("scored", "dropped", "errors", "crashes"), 0.0)
     prefixes = {
-        "scored": f'{NAME}_arm_requests_total{{arm="shadow"',
+        "scored": NAME + '_arm_requests_total{arm="shadow"',  # no doubled braces: Copier reads them
         "dropped": f"{NAME}_shadow_dropped_total ",
-        "errors": f"{NAME}_shadow_errors_total{{",
-        "crashes": f'{NAME}_shadow_errors_total{{kind="crash"}}',
+        "errors": NAME + "_shadow_errors_total{",
+        "crashes": NAME + '_shadow_errors_total{kind="crash"}',
     }
     for line in text.splitlines():
         for name, prefix in prefixes.items():

@@ -216,5 +216,6 @@ def test_the_server_ships_its_logs_to_the_dvc_remote_and_the_readers_read_them_f
     assert list(read_predictions(source, start=time.time() + 1)) == []
     assert len(list(read_predictions(source, start=started - 1))) == 30
     assert len(list(read_feedback(source))) == 10
-    evidence = load_evidence(source)  # what `lockstep rollout report --logs s3://...` reads
+    # What `lockstep rollout report --logs s3://...` reads:
+    evidence = load_evidence(source)
     assert (len(evidence.requests), int(evidence.rows["has_outcome"].sum())) == (30, 10)

@@ -1,6 +1,6 @@
 """The one schema of `params.yaml` (a module per config group) and its one loader.
 
-Import from here: `from lockstep.config import Params, load_params`.
+Import from here, the package's `config`: `Params`, `load_params`, `parse_rollout`, the enums.
 """
 
 from .base import MAX_SEED, library_problem
