@@ -38,7 +38,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package: imported by path
 from _env import header, load, pinned
-from serving import BIN, CHECKED, NAME, check_same_scores, drive, expected_scores, make_bundle, pin, scores, start
+from serving import (
+    BIN,
+    CHECKED,
+    NAME,
+    check_same_scores,
+    drive,
+    expected_scores,
+    pin,
+    prod_and_candidate,
+    scores,
+    start,
+)
 
 MODES = {
     "single (--model)": None,
@@ -149,11 +160,7 @@ def main() -> None:
     header("rollout")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        (folder / "prod").mkdir()
-        (folder / "candidate").mkdir()
-        prod, records = make_bundle(folder / "prod", rows)
-        candidate, _ = make_bundle(folder / "candidate", rows // 2)
-        keyed = [record | {"loan_id": f"U{i:09d}"} for i, record in enumerate(records)]
+        prod, candidate, keyed = prod_and_candidate(folder, rows)
         bodies = [json.dumps(record).encode() for record in keyed]
         arms = {"prod": prod, "canary": candidate}
         expected = {arm: expected_scores(bundle, keyed[:CHECKED])["serving"] for arm, bundle in arms.items()}

@@ -97,6 +97,16 @@ print(json.dumps({"imports": imported - started, "load": time.perf_counter() - i
 STARTS = 5
 
 
+def prod_and_candidate(folder: Path, rows: int) -> tuple[Path, Path, list[dict]]:
+    """A prod bundle (`rows` training rows) and a different candidate (half as many) in `folder`, and prod's
+    sample records, each keyed by a user id (`loan_id`) so that a rollout can route them stickily."""
+    (folder / "prod").mkdir()
+    (folder / "candidate").mkdir()
+    prod, records = make_bundle(folder / "prod", rows)
+    candidate, _ = make_bundle(folder / "candidate", rows // 2)
+    return prod, candidate, [record | {"loan_id": f"U{i:09d}"} for i, record in enumerate(records)]
+
+
 def make_bundle(folder: Path, rows: int = 20_000) -> tuple[Path, list[dict]]:
     """Train the default model on synthetic data, bundle it; return the bundle and sample records."""
     import contextlib

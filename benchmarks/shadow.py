@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package: imported by path
 from _env import BIN, header, load, pinned
-from serving import NAME, expected_scores, make_bundle, wait_up
+from serving import NAME, expected_scores, prod_and_candidate, wait_up
 
 CLIENTS = (1, 8, 32)
 GOAL = 0.001  # at most this share of requests not shadowed, and no crash counted
@@ -165,11 +165,7 @@ def main() -> None:
     header("shadow")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        (folder / "prod").mkdir()
-        (folder / "candidate").mkdir()
-        prod, records = make_bundle(folder / "prod", rows)
-        candidate, _ = make_bundle(folder / "candidate", rows // 2)
-        keyed = [record | {"loan_id": f"U{i:09d}"} for i, record in enumerate(records)]
+        prod, candidate, keyed = prod_and_candidate(folder, rows)
         expected = expected_scores(candidate, keyed[:CHECKED])["serving"]
         shapes = {
             "1 record": (args.requests, [json.dumps([record]).encode() for record in keyed]),
