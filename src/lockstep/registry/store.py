@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+    from .revision import Revision
+
 WORKSPACE = "workspace"
 SEMVER = re.compile(r"^v\d+\.\d+\.\d+$")
 MANIFEST = "manifest.json"
@@ -65,7 +67,10 @@ def load_version(ref: str, repo: Path = paths.PROJ_ROOT) -> ModelVersion:
         return _load_files(lambda path: _read_file(repo / path), None, repo, WORKSPACE)
     version = ref if SEMVER.match(ref) else _stage_version(repo, ref)
     commit = _version_commit(repo, version)
-    return _load_files(_revision_reader(repo, commit, version), commit, repo, version)
+    from .revision import Revision
+
+    with Revision(commit, repo) as revision:  # its DVC file system is opened once for the three files
+        return _load_files(_revision_reader(revision, version), commit, repo, version)
 
 
 def _stage_version(repo: Path, stage: str) -> str:
@@ -95,14 +100,12 @@ def _version_commit(repo: Path, version: str) -> str:
         raise PipelineError(f"{repo} has no model registry ({str(exc).splitlines()[0]}): `git fetch --tags`") from None
 
 
-def _revision_reader(repo: Path, commit: str, version: str) -> Callable[[Path], bytes]:
+def _revision_reader(revision: Revision, version: str) -> Callable[[Path], bytes]:
     """Read files as committed with `version` (DVC-tracked ones from the cache or the remote)."""
-    from .revision import Revision
 
     def read(path: Path) -> bytes:
         try:
-            with Revision(commit, repo) as revision:
-                return revision.dvc(path)
+            return revision.dvc(path)
         except Exception as exc:  # not in the cache nor the remote, no credentials: one message for all
             raise PipelineError(f"{path} of {version} cannot be read ({type(exc).__name__}): `dvc pull` it") from None
 
