@@ -120,18 +120,22 @@ def set_site_name(text: str, title: str, template_title: str) -> str:
 
 
 def set_gate(text: str, metric: str, threshold: float) -> str:
-    """Set `gate.metric` and `gate.threshold` in a YAML file, leaving the rest byte for byte."""
+    """Set `gate.metric` and `gate.threshold` in a YAML file, leaving the rest byte for byte.
+
+    The `gate:` block may be nested (dvc.lock records the whole params.yaml under the check_params stage).
+    """
     lines = text.split("\n")
-    start = lines.index("gate:")
+    start = next(index for index, line in enumerate(lines) if line.strip() == "gate:")
+    child = " " * (len(lines[start]) - len(lines[start].lstrip()) + 2)
     for index in range(start + 1, len(lines)):
         line = lines[index]
-        if line and not line.startswith((" ", "#")):
+        if line.strip() and not line.startswith(child) and not line.strip().startswith("#"):
             break
         key, _, value = line.strip().partition(": ")
         if key == "metric" and value.split("#")[0].strip() != metric:
-            lines[index] = f"  metric: {metric}"
+            lines[index] = f"{child}metric: {metric}"
         if key == "threshold" and float(value.split("#")[0]) != threshold:
-            lines[index] = f"  threshold: {threshold!r}"
+            lines[index] = f"{child}threshold: {threshold!r}"
     return "\n".join(lines)
 
 
@@ -186,8 +190,10 @@ def main() -> None:
             path.write_text(set_gate(path.read_text(encoding="utf-8"), args.gate_metric, args.gate_threshold))
     dvc_lock = project / "dvc.lock"
     if dvc_lock.is_file() and (project / "uv.lock").is_file():
-        text = dvc_lock.read_text(encoding="utf-8")
-        dvc_lock.write_text(update_uv_lock_hash(text, old_uv_lock, file_md5(project / "uv.lock")), encoding="utf-8")
+        text = update_uv_lock_hash(dvc_lock.read_text(encoding="utf-8"), old_uv_lock, file_md5(project / "uv.lock"))
+        if "\n        gate:\n" in text:  # check_params records the whole params.yaml, the gate with it
+            text = set_gate(text, args.gate_metric, args.gate_threshold)
+        dvc_lock.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
