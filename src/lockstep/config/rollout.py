@@ -32,7 +32,7 @@ class RolloutConfig(Section):
     split: Percent = 50  # ab: the candidate's share
     sticky_key: str | None = None  # a contract column; null: each request is assigned by its request id
     salt: str = Field("rollout", min_length=1)
-    shadow_queue: int = Field(1000, ge=1, le=1_000_000)  # requests waiting for the shadow; more are dropped
+    shadow_queue: int = Field(10_000, ge=1, le=1_000_000)  # requests waiting for the shadow; more are dropped
     shadow_budget_ms: float = Field(5.0, gt=0)  # what a shadow may add to a response's latency
     min_outcomes: int = Field(200, ge=1)  # per arm, before the rollout report decides
     max_error_rate: float = Field(0.01, ge=0, le=1)  # the candidate's share of failed requests that rolls it back

@@ -30,7 +30,7 @@ from .requests import BadRequestError, decode
 from .routing import RoutingTable, load_table
 
 if TYPE_CHECKING:
-    from .app import ServerState
+    from .state import ServerState
 
 log = logging.getLogger(__name__)
 

@@ -23,15 +23,15 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Match, Route
+from starlette.routing import Route
 
 from .. import PACKAGE, __version__
 from ..config import RolloutConfig
 from ..contract.prediction_log import FEEDBACK_FILE, PredictionRecord, shadow_log
 from ..registry.store import ModelVersion
+from . import oip
 from .admin import Admin
 from .batcher import MicroBatcher
 from .feedback import feedback_records
@@ -39,48 +39,23 @@ from .http import body_bytes, json_response
 from .log_spool import LogSpool
 from .object_store import ObjectStore
 from .observe import Metrics
-from .oip import (
-    EXTENSIONS,
-    HEADER_LENGTH,
-    answering,
-    error_body,
-    infer_response,
-    model_metadata,
-    output_tensors,
-    read_infer_body,
-    requested_outputs,
-)
 from .openapi import openapi_document
 from .prediction_log import PredictionLog
 from .requests import BadRequestError, decode, records_from_v1, records_from_v2, row_ids, sized
 from .routing import Router, RoutingTable, sticky_value
 from .shadow import ShadowScorer
 from .shadow_process import ShadowJob
+from .state import ServerState
 from .timeouts import BODY_TIMEOUT_SECONDS, BodyReadTimeout
+from .unhandled import INTERNAL_ERROR, no_route, server_error
 
 ARM_HEADER = "x-model-arm"
-INTERNAL_ERROR = "the server failed to answer this request; its log has the traceback"
 Handler = Callable[[Request], Awaitable[Response]]
 logger = logging.getLogger(__name__)
 
 
-@dataclass
-class ServerState:
-    """What the handlers share: the routing table (swapped whole), and the server's helpers."""
-
-    router: Router
-    name: str
-    batcher: MicroBatcher
-    metrics: Metrics
-    log: PredictionLog
-    feedback: PredictionLog
-    admin_token: str | None
-    # Where SIGHUP re-reads the rollout from (params.yaml, or `serve --rollout FILE`); None: it only logs a warning.
-    rollout_source: Callable[[], RolloutConfig] | None = None
-
-
 @dataclass(frozen=True)
-class Scored:
+class Answer:
     """One request's answer: the rows' ids (as logged) and the outputs."""
 
     ids: list[Any]
@@ -121,7 +96,7 @@ class Api:
         metrics = self.state.metrics
         metrics.track(endpoint)
         # The Open Inference Protocol's errors are one string, `{"error": "..."}`, as its clients read them.
-        error_shape = error_body if endpoint.startswith("/v2") else BadRequestError.body
+        error_shape = oip.error_body if endpoint.startswith("/v2") else BadRequestError.body
 
         async def wrapper(request: Request) -> Response:
             started = time.perf_counter()
@@ -148,7 +123,7 @@ class Api:
         request_id: str,
         started: float,
         row_key: str | None = None,
-    ) -> Scored:
+    ) -> Answer:
         """Check and score `records` with `loaded` (micro-batched), then count and log the predictions.
 
         A row without an id column's value gets `<row_key>:<i>` (`row_key`: `request_id` unless given).
@@ -171,10 +146,10 @@ class Api:
             latency_ms=round(elapsed * 1000, 3),
         )
         self.state.log.write(record)
-        return Scored(ids, out)
+        return Answer(ids, out)
 
     def _shadow(
-        self, table: RoutingTable, body: bytes, protocol: str, scored: Scored, request_id: str, started: float
+        self, table: RoutingTable, body: bytes, protocol: str, scored: Answer, request_id: str, started: float
     ) -> None:
         """Hand the request's body to the shadow, if the table has one (never waits)."""
         if table.shadow is not None:
@@ -206,8 +181,8 @@ class Api:
     async def infer_v2(self, request: Request) -> Response:
         """POST /v2/models/{name}[/versions/{version}]/infer: the Open Inference Protocol's columnar request."""
         started, table = time.perf_counter(), self.state.router.table
-        named = self._named_version(request, table)
-        infer = read_infer_body(await body_bytes(request), request.headers.get(HEADER_LENGTH))
+        named = oip.named_version(request, self.state.name, table)
+        infer = oip.read_infer_body(await body_bytes(request), request.headers.get(oip.HEADER_LENGTH))
         contract = (named[1] if named else table.prod).contract
         records = records_from_v2(infer.document, contract)
         client_id = infer.document.get("id")
@@ -216,10 +191,10 @@ class Api:
         arm, loaded = named or table.choose(sticky_value(records, table.rollout.sticky_key, client_id or request_id))
         if loaded.contract is not contract:  # the candidate's contract may type a column otherwise
             records = records_from_v2(infer.document, loaded.contract)
-        requested = requested_outputs(infer.document, loaded.contract)
+        requested = oip.requested_outputs(infer.document, loaded.contract)
         scored = await self._predict(sized(records), arm, loaded, request_id, started)
         self._shadow(table, infer.json, "v2", scored, request_id, started)
-        outputs, binary = output_tensors(scored.outputs, requested, loaded.contract)
+        outputs, binary = oip.output_tensors(scored.outputs, requested, loaded.contract)
         answer = {
             "model_name": self.state.name,
             "model_version": loaded.version,
@@ -227,7 +202,7 @@ class Api:
             "parameters": {"model_sha256": loaded.sha256, "arm": arm},
             "outputs": outputs,
         }
-        return infer_response(answer, binary, {ARM_HEADER: arm, "x-request-id": request_id})
+        return oip.infer_response(answer, binary, {ARM_HEADER: arm, "x-request-id": request_id})
 
     async def feedback(self, request: Request) -> Response:
         """POST /v1/feedback: late outcomes, `{"id", "outcome"}` or a list, appended to the feedback log."""
@@ -236,31 +211,15 @@ class Api:
             self.state.feedback.write(outcome)
         return json_response({"recorded": len(outcomes)})
 
-    def _named_version(self, request: Request, table: RoutingTable) -> tuple[str, ModelVersion] | None:
-        """The arm and version that a /v2/models path names (None: it names no version), or a 404."""
-        name, version = request.path_params["name"], request.path_params.get("version")
-        if name != self.state.name:
-            message = f"no model {name!r}; this server serves {self.state.name!r}"
-            raise BadRequestError.single("name", "unknown_model", message, 404)
-        if version is None:
-            return None
-        arms = answering(table)
-        for arm, loaded in arms:
-            if loaded.version == version:
-                return arm, loaded
-        served = ", ".join(loaded.version for _, loaded in arms)
-        message = f"no version {version!r} of model {name!r}; this server serves {served}"
-        raise BadRequestError.single("version", "unknown_version", message, 404)
-
     async def model_metadata(self, request: Request) -> Response:
         """GET /v2/models/{name}[/versions/{version}]: the inputs and outputs, as OIP tensors."""
         table = self.state.router.table
-        named = self._named_version(request, table)
-        return json_response(model_metadata(self.state.name, table, named[1] if named else table.prod))
+        named = oip.named_version(request, self.state.name, table)
+        return json_response(oip.model_metadata(self.state.name, table, named[1] if named else table.prod))
 
     async def model_ready(self, request: Request) -> Response:
         """GET /v2/models/{name}[/versions/{version}]/ready: 200 when it answers (a verified model is loaded)."""
-        self._named_version(request, self.state.router.table)
+        oip.named_version(request, self.state.name, self.state.router.table)
         return json_response({"name": self.state.name, "ready": True})
 
     async def live(self, request: Request) -> Response:
@@ -273,7 +232,7 @@ class Api:
 
     async def server_metadata(self, request: Request) -> Response:
         """GET /v2."""
-        return json_response({"name": PACKAGE, "version": __version__, "extensions": EXTENSIONS})
+        return json_response({"name": PACKAGE, "version": __version__, "extensions": oip.EXTENSIONS})
 
     async def metrics(self, request: Request) -> Response:
         """GET /metrics, in Prometheus' text format."""
@@ -282,37 +241,13 @@ class Api:
     async def openapi(self, request: Request) -> Response:
         """GET /openapi.json, generated from the contract of the current `prod` and the versions that answer."""
         table = self.state.router.table
-        versions = [loaded.version for _, loaded in answering(table)]
+        versions = [loaded.version for _, loaded in oip.answering(table)]
         return json_response(openapi_document(table.prod.contract, table.prod.version, self.state.name, versions))
-
-
-async def _no_route(request: Request, exc: Exception) -> Response:
-    """A path, or a method, that no route takes: a JSON 404 or 405 in the error shape of the API it is under."""
-    assert isinstance(exc, HTTPException)
-    path = request.url.path
-    message = f"no route for {path}" if exc.status_code == 404 else f"{request.method} is not allowed on {path}"
-    error = BadRequestError.single("$", "no_route", message, exc.status_code)
-    oip = path == "/v2" or path.startswith("/v2/")
-    return json_response(error_body(error) if oip else error.body(), exc.status_code, exc.headers)
 
 
 def _closing(status: int) -> dict[str, str] | None:
     """A 408's headers: the client stopped sending mid-request, so the connection cannot be read further."""
     return {"connection": "close"} if status == 408 else None
-
-
-def _server_error(metrics: Metrics, routes: list[BaseRoute]) -> Callable[[Request, Exception], Awaitable[Response]]:
-    """What answers an exception raised outside every handler (uvicorn logs it): a 500, counted by endpoint."""
-
-    async def answer(request: Request, exc: Exception) -> Response:
-        matched = (
-            route for route in routes if isinstance(route, Route) and route.matches(request.scope)[0] == Match.FULL
-        )
-        endpoint = next((route.path for route in matched), "unmatched")
-        metrics.answered(endpoint, 500)
-        return json_response(BadRequestError.single("$", "internal", INTERNAL_ERROR, 500).body(), 500)
-
-    return answer
 
 
 def create_app(
@@ -354,9 +289,9 @@ def create_app(
             state.feedback.close()
             await asyncio.to_thread(spool.stop)  # the last segments: sealed, and shipped if the store answers
 
-    unrouted = {404: _no_route, 405: _no_route}
+    unrouted = {404: no_route, 405: no_route}
     app = Starlette(routes=Api(state).routes(), lifespan=lifespan, exception_handlers=unrouted)
     app.state.server = state
     app.add_middleware(BodyReadTimeout, seconds=body_timeout)
-    app.add_exception_handler(Exception, _server_error(metrics, app.routes))
+    app.add_exception_handler(Exception, server_error(metrics, app.routes))
     return app

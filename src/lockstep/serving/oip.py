@@ -23,6 +23,7 @@ from typing import Any
 
 import msgspec
 import numpy as np
+from starlette.requests import Request
 from starlette.responses import Response
 
 from ..config import Task
@@ -224,3 +225,20 @@ def model_metadata(name: str, table: RoutingTable, loaded: ModelVersion) -> dict
 def error_body(error: BadRequestError) -> dict[str, str]:
     """The protocol's error object: every problem's message (with its row, if it has one) in one string."""
     return {"error": "; ".join(f"row {p.row}: {p.message}" if p.row >= 0 else p.message for p in error.problems)}
+
+
+def named_version(request: Request, served_name: str, table: RoutingTable) -> tuple[str, ModelVersion] | None:
+    """The arm and version that a /v2/models path names (None: it names no version), or a 404."""
+    name, version = request.path_params["name"], request.path_params.get("version")
+    if name != served_name:
+        message = f"no model {name!r}; this server serves {served_name!r}"
+        raise BadRequestError.single("name", "unknown_model", message, 404)
+    if version is None:
+        return None
+    arms = answering(table)
+    for arm, loaded in arms:
+        if loaded.version == version:
+            return arm, loaded
+    served = ", ".join(loaded.version for _, loaded in arms)
+    message = f"no version {version!r} of model {name!r}; this server serves {served}"
+    raise BadRequestError.single("version", "unknown_version", message, 404)

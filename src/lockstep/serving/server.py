@@ -12,6 +12,7 @@ within `BODY_TIMEOUT_SECONDS` of the last (`timeouts.py`), or it gets a 408.
 from __future__ import annotations
 
 import functools
+import gc
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -60,6 +61,11 @@ def build_server(
     table = load_table(source(), prod) if source else RoutingTable(RolloutConfig(), prod)
     token = os.environ.get(ADMIN_TOKEN_ENV) or None
     app = create_app(table, prediction_log, admin_token=token, rollout_source=source, log_store=log_store)
+    # The model and the imports are ~230,000 objects that live as long as the server: out of the
+    # collector's sight, a full collection (a shadow's lagging batches trigger them) takes
+    # microseconds, not 0.13 s of a request's time (`prod`'s p99 at 32 clients, 148 ms -> 13 ms).
+    gc.collect()
+    gc.freeze()
     return uvicorn.Server(server_config(app, host, port))
 
 

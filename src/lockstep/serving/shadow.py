@@ -7,7 +7,7 @@ decodes, checks, scores and logs it; the server only counts the outcomes in
 /metrics. A slow shadow takes no time from `prod`, and one that crashes its
 process loses only the requests it held, which the server logs with the error;
 the next batch starts a new process. When the queue is at the rollout's
-`shadow_queue`, new requests are dropped and counted; so are the requests of a
+`shadow_queue` (or holds `MAX_QUEUED_BYTES` of bodies), new requests are dropped and counted; so are the requests of a
 batch whose pipe failed while the process ran (then the next batch starts a
 new process). Whatever the shadow does (raise, return garbage, sleep, crash)
 ends as a log line with an `error` and a count, never in a response.
@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 # How long the shadow lets requests gather before sending them in one batch: a model call costs
 # about the same for 1 row as for 64, and each batch crosses a pipe.
 LINGER_SECONDS = 0.05
+# The most request bodies the queue holds, whatever `shadow_queue` says: a body may be 8 MB.
+MAX_QUEUED_BYTES = 256 * 1024 * 1024
+# The most requests in one batch: a shadow that lags sends what has gathered, in fewer, larger round trips.
+MAX_BATCH_REQUESTS = 4096
 
 
 class ShadowScorer:
@@ -40,7 +44,7 @@ class ShadowScorer:
         metrics: Metrics,
         log_: PredictionLog,
         shadow_log: Path,
-        max_requests: int = 1024,
+        max_requests: int = MAX_BATCH_REQUESTS,
         linger: float = LINGER_SECONDS,
     ) -> None:
         self.metrics = metrics
@@ -49,6 +53,7 @@ class ShadowScorer:
         self.max_requests = max_requests
         self.linger = linger
         self.queue: asyncio.Queue[tuple[ModelVersion, ShadowJob]] = asyncio.Queue()
+        self.queued_bytes = 0
         self.process: ShadowProcess | None = None  # started with the first job: most servers never run a shadow
         self.task: asyncio.Task[None] | None = None
 
@@ -67,11 +72,12 @@ class ShadowScorer:
             self.process.stop()
 
     def offer(self, loaded: ModelVersion, job: ShadowJob, limit: int) -> bool:
-        """Queue `job` for `loaded` unless `limit` jobs are waiting already (then count it as dropped); never blocks."""
-        if self.queue.qsize() >= limit:
+        """Queue `job` for `loaded` unless `limit` jobs (or `MAX_QUEUED_BYTES`) wait already, then count it dropped."""
+        if self.queue.qsize() >= limit or self.queued_bytes + len(job.body) > MAX_QUEUED_BYTES:
             self.metrics.shadow_dropped.inc()
             return False
         self.queue.put_nowait((loaded, job))
+        self.queued_bytes += len(job.body)
         return True
 
     async def _run(self) -> None:
@@ -80,6 +86,7 @@ class ShadowScorer:
             await asyncio.sleep(self.linger)
             while not self.queue.empty() and len(waiting) < self.max_requests:
                 waiting.append(self.queue.get_nowait())
+            self.queued_bytes -= sum(len(job.body) for _, job in waiting)
             for version in {id(loaded): loaded for loaded, _ in waiting}.values():
                 jobs = [job for loaded, job in waiting if loaded is version]
                 try:

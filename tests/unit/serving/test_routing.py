@@ -19,6 +19,7 @@ from lockstep.config import (
 from lockstep.errors import PipelineError
 from lockstep.registry import PROD
 from lockstep.registry.store import ModelVersion, load_version
+from lockstep.serving import shadow
 from lockstep.serving.observe import Metrics
 from lockstep.serving.prediction_log import PredictionLog
 from lockstep.serving.routing import BUCKETS, RoutingTable, bucket, sticky_value
@@ -109,6 +110,25 @@ def test_a_full_shadow_queue_drops_and_counts(versions: tuple[ModelVersion, Mode
     assert asyncio.run(offer_five()) == [True, True, False, False, False]
     log.close()
     assert metrics.registry.get_sample_value(f"{PACKAGE}_shadow_dropped_total") == 5
+
+
+def test_the_shadow_queue_holds_at_most_its_bytes(
+    versions: tuple[ModelVersion, ModelVersion], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(shadow, "MAX_QUEUED_BYTES", 25)
+    metrics = Metrics()
+    log = PredictionLog(tmp_path / "predictions.jsonl")
+
+    async def offer() -> list[bool]:
+        scorer = ShadowScorer(metrics, log, tmp_path / "predictions.shadow.jsonl")  # not started: nothing is sent
+        job = ShadowJob(b'{"age": 30}', "v1", ["r:0"], "r", 0.0, 5.0)  # 11 bytes
+        accepted = [scorer.offer(versions[1], job, limit=100) for _ in range(3)]
+        await scorer.stop()
+        return accepted
+
+    assert asyncio.run(offer()) == [True, True, False]
+    log.close()
+    assert metrics.registry.get_sample_value(f"{PACKAGE}_shadow_dropped_total") == 3
 
 
 @pytest.mark.parametrize(
