@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from .. import paths
-from .common import PROG, add_github_output, add_params_argument, utc_time
+from .common import add_github_output, add_params_argument, utc_time
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -56,8 +56,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--name", default="model", help="the InferenceService or Experiment name (default: model)")
     export.add_argument(
         "--image",
-        default=f"localhost/{PROG}-model:" + "{version}",  # no doubled braces: Copier would read them
-        help="KServe: the serving image; {version} is replaced",
+        help="a registry-qualified image; {version} is replaced. KServe: the serving image (default:"
+        " $IMAGE_REGISTRY:{version}, what `make push-image` pushes); Seldon: an MLServer image that loads the bundle",
     )
     export.add_argument("--storage-uri", help="Seldon: where each version's model is; {version} is replaced")
     add_params_argument(export)
@@ -83,7 +83,7 @@ def _apply(args: argparse.Namespace) -> None:
 
 
 def _export(args: argparse.Namespace) -> None:
-    from ..rollout.commands import run_export
+    from ..rollout.export import run_export
 
-    kinds = run_export(args.target, args.out, args.name, args.image, args.storage_uri, args.params)
-    print(f"export: {args.out} ({', '.join(kinds)} for {args.target})")
+    files = run_export(args.target, args.out, args.name, args.image, args.storage_uri, args.params)
+    print(f"export: {', '.join(map(str, files))} (for {args.target}; how to apply them: their first lines)")
