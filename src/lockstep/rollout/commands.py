@@ -6,10 +6,9 @@ from pathlib import Path
 
 from ..config import load_params
 from ..errors import PipelineError
-from ..io import atomic_path, read_json
+from ..io import read_json
 from .apply import apply_decision
 from .decide import EXIT_CODES, Action
-from .export import dump_manifests, export_manifests
 from .report import build_rollout, write_rollout_report
 
 
@@ -61,14 +60,3 @@ def run_apply(decision_file: Path, expect: str | None) -> str:
     return apply_decision(
         action, record["stage"], record["version"], record["reasons"], record["mode"], record["percent"]
     )
-
-
-def run_export(target: str, out: Path, name: str, image: str, storage_uri: str | None, params_file: Path) -> list[str]:
-    """Write the rollout's manifests for `target` into `out`; return their kinds."""
-    if target == "seldon" and not storage_uri:
-        raise PipelineError("--target seldon needs --storage-uri, e.g. s3://models/credit/{version}")
-    settings = load_params(params_file).rollout
-    manifests = export_manifests(target, settings, name, image, storage_uri or "")
-    with atomic_path(out) as tmp:
-        tmp.write_text(dump_manifests(manifests), encoding="utf-8")
-    return [manifest["kind"] for manifest in manifests]
