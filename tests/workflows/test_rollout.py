@@ -65,9 +65,10 @@ def posted(state: Path) -> dict:
     return comment
 
 
-def test_an_ab_winner_is_promoted_in_the_production_job(in_prod: World, tmp_path: Path) -> None:
-    start_rollout(in_prod, {"mode": "ab", "split": 50, "min_outcomes": 200}, "v0.2.0", "canary")
-    logs = upload_logs(in_prod, tmp_path, "ab", mode="ab", requests=1200, prod=PROD, candidate=Arm("v0.2.0", 1.8))
+def test_a_shadow_winner_is_promoted_in_the_production_job(in_prod: World, tmp_path: Path) -> None:
+    # A shadow's log holds both versions' scores of the same users, so the report needs no model files here.
+    start_rollout(in_prod, {"mode": "shadow", "min_outcomes": 200}, "v0.2.0", "shadow")
+    logs = upload_logs(in_prod, tmp_path, "shadow", mode="shadow", users=1200, prod=PROD, candidate=Arm("v0.2.0", 1.8))
     before = set(remote_tags(in_prod.origin))
     jobs, comments = in_prod.dispatch_rollout(logs, ISSUE)
     assert jobs["report"].passed, jobs["report"].report()
@@ -75,7 +76,7 @@ def test_an_ab_winner_is_promoted_in_the_production_job(in_prod: World, tmp_path
     assert jobs["widen-or-roll-back"].skipped
     assert jobs["promote"].passed, jobs["promote"].report()
     new = sorted(set(remote_tags(in_prod.origin)) - before)
-    assert [tag.split("#")[1] for tag in new] == ["canary!", "prod"]
+    assert [tag.split("#")[1] for tag in new] == ["prod", "shadow!"]
     assert posted(comments)["body"].startswith("## Rollout report: ✅ promote the candidate")
     assert posted(comments)["images"] == ["scores.png", "latency.png"]
 
@@ -83,9 +84,7 @@ def test_an_ab_winner_is_promoted_in_the_production_job(in_prod: World, tmp_path
 def test_a_failing_canary_is_rolled_back(in_prod: World, tmp_path: Path) -> None:
     start_rollout(in_prod, {"mode": "canary", "percent": 10, "max_error_rate": 0.01}, "v0.3.0", "canary")
     failing = Arm("v0.3.0", signal=1.0, error_rate=0.2)
-    logs = upload_logs(
-        in_prod, tmp_path, "canary", mode="canary", requests=400, prod=PROD, candidate=failing, share=0.1
-    )
+    logs = upload_logs(in_prod, tmp_path, "canary", mode="canary", users=400, prod=PROD, candidate=failing, share=0.1)
     before = set(remote_tags(in_prod.origin))
     jobs, comments = in_prod.dispatch_rollout(logs, ISSUE)
     assert jobs["report"].outputs["decision"] == "rollback", jobs["report"].report()
@@ -99,7 +98,7 @@ def test_a_failing_canary_is_rolled_back(in_prod: World, tmp_path: Path) -> None
 def test_a_shadow_without_enough_outcomes_waits_and_changes_nothing(in_prod: World, tmp_path: Path) -> None:
     start_rollout(in_prod, {"mode": "shadow", "min_outcomes": 500}, "v0.4.0", "shadow")
     logs = upload_logs(
-        in_prod, tmp_path, "shadow", mode="shadow", requests=300, prod=PROD, candidate=Arm("v0.4.0"), outcomes=0.5
+        in_prod, tmp_path, "shadow", mode="shadow", users=300, prod=PROD, candidate=Arm("v0.4.0"), outcomes=0.5
     )
     before = remote_tags(in_prod.origin)
     jobs, comments = in_prod.dispatch_rollout(logs, ISSUE)
@@ -108,4 +107,4 @@ def test_a_shadow_without_enough_outcomes_waits_and_changes_nothing(in_prod: Wor
     assert jobs["widen-or-roll-back"].skipped
     assert jobs["promote"].skipped
     assert remote_tags(in_prod.origin) == before
-    assert "of the 500 outcomes needed per arm" in posted(comments)["body"]
+    assert "of the 500 users with an outcome needed" in posted(comments)["body"]

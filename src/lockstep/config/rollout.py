@@ -34,7 +34,9 @@ class RolloutConfig(Section):
     salt: str = Field("rollout", min_length=1)
     shadow_queue: int = Field(10_000, ge=1, le=1_000_000)  # requests waiting for the shadow; more are dropped
     shadow_budget_ms: float = Field(5.0, gt=0)  # what a shadow may add to a response's latency
-    min_outcomes: int = Field(200, ge=1)  # per arm, before the rollout report decides
+    min_outcomes: int = Field(200, ge=1)  # users with an outcome, before the rollout report decides
+    # Where the report's always-valid bounds are tightest (users with an outcome); they hold at any count.
+    planned_outcomes: int = Field(10_000, ge=1)
     max_error_rate: float = Field(0.01, ge=0, le=1)  # the candidate's share of failed requests that rolls it back
     max_p99_ms: float | None = Field(None, gt=0)  # the candidate's p99 latency that rolls it back (null: no limit)
 

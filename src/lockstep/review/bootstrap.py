@@ -2,9 +2,8 @@
 
 Paired: both models are scored on the same resampled rows in every round, so the
 interval is of the difference itself, and the variance the two share (rows
-that are hard for one model are hard for the other) cancels out. Unpaired: the
-two models saw different rows (a canary's users, an A/B test's arms), so each
-side is resampled on its own.
+that are hard for one model are hard for the other) cancels out. (A rollout's
+arms are compared paired too: both versions score every labelled user.)
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ class Interval:
     high: float
     confidence: float
     resamples: int
+    standard_error: float = float("nan")  # the resampled deltas' standard deviation
 
 
 def paired_bootstrap(
@@ -49,24 +49,10 @@ def paired_bootstrap(
     return _percentile_interval(deltas, metric(new) - metric(base), confidence)
 
 
-def unpaired_bootstrap(
-    base: Scored, new: Scored, metric: MetricFunction, resamples: int, confidence: float, seed: int
-) -> Interval:
-    """Percentile interval of metric(new) - metric(base), each side resampled on its own rows."""
-    rng = np.random.default_rng(seed)
-    deltas = []
-    for _ in range(resamples):
-        base_rows = rng.integers(0, len(base.y_true), len(base.y_true))
-        new_rows = rng.integers(0, len(new.y_true), len(new.y_true))
-        delta = metric(new.take(new_rows)) - metric(base.take(base_rows))
-        if math.isfinite(delta):
-            deltas.append(delta)
-    return _percentile_interval(deltas, metric(new) - metric(base), confidence)
-
-
 def _percentile_interval(deltas: list[float], delta: float, confidence: float) -> Interval:
     if not deltas:
         raise ValueError("the metric is undefined on every resample; there are too few rows to compare")
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(deltas, [tail, 100 - tail])
-    return Interval(delta, float(low), float(high), confidence, len(deltas))
+    spread = float(np.std(deltas, ddof=1)) if len(deltas) > 1 else float("nan")
+    return Interval(delta, float(low), float(high), confidence, len(deltas), spread)

@@ -1,24 +1,31 @@
-"""What each arm did, and the primary metric of the candidate against prod on the outcomes fed back.
+"""What each arm did, and the primary metric of the candidate against prod, paired on the same users.
 
-A shadow scores prod's own requests, so its comparison is paired on the same
-rows; a canary's or an A/B test's arms serve different users, so theirs is
-unpaired. Both reuse review/'s bootstrap.
+The unit is a user: the distinct ids with an outcome (the sticky key's value,
+or the row id). A user who asked several times counts once per arm, by the
+latest row. The metric compares both versions on every labelled user, each
+scored by both (`rescore.py`), whichever arm served them; its decision bound is
+always valid at any number of looks (`sequential.py`), and the paired
+bootstrap's interval is kept beside it as a description. The arms' own traffic
+judges what only live serving shows: failures, latency, the label mix.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..config import GateConfig
+from ..config import GateConfig, Stage, Task
 from ..contract.outputs import LABEL
 from ..evaluation.metrics import Scored, metric_for
 from ..registry import PROD
-from ..review.bootstrap import Interval, paired_bootstrap, unpaired_bootstrap
+from ..review.bootstrap import Interval, paired_bootstrap
 from .evidence import Evidence
+from .rescore import Scorer
+from .sequential import Bounds, always_valid_bounds, paired_auc_difference
 
 PERCENTILES = (50, 95, 99)
 
@@ -35,21 +42,21 @@ class ArmSummary:
     error_rate: float
     latency_ms: dict[int, float]  # percentile -> milliseconds
     rows: int
-    outcomes: int
+    outcomes: int  # distinct users (ids) with an outcome
     agreement: float | None  # share of prod's rows (same request, same id) given the same label
     metric: float | None
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """The candidate's primary metric against prod's, with its bootstrap interval."""
+    """Both versions' primary metric on the same users, the always-valid bounds and the bootstrap interval."""
 
     metric: str
-    paired: bool
-    outcomes: int  # the rows compared (paired), or the smaller arm's (unpaired)
+    outcomes: int  # the users compared: distinct ids with an outcome
     prod: float | None
     candidate: float | None
-    interval: Interval | None
+    bounds: Bounds | None  # what the decision uses
+    interval: Interval | None  # a description at this one look
     note: str = ""
 
 
@@ -57,9 +64,10 @@ def _scored(rows: pd.DataFrame, task: str, classes: list[str]) -> Scored:
     return Scored.from_frame(rows[rows["has_outcome"]], task, classes, truth="outcome", predicted=LABEL)
 
 
-def metric_function(name: str, task: str) -> tuple[str, Any]:
-    """The gate's metric (resolved for the task) and its function."""
-    return metric_for(name, task, "gate.metric")
+def latest_per_user(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per id with an outcome: its latest (a user who asked again counts once)."""
+    labelled = rows[rows["has_outcome"]]
+    return labelled.sort_values("time", kind="stable").drop_duplicates("id", keep="last")
 
 
 def _agreement(rows: pd.DataFrame, arm: str) -> float | None:
@@ -79,13 +87,14 @@ def summarise_arms(evidence: Evidence, metric: str) -> list[ArmSummary]:
     """One summary per arm, prod first."""
     requests, rows = evidence.requests, evidence.rows
     total = requests["request_id"].nunique()
-    _, function = metric_function(metric, evidence.task)
+    _, function = metric_for(metric, evidence.task, "gate.metric")
     summaries = []
     for arm in arms_in_order(evidence):
         mine = requests[requests["arm"] == arm]
         arm_rows = rows[rows["arm"] == arm]
-        with_outcome = int(arm_rows["has_outcome"].sum())
-        value = function(_scored(arm_rows, evidence.task, evidence.classes)) if with_outcome else None
+        users = latest_per_user(arm_rows)
+        with_outcome = len(users)
+        value = function(_scored(users, evidence.task, evidence.classes)) if with_outcome else None
         summaries.append(
             ArmSummary(
                 arm=arm,
@@ -104,28 +113,69 @@ def summarise_arms(evidence: Evidence, metric: str) -> list[ArmSummary]:
     return summaries
 
 
-def compare_arms(evidence: Evidence, candidate: str, paired: bool, gate: GateConfig, seed: int) -> Comparison:
-    """The candidate's metric against prod's on the rows with outcomes: paired (shadow) or unpaired."""
-    metric, function = metric_function(gate.metric, evidence.task)
-    rows = evidence.rows[evidence.rows["has_outcome"]]
-    prod, new = rows[rows["arm"] == PROD], rows[rows["arm"] == candidate]
-    if paired:
-        keys = ["request_id", "id"]
-        on_both = prod[keys].merge(new[keys], on=keys)
-        prod = prod.merge(on_both, on=keys).sort_values(keys)
-        new = new.merge(on_both, on=keys).sort_values(keys)
-    outcomes = min(len(prod), len(new))
-    if outcomes == 0:
-        return Comparison(metric, paired, 0, None, None, None, "no outcomes for both arms yet")
-    base_scored = _scored(prod, evidence.task, evidence.classes)
-    new_scored = _scored(new, evidence.task, evidence.classes)
-    values = function(base_scored), function(new_scored)
-    bootstrap = paired_bootstrap if paired else unpaired_bootstrap
+def labelled_users(evidence: Evidence) -> int:
+    """How many distinct users (ids) with an outcome the served rows hold: the comparison's sample size."""
+    served = evidence.rows[evidence.rows["served"]]
+    return int(served.loc[served["has_outcome"], "id"].nunique())
+
+
+def compare_arms(
+    evidence: Evidence,
+    candidate_arm: str,
+    versions: tuple[str, str],
+    scorers: Callable[[], dict[str, Scorer]],
+    gate: GateConfig,
+    planned: int,
+    seed: int,
+) -> Comparison:
+    """Prod's and the candidate's (`versions`) metric on the same labelled users, one row each.
+
+    A shadow's log holds both versions' scores of the same requests; otherwise every user's latest
+    served row is scored by both versions (`scorers()`, called only then).
+    """
+    metric, function = metric_for(gate.metric, evidence.task, "gate.metric")
+    if candidate_arm == Stage.SHADOW:
+        prod, new = _shadow_pairs(evidence)
+    else:
+        users = latest_per_user(evidence.rows[evidence.rows["served"]])
+        records, by_version = users["inputs"].tolist(), scorers()
+        prod, new = (_rescored(users, by_version[version](records), evidence) for version in versions)
+    if len(prod.y_true) == 0:
+        return Comparison(metric, 0, None, None, None, None, "no outcomes yet")
+    values = function(prod), function(new)
+    common = Comparison(metric, len(prod.y_true), *_finite(values), None, None)
     try:
-        interval = bootstrap(base_scored, new_scored, function, gate.bootstrap_resamples, gate.confidence, seed)
+        interval = paired_bootstrap(prod, new, function, gate.bootstrap_resamples, gate.confidence, seed)
     except ValueError as exc:
-        return Comparison(metric, paired, outcomes, *_finite(values), None, str(exc))
-    return Comparison(metric, paired, outcomes, *_finite(values), interval)
+        return Comparison(**{**common.__dict__, "note": str(exc)})
+    if metric == "roc_auc" and evidence.task == Task.BINARY:
+        delta, standard_error = paired_auc_difference(prod.is_positive, prod.score, new.score)
+    else:
+        delta, standard_error = interval.delta, interval.standard_error
+    if not np.isfinite(standard_error):
+        return Comparison(**{**common.__dict__, "interval": interval, "note": "one class only among the outcomes"})
+    bounds = always_valid_bounds(delta, standard_error, len(prod.y_true), planned, gate.confidence)
+    return Comparison(**{**common.__dict__, "interval": interval, "bounds": bounds})
+
+
+def _shadow_pairs(evidence: Evidence) -> tuple[Scored, Scored]:
+    """Prod's and the shadow's rows of each user's latest request that both scored."""
+    rows, keys = evidence.rows[evidence.rows["has_outcome"]], ["request_id", "id"]
+    prod, shadow = rows[rows["arm"] == PROD], rows[rows["arm"] == Stage.SHADOW]
+    both = latest_per_user(prod.merge(shadow[keys], on=keys))[keys]
+    pairs = (both.merge(arm, on=keys, how="left") for arm in (prod, shadow))
+    scored = tuple(_scored(frame, evidence.task, evidence.classes) for frame in pairs)
+    return scored[0], scored[1]
+
+
+def _rescored(users: pd.DataFrame, outputs: Any, evidence: Evidence) -> Scored:
+    frame = pd.DataFrame({name: np.asarray(values) for name, values in outputs.items()})
+    frame["outcome"] = users["outcome"].to_numpy()
+    if evidence.task == Task.REGRESSION:
+        frame[LABEL] = pd.to_numeric(frame[LABEL])
+    else:
+        frame[LABEL] = frame[LABEL].astype(str)
+    return Scored.from_frame(frame, evidence.task, evidence.classes, truth="outcome", predicted=LABEL)
 
 
 def _finite(values: tuple[float, float]) -> tuple[float | None, float | None]:

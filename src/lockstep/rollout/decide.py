@@ -3,16 +3,16 @@
 A pure function of the arms' summaries and the metric comparison, so its
 whole table is tested. Guardrails come first (a candidate that fails requests
 or is slow is rolled back at once, outcomes or not); then the metric, once
-both arms have `min_outcomes`:
+`min_outcomes` users have an outcome, by its always-valid bounds of the
+candidate's gain over prod (`sequential.py`: they hold at every hourly look):
 
-- shadow and A/B promote only a candidate that is better (its interval of the
-  gain over prod lies above 0), roll back one that is worse (below 0), and
-  otherwise keep collecting: no difference never promotes.
-- a canary guards against harm: it is rolled back when it is worse by more than
-  `gate.max_regression` (the whole interval), widens to its next step
-  otherwise, and is promoted at the last step below 100% when it is no worse
-  than the tolerance (the whole interval above -max_regression); 100% is
-  promotion itself.
+- shadow and A/B promote only a candidate that is better (the bounds lie above
+  0), roll back one that is worse (below 0), and otherwise keep collecting: no
+  difference never promotes.
+- a canary is a non-inferiority test: it widens to its next step (or is
+  promoted at its last step below 100%) only once the bounds lie above
+  -`gate.max_regression`, is rolled back once they lie below it, and otherwise
+  waits, saying that the data cannot yet tell.
 """
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ class Decision:
     reasons: list[str] = field(default_factory=list)
 
 
-def _guardrails(candidate: ArmSummary, settings: RolloutConfig) -> list[str]:
+def broken_guardrails(candidate: ArmSummary, settings: RolloutConfig) -> list[str]:
+    """What the candidate's own traffic breaks: its failure rate, its p99 latency."""
     broken = []
     if candidate.error_rate > settings.max_error_rate:
         broken.append(
@@ -74,53 +75,51 @@ def decide(settings: RolloutConfig, arms: list[ArmSummary], comparison: Comparis
 
     if candidate is None:
         return verdict(Action.WAIT, f"no request has reached the `{settings.candidate_arm}` arm yet")
-    broken = _guardrails(candidate, settings)
+    broken = broken_guardrails(candidate, settings)
     if broken:
         return verdict(Action.ROLLBACK, *broken)
     guarded = f"guardrails hold ({candidate.error_rate:.2%} failed, p99 {candidate.latency_ms[99]:.1f} ms)"
     if comparison.outcomes < settings.min_outcomes:
-        return verdict(
-            Action.WAIT, guarded, f"{comparison.outcomes:,} of the {settings.min_outcomes:,} outcomes needed per arm"
-        )
-    interval = comparison.interval
-    if interval is None:
-        return verdict(Action.WAIT, guarded, f"no interval for `{comparison.metric}`: {comparison.note}")
+        needed = f"{comparison.outcomes:,} of the {settings.min_outcomes:,} users with an outcome needed"
+        return verdict(Action.WAIT, guarded, needed)
+    bounds = comparison.bounds
+    if bounds is None:
+        return verdict(Action.WAIT, guarded, f"no bounds for `{comparison.metric}` yet: {comparison.note}")
     sign = -1 if comparison.metric in LOWER_IS_BETTER else 1
-    gain_low, gain_high = sorted((sign * interval.low, sign * interval.high))
-    ci = (
-        f"`{comparison.metric}` {interval.delta:+.4f} against prod, "
-        f"{interval.confidence:.0%} CI [{interval.low:+.4f}, {interval.high:+.4f}] "
-        f"over {comparison.outcomes:,} outcomes"
+    gain_low, gain_high = sorted((sign * bounds.low, sign * bounds.high))
+    shown = (
+        f"`{comparison.metric}` {bounds.delta:+.4f} against prod on the same {bounds.observations:,} users, "
+        f"always-valid {bounds.confidence:.0%} bounds [{bounds.low:+.4f}, {bounds.high:+.4f}]"
     )
     if settings.mode == "canary":
-        return _canary(settings, verdict, guarded, ci, gain_low, gain_high, max_regression)
+        return _canary(settings, verdict, guarded, shown, gain_low, gain_high, max_regression)
     if gain_high < 0:
-        return verdict(Action.ROLLBACK, guarded, f"{ci}: worse than prod")
+        return verdict(Action.ROLLBACK, guarded, f"{shown}: worse than prod")
     if gain_low > 0:
-        return verdict(Action.PROMOTE, guarded, f"{ci}: better than prod")
-    return verdict(Action.WAIT, guarded, f"{ci}: no difference shown yet; keep collecting")
+        return verdict(Action.PROMOTE, guarded, f"{shown}: better than prod")
+    return verdict(Action.WAIT, guarded, f"{shown}: the data cannot yet tell whether it is better; keep collecting")
 
 
 def _canary(
     settings: RolloutConfig,
     verdict: Callable[..., Decision],
     guarded: str,
-    ci: str,
+    shown: str,
     gain_low: float,
     gain_high: float,
     max_regression: float,
 ) -> Decision:
     if gain_high < -max_regression:
-        return verdict(Action.ROLLBACK, guarded, f"{ci}: worse than prod beyond the tolerance of {max_regression:g}")
+        return verdict(Action.ROLLBACK, guarded, f"{shown}: worse than prod beyond the tolerance of {max_regression:g}")
+    if gain_low <= -max_regression:
+        return verdict(
+            Action.WAIT,
+            guarded,
+            f"{shown}: the data cannot yet tell whether it is within the tolerance of {max_regression:g}; "
+            "keep collecting",
+        )
+    within = f"{shown}: no worse than prod beyond the tolerance of {max_regression:g}"
     step = settings.next_step()
     if step is not None and step < 100:
-        return verdict(
-            Action.NEXT_STEP,
-            guarded,
-            f"{ci}: within the tolerance",
-            f"widen {settings.percent:g}% -> {step:g}%",
-            percent=step,
-        )
-    if gain_low >= -max_regression:
-        return verdict(Action.PROMOTE, guarded, f"{ci}: no worse than prod beyond the tolerance of {max_regression:g}")
-    return verdict(Action.WAIT, guarded, f"{ci}: cannot yet rule out a drop beyond {max_regression:g}; keep collecting")
+        return verdict(Action.NEXT_STEP, guarded, within, f"widen {settings.percent:g}% -> {step:g}%", percent=step)
+    return verdict(Action.PROMOTE, guarded, within)

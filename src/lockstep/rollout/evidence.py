@@ -30,8 +30,10 @@ from ..errors import PipelineError
 class Evidence:
     """What the arms did, as tables, and the task their outputs show."""
 
-    requests: pd.DataFrame  # request_id, arm, version, served, latency_ms, failed
-    rows: pd.DataFrame  # request_id, arm, id, label, score (or proba_<class>), outcome, has_outcome
+    requests: pd.DataFrame  # request_id, arm, version, sha256, served, latency_ms, failed
+    # request_id, time, arm, served, id, inputs (the logged record), label, score (or proba_<class>), outcome,
+    # has_outcome: one per scored row, a user who asked twice has two
+    rows: pd.DataFrame
     task: str  # binary, multiclass or regression
     classes: list[str]  # classification: the positive class last (binary)
     dropped: dict[str, int]  # arm -> records of earlier versions left out
@@ -75,7 +77,9 @@ def _latest_versions(records: list[PredictionRecord]) -> tuple[list[PredictionRe
 
 
 def _row_table(records: list[PredictionRecord], task: str, outcomes: dict[str, Any]) -> pd.DataFrame:
-    columns: dict[str, list[Any]] = {"request_id": [], "arm": [], "id": [], "label": []}
+    columns: dict[str, list[Any]] = {
+        name: [] for name in ("request_id", "time", "arm", "served", "id", "inputs", "label")
+    }
     score_names = sorted({name for r in records if r.error is None for name in r.outputs if name != "label"})
     for name in score_names:
         columns[name] = []
@@ -84,8 +88,11 @@ def _row_table(records: list[PredictionRecord], task: str, outcomes: dict[str, A
             continue
         n = len(record.ids)
         columns["request_id"] += [record.request_id] * n
+        columns["time"] += [record.time] * n
         columns["arm"] += [record.arm] * n
+        columns["served"] += [record.served] * n
         columns["id"] += [str(i) for i in record.ids]
+        columns["inputs"] += list(record.inputs) if len(record.inputs) == n else [{}] * n
         columns["label"] += list(record.outputs.get("label") or [None] * n)
         for name in score_names:
             columns[name] += list(record.outputs.get(name) or [math.nan] * n)
@@ -132,6 +139,7 @@ def load_evidence(source: Path | str, positive_class: Any = None, since: float |
             "request_id": [r.request_id for r in records],
             "arm": [r.arm for r in records],
             "version": [r.model_version for r in records],
+            "sha256": [r.model_sha256 for r in records],
             "served": [r.served for r in records],
             "latency_ms": np.array([r.latency_ms for r in records], dtype=float),
             "failed": [r.error is not None for r in records],

@@ -13,11 +13,14 @@ from typing import Any
 
 from ..config import GateConfig, RolloutConfig
 from ..errors import PipelineError
+from ..evaluation.metrics import metric_for
 from ..io import atomic_path, write_json
-from .compare import ArmSummary, Comparison, compare_arms, summarise_arms
-from .decide import Decision, decide
+from ..registry import PROD
+from .compare import ArmSummary, Comparison, compare_arms, labelled_users, summarise_arms
+from .decide import Decision, broken_guardrails, decide
 from .evidence import Evidence, load_evidence
 from .plots import render_rollout_plots
+from .rescore import Scorer, load_scorers
 
 WATERMARK = "Rollout report"
 HEADLINES = {
@@ -46,14 +49,39 @@ def build_rollout(
     seed: int,
     positive_class: Any = None,
     since: float | None = None,
+    scorers: dict[str, Scorer] | None = None,
 ) -> Rollout:
-    """Read the logs in `logs` (a folder or an S3 prefix), from `since` on, and decide the rollout's next action."""
+    """Read the logs in `logs` (a folder or an S3 prefix), from `since` on, and decide the rollout's next action.
+
+    `scorers` score logged inputs per version; by default each version is loaded from the registry.
+    """
     if settings.mode == "none":
         raise PipelineError("params.yaml: rollout.mode is none, so there is no rollout to report on")
     evidence = load_evidence(logs, positive_class, since)
     arms = summarise_arms(evidence, gate.metric)
-    comparison = compare_arms(evidence, settings.candidate_arm, settings.mode == "shadow", gate, seed)
+    metric, users = metric_for(gate.metric, evidence.task, "gate.metric")[0], labelled_users(evidence)
+    candidate = next((arm for arm in arms if arm.arm == settings.candidate_arm), None)
+    prod = next((arm for arm in arms if arm.arm == PROD), None)
+    # Guardrails and the outcome count decide first; only then are the versions loaded and compared.
+    if candidate is None or prod is None or broken_guardrails(candidate, settings) or users < settings.min_outcomes:
+        comparison = Comparison(metric, users, None, None, None, None, "not compared yet")
+    else:
+        versions = prod.version, candidate.version
+        comparison = compare_arms(
+            evidence,
+            settings.candidate_arm,
+            versions,
+            lambda: scorers or load_scorers(_logged_sha256(evidence, versions)),
+            gate,
+            settings.planned_outcomes,
+            seed,
+        )
     return Rollout(settings, evidence, arms, comparison, decide(settings, arms, comparison, gate.max_regression))
+
+
+def _logged_sha256(evidence: Evidence, versions: tuple[str, str]) -> dict[str, str]:
+    logged = evidence.requests.drop_duplicates("version", keep="last").set_index("version")["sha256"]
+    return {version: str(logged[version]) for version in versions}
 
 
 def _number(value: float | None, digits: int = 4) -> str:
@@ -79,14 +107,16 @@ def arms_table(arms: list[ArmSummary], metric: str) -> list[str]:
 
 
 def metric_line(comparison: Comparison) -> str:
-    """The candidate's metric against prod's, with its interval, in one sentence."""
-    if comparison.interval is None:
-        return f"No interval yet: {comparison.note or 'too few outcomes'} ({comparison.outcomes:,} compared)."
-    i = comparison.interval
+    """Both versions' metric on the same users, the decision's bounds and the bootstrap's interval."""
+    if comparison.bounds is None or comparison.interval is None:
+        return f"No bounds yet: {comparison.note or 'too few outcomes'} ({comparison.outcomes:,} users compared)."
+    b, i = comparison.bounds, comparison.interval
     return (
-        f"prod {_number(comparison.prod)}, candidate {_number(comparison.candidate)}: {i.delta:+.4f}, "
-        f"{i.confidence:.0%} interval [{i.low:+.4f}, {i.high:+.4f}] over {comparison.outcomes:,} outcomes "
-        f"({i.resamples:,} {'paired' if comparison.paired else 'unpaired'} bootstrap resamples)."
+        f"Both versions scored the same {comparison.outcomes:,} users with an outcome: prod "
+        f"{_number(comparison.prod)}, candidate {_number(comparison.candidate)}, {b.delta:+.4f}. "
+        f"The decision's always-valid {b.confidence:.0%} bounds (they hold at every look): "
+        f"[{b.low:+.4f}, {b.high:+.4f}]. At this one look, {i.confidence:.0%} paired bootstrap interval "
+        f"({i.resamples:,} resamples): [{i.low:+.4f}, {i.high:+.4f}]."
     )
 
 
@@ -99,7 +129,7 @@ def render_markdown(rollout: Rollout, images: list[str]) -> str:
         "",
         f"Mode `{settings.mode}`{percent}; candidate: stage `{decision.stage}`, version "
         f"`{decision.version or 'none yet'}`. Primary metric: `{comparison.metric}` "
-        f"({'paired on the same rows' if comparison.paired else 'unpaired: the arms served different users'}).",
+        "(both versions score every labelled user, whichever arm served them; one outcome per user).",
         "",
         f"### Decision: `{decision.action}`",
         "",
@@ -128,10 +158,10 @@ def decision_record(rollout: Rollout) -> dict[str, Any]:
     return {
         **{k: str(v) if k == "action" else v for k, v in asdict(rollout.decision).items()},
         "metric": comparison.metric,
-        "paired": comparison.paired,
         "outcomes": comparison.outcomes,
         "prod": comparison.prod,
         "candidate": comparison.candidate,
+        "bounds": None if comparison.bounds is None else asdict(comparison.bounds),
         "interval": None if comparison.interval is None else asdict(comparison.interval),
     }
 

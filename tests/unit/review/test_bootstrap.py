@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from lockstep.evaluation.metrics import METRICS, Scored
-from lockstep.review.bootstrap import paired_bootstrap, unpaired_bootstrap
+from lockstep.review.bootstrap import paired_bootstrap
 
 
 def scored(truth: np.ndarray, score: np.ndarray) -> Scored:
@@ -52,20 +52,3 @@ def test_different_test_rows_are_refused(truth: np.ndarray) -> None:
     score = np.random.default_rng(6).random(len(truth))
     with pytest.raises(ValueError, match="not for the same test rows"):
         paired_bootstrap(scored(truth, score), scored(1 - truth, score), METRICS["binary"]["roc_auc"], 100, 0.95, 0)
-
-
-def test_unpaired_intervals_find_a_better_arm_and_cover_zero_without_one() -> None:
-    rng = np.random.default_rng(4)
-
-    def arm(signal: float) -> Scored:
-        truth = rng.integers(0, 2, 1_500)
-        return scored(truth, 1 / (1 + np.exp(-(signal * (2 * truth - 1) + rng.normal(0, 1, len(truth))))))
-
-    auc = METRICS["binary"]["roc_auc"]
-    better = unpaired_bootstrap(arm(0.5), arm(1.0), auc, 300, 0.95, 0)
-    assert 0 < better.low < better.delta < better.high
-    same = unpaired_bootstrap(arm(0.7), arm(0.7), auc, 300, 0.95, 0)
-    assert same.low < 0 < same.high
-    # The arms hold different rows, and different numbers of them: nothing to pair.
-    uneven = unpaired_bootstrap(arm(0.7), arm(0.7).take(np.arange(500)), auc, 200, 0.95, 0)
-    assert uneven.resamples == 200

@@ -1,13 +1,13 @@
-"""The rollout decision's table: guardrails, the minimum of outcomes, and the interval, per mode."""
+"""The rollout decision's table: guardrails, the minimum of outcomes, and the always-valid bounds, per mode."""
 
 from __future__ import annotations
 
 import pytest
 
 from lockstep.config import parse_rollout
-from lockstep.review.bootstrap import Interval
 from lockstep.rollout.compare import ArmSummary, Comparison
 from lockstep.rollout.decide import Action, decide
+from lockstep.rollout.sequential import Bounds
 
 TOLERANCE = 0.01
 
@@ -17,8 +17,8 @@ def arm(name: str, error_rate: float = 0.0, p99: float = 8.0) -> ArmSummary:
 
 
 def comparison(low: float, high: float, outcomes: int = 500, metric: str = "roc_auc") -> Comparison:
-    interval = Interval((low + high) / 2, low, high, 0.95, 1000)
-    return Comparison(metric, False, outcomes, 0.80, 0.80 + interval.delta, interval)
+    bounds = Bounds((low + high) / 2, low, high, (high - low) / 6, outcomes, 0.95)
+    return Comparison(metric, outcomes, 0.80, 0.80 + bounds.delta, bounds, None)
 
 
 ARMS = [arm("prod"), arm("canary")]
@@ -30,13 +30,14 @@ ARMS = [arm("prod"), arm("canary")]
         ({"mode": "ab"}, 0.01, 0.05, Action.PROMOTE),
         ({"mode": "ab"}, -0.02, 0.03, Action.WAIT),  # no difference shown: never promotes
         ({"mode": "ab"}, -0.05, -0.01, Action.ROLLBACK),
-        ({"mode": "canary", "percent": 10}, -0.015, 0.01, Action.NEXT_STEP),  # within the tolerance
+        ({"mode": "canary", "percent": 10}, -0.009, 0.01, Action.NEXT_STEP),  # within the tolerance
+        ({"mode": "canary", "percent": 10}, -0.015, 0.01, Action.WAIT),  # it cannot yet tell: never widens
         ({"mode": "canary", "percent": 10}, -0.05, -0.02, Action.ROLLBACK),  # worse beyond the tolerance
         ({"mode": "canary", "percent": 50}, -0.009, 0.01, Action.PROMOTE),  # the next step is 100%
         ({"mode": "canary", "percent": 50}, -0.03, 0.01, Action.WAIT),  # a drop beyond it not ruled out
     ],
 )
-def test_the_interval_decides_once_there_are_enough_outcomes(
+def test_the_bounds_decide_once_there_are_enough_outcomes(
     rollout: dict, low: float, high: float, action: Action
 ) -> None:
     decision = decide(parse_rollout(rollout), ARMS, comparison(low, high), TOLERANCE)
@@ -53,7 +54,7 @@ def test_a_loss_metric_is_better_when_it_falls() -> None:
 def test_too_few_outcomes_wait_even_for_a_clear_winner() -> None:
     decision = decide(parse_rollout({"mode": "ab", "min_outcomes": 501}), ARMS, comparison(0.1, 0.2), TOLERANCE)
     assert decision.action is Action.WAIT
-    assert "500 of the 501 outcomes needed per arm" in decision.reasons[-1]
+    assert "500 of the 501 users with an outcome needed" in decision.reasons[-1]
 
 
 @pytest.mark.parametrize(
@@ -70,3 +71,10 @@ def test_guardrails_roll_back_before_any_outcome(candidate: ArmSummary, message:
 def test_a_candidate_without_traffic_waits() -> None:
     decision = decide(parse_rollout({"mode": "shadow"}), [arm("prod")], comparison(0.1, 0.2), TOLERANCE)
     assert (decision.action, decision.stage, decision.version) == (Action.WAIT, "shadow", "")
+
+
+def test_a_canary_whose_data_cannot_yet_tell_says_so() -> None:
+    # Its estimate is 4 x the tolerance below prod, but the bounds are wide: it neither widens nor rolls back.
+    decision = decide(parse_rollout({"mode": "canary", "percent": 10}), ARMS, comparison(-0.09, 0.01), TOLERANCE)
+    assert decision.action is Action.WAIT
+    assert "the data cannot yet tell whether it is within the tolerance of 0.01" in decision.reasons[-1]

@@ -1,10 +1,15 @@
-"""The rollout report on synthetic logs written through the log schema: per-arm numbers, decision, files, CLI."""
+"""The rollout report on synthetic logs written through the log schema: per-arm numbers, decision, files, CLI.
+
+The synthetic versions score from the logged inputs alone (`tests/rollout_logs.py`), so the report can
+score every user with both, as it does with real versions.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from lockstep.cli import main
@@ -15,15 +20,16 @@ from lockstep.rollout.evidence import load_evidence
 from lockstep.rollout.report import build_rollout, write_rollout_report
 
 from tests.conftest import PACKAGE
-from tests.rollout_logs import Arm, write_logs
+from tests.rollout_logs import Arm, scorers, write_logs
 from tests.shared import replace, shipped_params, write_params
 
 GATE = replace(shipped_params().gate, metric="roc_auc", bootstrap_resamples=200)
 PROD = Arm("v0.1.0", signal=1.0)
 
 
-def report(folder: Path, **rollout: object) -> object:
-    return build_rollout(folder, parse_rollout(rollout), GATE, seed=0, positive_class=1)
+def report(folder: Path, candidate: Arm | None = None, **rollout: object) -> object:
+    versions = scorers(PROD, candidate) if candidate else None
+    return build_rollout(folder, parse_rollout(rollout), GATE, seed=0, positive_class=1, scorers=versions)
 
 
 def test_a_shadow_is_compared_on_the_same_rows(tmp_path: Path) -> None:
@@ -36,32 +42,34 @@ def test_a_shadow_is_compared_on_the_same_rows(tmp_path: Path) -> None:
     assert 0 < shadow.error_rate < 0.02
     assert shadow.agreement is not None
     assert 0.5 < shadow.agreement < 1
-    assert rollout.comparison.paired
-    assert rollout.comparison.outcomes == shadow.rows
+    assert rollout.comparison.outcomes == shadow.outcomes < prod.outcomes == 600  # users both scored, once each
     assert rollout.decision.action is Action.WAIT  # the same model quality: no promotion
 
 
 def test_an_ab_arm_that_is_better_by_a_known_margin_is_promoted(tmp_path: Path) -> None:
-    write_logs(tmp_path, "ab", 1200, PROD, Arm("v0.2.0", signal=1.8), seed=2)
-    rollout = report(tmp_path, mode="ab", min_outcomes=200)
-    assert not rollout.comparison.paired
-    assert rollout.comparison.interval.low > 0
+    better = Arm("v0.2.0", signal=1.8)
+    write_logs(tmp_path, "ab", 1200, PROD, better, seed=2)
+    rollout = report(tmp_path, better, mode="ab", min_outcomes=200)
+    assert rollout.comparison.outcomes == 1200  # both versions scored every user
+    assert 0 < rollout.comparison.bounds.low < rollout.comparison.interval.low
     assert rollout.decision.action is Action.PROMOTE
     assert rollout.decision.version == "v0.2.0"
 
 
 def test_an_ab_test_without_a_difference_keeps_collecting(tmp_path: Path) -> None:
-    write_logs(tmp_path, "ab", 1200, PROD, Arm("v0.2.0", signal=1.0), seed=3)
-    assert report(tmp_path, mode="ab", min_outcomes=200).decision.action is Action.WAIT
+    same = Arm("v0.2.0", signal=1.0)
+    write_logs(tmp_path, "ab", 1200, PROD, same, seed=3)
+    assert report(tmp_path, same, mode="ab", min_outcomes=200).decision.action is Action.WAIT
 
 
 def test_a_canary_widens_and_waits_for_its_outcomes(tmp_path: Path) -> None:
-    write_logs(tmp_path, "canary", 1500, PROD, Arm("v0.2.0", signal=1.0), share=0.3, seed=4)
-    widened = report(tmp_path, mode="canary", percent=10, min_outcomes=200)
+    better = Arm("v0.2.0", signal=1.8)
+    write_logs(tmp_path, "canary", 1500, PROD, better, share=0.3, seed=4)
+    widened = report(tmp_path, better, mode="canary", percent=10, min_outcomes=200)
     assert (widened.decision.action, widened.decision.percent) == (Action.NEXT_STEP, 25)
     few = tmp_path / "few"
-    write_logs(few, "canary", 1500, PROD, Arm("v0.2.0"), share=0.3, outcomes=0.1, seed=4)
-    assert report(few, mode="canary", percent=10, min_outcomes=200).decision.action is Action.WAIT
+    write_logs(few, "canary", 1500, PROD, better, share=0.3, outcomes=0.1, seed=4)
+    assert report(few, better, mode="canary", percent=10, min_outcomes=200).decision.action is Action.WAIT
 
 
 def test_outcomes_for_some_rows_keep_the_labels_classes(tmp_path: Path) -> None:
@@ -129,14 +137,14 @@ def test_the_exit_status_names_the_decision_and_errors_are_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    write_logs(tmp_path / "logs", "ab", 1000, PROD, Arm("v0.2.0", signal=1.8), seed=8)
+    write_logs(tmp_path / "logs", "shadow", 1000, PROD, Arm("v0.2.0", signal=1.8), seed=8)
     params = tmp_path / "params.yaml"
     gate = shipped_params().gate.model_dump(mode="json") | {"metric": "roc_auc", "bootstrap_resamples": 200}
-    write_params(params, seed=1, gate=gate, rollout={"mode": "ab", "min_outcomes": 100})
+    write_params(params, seed=1, gate=gate, rollout={"mode": "shadow", "min_outcomes": 100})
     output = tmp_path / "github-output"
     assert main(["rollout", "report", "--logs", "logs", "--out", "out", "--output", str(output)]) == 4  # promote
-    assert output.read_text() == "decision=promote\nstage=canary\nversion=v0.2.0\n"
-    write_params(params, rollout={"mode": "ab", "steps": [50, 10]})
+    assert output.read_text() == "decision=promote\nstage=shadow\nversion=v0.2.0\n"
+    write_params(params, rollout={"mode": "shadow", "steps": [50, 10]})
     capsys.readouterr()
     assert main(["rollout", "report", "--logs", "logs", "--out", "again"]) == 2
     assert capsys.readouterr().err.splitlines() == [
@@ -152,7 +160,7 @@ def test_a_multiclass_log_is_judged_on_its_class_scores(tmp_path: Path) -> None:
     from lockstep.contract.prediction_log import FeedbackRecord, PredictionRecord
 
     encoder, lines, feedback = msgspec.json.Encoder(), [], []
-    for i in range(60):
+    for i in range(600):
         truth = "abc"[i % 3]
         for arm, right in (("prod", i % 2 == 0), ("shadow", True)):
             label = truth if right else "abc"[(i + 1) % 3]
@@ -172,3 +180,36 @@ def test_a_multiclass_log_is_judged_on_its_class_scores(tmp_path: Path) -> None:
     prod, shadow = rollout.arms
     assert (prod.metric, shadow.metric, shadow.agreement) == (0.5, 1.0, 0.5)
     assert rollout.decision.action is Action.PROMOTE
+
+
+@pytest.mark.parametrize("repeats", [1, 3, 10])
+def test_a_user_counts_once_however_often_they_ask(tmp_path: Path, repeats: int) -> None:
+    same = Arm("v0.2.0")
+    write_logs(tmp_path, "canary", 300, PROD, same, share=0.5, seed=10, repeats=repeats)
+    rollout = report(tmp_path, same, mode="canary", percent=50, min_outcomes=100)
+    rows = rollout.evidence.rows
+    for arm in rollout.arms:
+        assert arm.rows == repeats * rows.loc[rows["arm"] == arm.arm, "id"].nunique()
+        assert arm.outcomes == rows.loc[(rows["arm"] == arm.arm) & rows["has_outcome"], "id"].nunique()
+    assert sum(arm.outcomes for arm in rollout.arms) == rollout.comparison.outcomes == 300
+    mixed = tmp_path / "mixed"  # some ask once, some 3 times, some 10
+    write_logs(mixed, "ab", 300, PROD, same, seed=11, repeats=[1, 3, 10] * 100)
+    assert report(mixed, same, mode="ab", min_outcomes=100).comparison.outcomes == 300
+
+
+def test_a_candidate_equal_to_prod_is_not_promoted_whoever_its_users_are(tmp_path: Path) -> None:
+    """The false promotion reproduced: equal versions, but the canary's users happen to be the easy ones."""
+    users = 600
+    ease = np.where(np.arange(users) % 2 == 0, 0.4, 2.5)  # hard and easy users, alike for both versions
+    on_candidate = np.arange(users) % 4 != 0  # 3 of every 4 easy users, 1 of every 2 hard ones
+    on_candidate &= ease > 1
+    equal = Arm("v0.2.0", signal=1.0)
+    write_logs(tmp_path, "canary", users, PROD, equal, seed=12, repeats=2, ease=ease, on_candidate=on_candidate)
+    rollout = report(tmp_path, equal, mode="canary", percent=50, min_outcomes=100)
+    prod, canary = rollout.arms
+    assert canary.metric - prod.metric > 0.1  # judged by who was served, the canary looks far better
+    comparison = rollout.comparison
+    assert comparison.outcomes == users  # each user once, though each asked twice
+    assert abs(comparison.candidate - comparison.prod) < 0.05  # on the same users, the two are alike
+    assert comparison.bounds.low < 0 < comparison.bounds.high
+    assert rollout.decision.action is not Action.PROMOTE
