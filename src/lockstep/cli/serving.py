@@ -26,7 +26,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     serve.add_argument(
         "--model",
         help="prod: a bundle folder, a version (v0.3.0), a stage or `workspace`; alone, it is served by itself "
-        "(default: the `prod` stage, with the rollout of params.yaml)",
+        "(default: the `prod` stage, with the rollout of params.yaml); SIGHUP re-reads a stage, not a version",
     )
     serve.add_argument(
         "--rollout",

@@ -59,13 +59,20 @@ class ModelVersion:
         return predict_columns(self.scorer, inputs, self.contract, one_worker_set=True)
 
 
+class EmptyStageError(PipelineError):
+    """A stage of the registry holds no version (a rollback or a promotion unassigned it)."""
+
+
 def load_version(ref: str, repo: Path = paths.PROJ_ROOT) -> ModelVersion:
-    """Load the model `ref` names (bundle folder, version, stage or `workspace`), or raise PipelineError."""
+    """Load the model `ref` names (bundle folder, version, stage or `workspace`), or raise PipelineError.
+
+    A stage that holds no version raises EmptyStageError, a PipelineError.
+    """
     if (Path(ref) / MANIFEST).is_file():
         return _load_bundle(Path(ref))
     if ref == WORKSPACE:
         return _load_files(lambda path: _read_file(repo / path), None, repo, WORKSPACE)
-    version = ref if SEMVER.match(ref) else _stage_version(repo, ref)
+    version = ref if SEMVER.match(ref) else resolve_stage(ref, repo)
     commit = _version_commit(repo, version)
     from .revision import Revision
 
@@ -73,19 +80,20 @@ def load_version(ref: str, repo: Path = paths.PROJ_ROOT) -> ModelVersion:
         return _load_files(_revision_reader(revision, version), commit, repo, version)
 
 
-def _stage_version(repo: Path, stage: str) -> str:
+def resolve_stage(stage: str, repo: Path = paths.PROJ_ROOT) -> str:
+    """The version in `stage`: EmptyStageError if it holds none, PipelineError if there is no registry to ask."""
     from gto.exceptions import GTOException
+    from scmrepo.exceptions import SCMError
 
     from .tags import stage_version
 
+    refused = f"{stage!r} is not a bundle folder, a version (v1.2.3), a stage with a model in it, or {WORKSPACE!r}"
     try:
         version = stage_version(str(repo), stage)
-    except GTOException:  # no model registered yet, or no Git repository
-        version = None
+    except (GTOException, SCMError):  # no model registered yet, or no Git repository
+        raise PipelineError(refused) from None
     if version is None:
-        raise PipelineError(
-            f"{stage!r} is not a bundle folder, a version (v1.2.3), a stage with a model in it, or {WORKSPACE!r}"
-        )
+        raise EmptyStageError(refused)
     return version
 
 

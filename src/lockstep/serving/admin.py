@@ -2,11 +2,14 @@
 
 `POST /admin/model {"model": ref}` loads and verifies a version and makes it
 `prod`; `POST /admin/rollout` takes a rollout config (the schema of
-`conf/rollout/`) and loads its candidate; SIGHUP re-reads the rollout from
-where the server took it (params.yaml, or `serve --rollout FILE`). Each builds
-a whole new routing table off the request path, then swaps it in with one
-assignment: requests in flight finish under the old table, none is dropped.
-Both endpoints need the admin token; without one they are off.
+`conf/rollout/`) and loads its candidate; SIGHUP re-reads what the server
+was started from (`ReloadSource`): the version in the `prod` stage (when `prod`
+was named by its stage), and the rollout (params.yaml, or `serve --rollout
+FILE`). So after `rollout apply` a SIGHUP serves what the registry now says: a
+promoted version as prod, and prod alone once the candidate's stage is empty.
+Each builds a whole new routing table off the request path, then swaps it in
+with one assignment: requests in flight finish under the old table, none is
+dropped. Both endpoints need the admin token; without one they are off.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import hmac
 import logging
 import signal
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -27,12 +32,24 @@ from ..errors import PipelineError
 from ..registry.store import load_version
 from .http import body_bytes, json_response
 from .requests import BadRequestError, decode
-from .routing import RoutingTable, load_table
+from .routing import RoutingTable, follow_stage, load_table
 
 if TYPE_CHECKING:
     from .state import ServerState
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReloadSource:
+    """What SIGHUP re-reads: the rollout's source, and the stage `prod` follows.
+
+    `prod_stage` is None when prod was named as a version or a bundle (`serve --model`):
+    it then stays, and only the rollout is re-read.
+    """
+
+    rollout: Callable[[], RolloutConfig] | None = None
+    prod_stage: str | None = None
 
 
 class Admin:
@@ -88,27 +105,37 @@ class Admin:
             raise BadRequestError.single("candidate", "verification", str(exc)) from None
         return json_response(table.describe())
 
-    async def apply(self, rollout: RolloutConfig) -> RoutingTable:
-        """Build the table for `rollout` around the current `prod` (off the request path), and swap it in."""
+    async def apply(self, rollout: RolloutConfig, prod_stage: str | None = None) -> RoutingTable:
+        """Build the table for `rollout` (off the request path), and swap it in.
+
+        Its prod is the current one, or the version now in `prod_stage` if given.
+        """
         async with self.state.router.lock:  # a table is built from the one it replaces
-            table = await asyncio.to_thread(load_table, rollout, self.state.router.table.prod)
+            prod = self.state.router.table.prod
+            if prod_stage is not None:
+                prod = await asyncio.to_thread(follow_stage, prod_stage, prod)
+            table = await asyncio.to_thread(load_table, rollout, prod)
             self.state.router.swap(table)
         log.info("rollout: %s", table.describe())
         return table
 
     async def reload(self) -> None:
-        """Re-read the rollout from its source and apply it; on any error, keep serving the current table."""
-        source = self.state.rollout_source
-        if source is None:
-            log.warning("SIGHUP: this server has no rollout source (it was started with --model only)")
+        """Re-read prod's stage and the rollout, and apply them; on any error, keep serving the current table."""
+        source, reloads = self.state.reload_source, self.state.metrics.reloads
+        if source is None or (source.rollout is None and source.prod_stage is None):
+            log.warning("SIGHUP: nothing to reload: prod was named as a version or a bundle, with no rollout")
             return
         try:
-            await self.apply(await asyncio.to_thread(source))
+            rollout = await asyncio.to_thread(source.rollout) if source.rollout else self.state.router.table.rollout
+            await self.apply(rollout, source.prod_stage)
         except (PipelineError, OSError) as exc:
-            log.error("SIGHUP: the rollout is unchanged: %s", exc)
+            reloads.labels("failed").inc()
+            log.error("SIGHUP: the routing is unchanged: %s", exc)
+            return
+        reloads.labels("applied").inc()
 
     def reload_on_sighup(self) -> bool:
-        """Reload the rollout on SIGHUP (only the main thread can take signals); True if installed."""
+        """Reload prod's stage and the rollout on SIGHUP (only the main thread takes signals); True if installed."""
         if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGHUP"):
             return False
         loop = asyncio.get_running_loop()

@@ -32,7 +32,7 @@ from ..config import RolloutConfig
 from ..contract.prediction_log import FEEDBACK_FILE, PredictionRecord, shadow_log
 from ..registry.store import ModelVersion
 from . import oip
-from .admin import Admin
+from .admin import Admin, ReloadSource
 from .batcher import MicroBatcher
 from .feedback import feedback_records
 from .http import body_bytes, json_response
@@ -255,7 +255,7 @@ def create_app(
     prediction_log: Path,
     admin_token: str | None = None,
     name: str = "model",
-    rollout_source: Callable[[], RolloutConfig] | None = None,
+    reload_source: ReloadSource | None = None,
     body_timeout: float = BODY_TIMEOUT_SECONDS,
     log_store: ObjectStore | None = None,
 ) -> Starlette:
@@ -270,7 +270,7 @@ def create_app(
     feedback = PredictionLog(prediction_log.parent / FEEDBACK_FILE)
     spool = LogSpool(prediction_log.parent, log_store)
     router = Router(table, ShadowScorer(metrics, log, shadow_log(prediction_log)))
-    state = ServerState(router, name, MicroBatcher(), metrics, log, feedback, admin_token, rollout_source)
+    state = ServerState(router, name, MicroBatcher(), metrics, log, feedback, admin_token, reload_source)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

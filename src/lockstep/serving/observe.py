@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from .. import PACKAGE
 
@@ -75,6 +76,24 @@ class Metrics:
             "Shadow calls slower than the rollout's shadow_budget_ms",
             registry=self.registry,
         )
+        self.candidate_present = Gauge(
+            f"{PACKAGE}_rollout_candidate_present",
+            "1 while a rollout's candidate is loaded and routed; 0 while prod answers alone (no rollout, or an empty"
+            " candidate stage after a rollback or a promotion)",
+            registry=self.registry,
+        )
+        self.reloads = Counter(
+            f"{PACKAGE}_reloads",
+            "SIGHUP reloads of prod and the rollout, by result (applied, failed: the routing in use stays)",
+            ["result"],
+            registry=self.registry,
+        )
+        for result in ("applied", "failed"):
+            self.reloads.labels(result)
+
+    def show_routing(self, candidate_present: Callable[[], bool]) -> None:
+        """Read `candidate_present` at every scrape, so the gauge follows each new routing table."""
+        self.candidate_present.set_function(lambda: float(candidate_present()))
 
     def track(self, endpoint: str) -> None:
         """Show `endpoint`'s server errors in /metrics from now, at 0 until one happens."""

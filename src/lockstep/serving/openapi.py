@@ -226,7 +226,9 @@ def _service() -> dict[str, Any]:
     text = {"text/plain": {"schema": STRING}}
     admin_errors = [400, 401, 404, 408, 413, 422, 500]
     swapped = _object({"model_version": STRING, "model_sha256": STRING, "previous": STRING})
-    routed = _object({"rollout": _ref("RolloutConfig"), "arms": {"type": "object", "additionalProperties": STRING}})
+    arms = {"type": "object", "additionalProperties": STRING}
+    # prod_only: the rollout's candidate stage is empty, so prod answers alone (routing.RoutingTable.prod_only)
+    routed = _object({"rollout": _ref("RolloutConfig"), "arms": arms, "prod_only": STRING}, optional=("prod_only",))
     admin = [{"admin": []}]
     return {
         "/metrics": {"get": _operation("Prometheus metrics", _answers("the metrics", text, [500], "Errors"))},

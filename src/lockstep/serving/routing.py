@@ -10,12 +10,18 @@ Canary and A/B assignment is deterministic and sticky: a request's sticky key
 rollout's salt into one of 10,000 buckets, and the candidate answers the
 buckets below its share. The hash is BLAKE2b, not Python's `hash()` (salted
 per process), so a key keeps its arm across restarts and replicas.
+
+A rollout whose candidate is "the version in the `canary` (or `shadow`)
+stage" finds that stage empty after a rollback or a promotion: its table then
+routes every request to `prod`, and says so (`prod_only`). A candidate named
+explicitly (`candidate:`, a version or a bundle) must load, or the table is refused.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,10 +29,11 @@ from typing import Any
 from ..config import RolloutConfig
 from ..errors import PipelineError
 from ..registry import PROD
-from ..registry.store import ModelVersion, load_version
+from ..registry.store import EmptyStageError, ModelVersion, load_version, resolve_stage
 from .shadow import ShadowScorer
 
 BUCKETS = 10_000
+log = logging.getLogger(__name__)
 
 
 def bucket(salt: str, key: str) -> int:
@@ -44,14 +51,21 @@ def sticky_value(records: list[dict[str, Any]], sticky_key: str | None, request_
 
 @dataclass(frozen=True)
 class RoutingTable:
-    """A rollout config and the versions it names: prod, and the candidate (None when mode is none)."""
+    """A rollout config and the versions it names: prod, and the candidate (None when mode is none).
+
+    `stage_empty`: the rollout's candidate is its stage's version, and that stage held none
+    when the table was built, so prod answers alone.
+    """
 
     rollout: RolloutConfig
     prod: ModelVersion
     candidate: ModelVersion | None = None
+    stage_empty: bool = False
 
     def __post_init__(self) -> None:
-        if (self.candidate is None) != (self.rollout.mode == "none"):
+        if self.stage_empty and (self.candidate is not None or self.rollout.candidate or self.rollout.mode == "none"):
+            raise PipelineError("only a rollout whose candidate is its stage's version can find that stage empty")
+        if (self.candidate is None) != (self.rollout.mode == "none" or self.stage_empty):
             needs = "a" if self.candidate is None else "no"
             raise PipelineError(f"a {self.rollout.mode} rollout needs {needs} candidate")
         key = self.rollout.sticky_key
@@ -60,6 +74,17 @@ class RoutingTable:
                 raise PipelineError(
                     f"rollout.sticky_key: {key!r} is not a column of {loaded.version}'s contract; name one, or null"
                 )
+
+    @property
+    def prod_only(self) -> str | None:
+        """Why prod answers alone although a rollout is set (its candidate's stage is empty), in one line; else None."""
+        if not self.stage_empty:
+            return None
+        stage = self.rollout.candidate_arm
+        return (
+            f"the {self.rollout.mode} rollout's stage {stage!r} holds no version (rolled back or promoted): "
+            f"serving prod {self.prod.version} only, until a version is assigned to {stage!r} and the server reloads"
+        )
 
     @property
     def candidate_arm(self) -> str | None:
@@ -84,7 +109,10 @@ class RoutingTable:
         arms = {PROD: self.prod.version}
         if self.candidate is not None and self.candidate_arm:
             arms[self.candidate_arm] = self.candidate.version
-        return {"rollout": self.rollout.model_dump(), "arms": arms}
+        described: dict[str, Any] = {"rollout": self.rollout.model_dump(), "arms": arms}
+        if self.stage_empty:
+            described["prod_only"] = f"stage {self.rollout.candidate_arm!r} holds no version"
+        return described
 
 
 def load_table(
@@ -93,13 +121,30 @@ def load_table(
     """The table for `rollout` around a loaded `prod`: the candidate is loaded and verified through `load`.
 
     The candidate is `rollout.candidate` (a version or a bundle folder) if set,
-    else the version in `rollout.candidate_stage`, resolved through the registry.
+    else the version in `rollout.candidate_stage`, resolved through the registry:
+    if that stage is empty, the table serves prod only and logs a warning saying so.
     """
     if rollout.mode == "none":
         return RoutingTable(rollout, prod)
-    ref = rollout.candidate or rollout.candidate_stage
-    assert ref is not None
-    return RoutingTable(rollout, prod, load(ref))
+    if rollout.candidate:
+        return RoutingTable(rollout, prod, load(rollout.candidate))
+    try:
+        return RoutingTable(rollout, prod, load(rollout.candidate_arm))
+    except EmptyStageError:
+        table = RoutingTable(rollout, prod, stage_empty=True)
+        log.warning("rollout: %s", table.prod_only)
+        return table
+
+
+def follow_stage(
+    stage: str,
+    current: ModelVersion,
+    resolve: Callable[[str], str] = resolve_stage,
+    load: Callable[[str], ModelVersion] = load_version,
+) -> ModelVersion:
+    """The version now in `stage` (e.g. `prod` after a promotion): `current` if it is that one, else loaded."""
+    version = resolve(stage)
+    return current if version == current.version else load(version)
 
 
 class Router:

@@ -4,9 +4,10 @@ uvicorn parses HTTP with httptools and runs on uvloop (both in the `serve`
 group; it picks them itself). It stops accepting connections on SIGTERM or
 SIGINT and waits for the requests in flight (up to `GRACE_SECONDS`); the app's
 lifespan then drains the micro-batcher and flushes the prediction log. SIGHUP
-re-reads the rollout. A client that stops sending is let go: a request's
-headers must be in within `HEADER_TIMEOUT_SECONDS`, and each part of its body
-within `BODY_TIMEOUT_SECONDS` of the last (`timeouts.py`), or it gets a 408.
+re-reads the `prod` stage and the rollout (`admin.ReloadSource`). A client that
+stops sending is let go: a request's headers must be in within
+`HEADER_TIMEOUT_SECONDS`, and each part of its body within
+`BODY_TIMEOUT_SECONDS` of the last (`timeouts.py`), or it gets a 408.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from .. import PACKAGE
-from ..config import RolloutConfig, load_rollout
+from ..config import RolloutConfig, Stage, load_rollout
 from ..registry import PROD
 from ..registry.store import load_version
+from .admin import ReloadSource
 from .app import create_app
 from .log_spool import upload_store
 from .routing import RoutingTable, load_table
@@ -45,8 +47,10 @@ def build_server(
 
     `ref` alone: that one version, as `prod`. Otherwise `prod` is `ref` (or the
     `prod` stage) and the rollout comes from `rollout_file`, or else from
-    params.yaml's `rollout:`; SIGHUP re-reads it from there. `log_upload`: where
-    the log's closed segments go (`log_spool.upload_store`), None to keep them.
+    params.yaml's `rollout:`; SIGHUP re-reads it from there, and re-reads prod's
+    stage if prod was named by a stage (the default, `prod`): a version or a
+    bundle named by `ref` stays prod. `log_upload`: where the log's closed
+    segments go (`log_spool.upload_store`), None to keep them.
     """
     import uvicorn
 
@@ -60,7 +64,9 @@ def build_server(
         source = load_rollout
     table = load_table(source(), prod) if source else RoutingTable(RolloutConfig(), prod)
     token = os.environ.get(ADMIN_TOKEN_ENV) or None
-    app = create_app(table, prediction_log, admin_token=token, rollout_source=source, log_store=log_store)
+    named = ref or PROD  # a stage is followed on SIGHUP; a version or a bundle stays
+    reload = ReloadSource(source, named if named in set(Stage) else None)
+    app = create_app(table, prediction_log, admin_token=token, reload_source=reload, log_store=log_store)
     # The model and the imports are ~230,000 objects that live as long as the server: out of the
     # collector's sight, a full collection (a shadow's lagging batches trigger them) takes
     # microseconds, not 0.13 s of a request's time (`prod`'s p99 at 32 clients, 148 ms -> 13 ms).

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ..config import RolloutConfig
 from .batcher import MicroBatcher
 from .observe import Metrics
 from .prediction_log import PredictionLog
 from .routing import Router
+
+if TYPE_CHECKING:
+    from .admin import ReloadSource
 
 
 @dataclass
@@ -23,5 +25,8 @@ class ServerState:
     log: PredictionLog
     feedback: PredictionLog
     admin_token: str | None
-    # Where SIGHUP re-reads the rollout from (params.yaml, or `serve --rollout FILE`); None: it only logs a warning.
-    rollout_source: Callable[[], RolloutConfig] | None = None
+    # What SIGHUP re-reads: the stage prod follows and the rollout's source; None: it only logs a warning.
+    reload_source: ReloadSource | None = None
+
+    def __post_init__(self) -> None:
+        self.metrics.show_routing(lambda: self.router.table.candidate is not None)
