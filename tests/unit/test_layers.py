@@ -16,6 +16,7 @@ LAYERS = [
     {"review"},
     {"serving"},
     {"rollout"},
+    {"monitoring"},
     {"cli", "__main__"},
 ]
 

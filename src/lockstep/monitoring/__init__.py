@@ -1,0 +1,1 @@
+"""Monitoring: the served model watched against a reference saved at training."""

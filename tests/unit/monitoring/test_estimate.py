@@ -1,0 +1,138 @@
+"""The label-free estimate follows realized performance on calibrated scores, refuses a miscalibrated model, and
+says that it cannot see a concept shift."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.metrics import accuracy_score, average_precision_score, roc_auc_score
+
+from lockstep.monitoring.calibration import Reference, fit_reference
+from lockstep.monitoring.estimate import CONCEPT_SHIFT_CAVEAT, estimate, realized
+
+WINDOW = 5_000
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-z))
+
+
+def traffic(rows: int, seed: int, shift: float = 0.0, concept: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Calibrated scores (base rate about 10%, ROC AUC about 0.77) and their labels.
+
+    `shift` moves the scores' distribution and keeps their calibration (a covariate shift); `concept` draws the
+    labels from another relation to the scores (a concept shift).
+    """
+    rng = np.random.default_rng(seed)
+    logit = rng.normal(-2.6 + shift, 1.2, rows)
+    truth = sigmoid(0.3 * logit - 1.5) if concept else sigmoid(logit)
+    return sigmoid(logit), (rng.random(rows) < truth).astype(int)
+
+
+@pytest.fixture(scope="module")
+def reference() -> Reference:
+    return fit_reference("binary", *traffic(10_000, seed=0))
+
+
+def gap(reference: Reference, scores: np.ndarray, labels: np.ndarray) -> tuple[float, float, bool]:
+    """Estimated minus realized ROC AUC, the realized value, and whether the estimate's interval holds it."""
+    estimated = estimate(reference, scores).metrics["roc_auc"]
+    truth = realized(reference, scores, labels).metrics["roc_auc"].value
+    return estimated.value - truth, truth, estimated.low <= truth <= estimated.high
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_estimate_follows_realized_roc_auc_on_calibrated_scores(reference: Reference, seed: int) -> None:
+    scores, labels = traffic(WINDOW, seed)
+    difference, _, covered = gap(reference, scores, labels)
+    assert abs(difference) < 0.03
+    assert covered
+    estimated = estimate(reference, scores).metrics
+    assert abs(estimated["accuracy"].value - accuracy_score(labels, scores >= 0.5)) < 0.02
+    assert abs(estimated["average_precision"].value - average_precision_score(labels, scores)) < 0.06
+
+
+def test_a_covariate_shift_is_still_estimated_well(reference: Reference) -> None:
+    scores, labels = traffic(WINDOW, seed=4, shift=1.0)
+    assert np.mean(scores) > 1.5 * np.mean(traffic(WINDOW, seed=4)[0])
+    difference, _, covered = gap(reference, scores, labels)
+    assert abs(difference) < 0.03
+    assert covered
+
+
+def test_a_concept_shift_fools_the_estimate_and_the_result_says_it_cannot_see_one(reference: Reference) -> None:
+    scores, labels = traffic(WINDOW, seed=5, concept=True)
+    difference, truth, covered = gap(reference, scores, labels)
+    assert truth < 0.68
+    assert difference > 0.05
+    assert not covered
+    result = estimate(reference, scores)
+    assert result.caveat == CONCEPT_SHIFT_CAVEAT
+    assert result.blind_to_concept_shift
+    assert "concept shift" in result.to_dict()["caveat"]
+    assert not realized(reference, scores, labels).blind_to_concept_shift
+
+
+def test_a_poorly_calibrated_reference_is_refused_with_its_reason() -> None:
+    scores, labels = traffic(10_000, seed=6)
+    refused = fit_reference("binary", np.sqrt(scores), labels)  # every score too high, the ranking kept
+    result = estimate(refused, np.sqrt(traffic(WINDOW, seed=7)[0]))
+    assert result.status == "refused"
+    assert not result.metrics
+    assert result.caveat == CONCEPT_SHIFT_CAVEAT
+    assert result.reason.startswith("model poorly calibrated on the test set: expected calibration error 0.")
+    assert "\n" not in result.reason
+    assert realized(refused, *traffic(WINDOW, seed=7)).status == "realized"  # labels need no calibration
+
+
+def test_a_reference_with_too_few_positives_is_refused() -> None:
+    scores, labels = traffic(300, seed=8)
+    assert fit_reference("binary", scores, labels).refusal.startswith("too few rows to calibrate class 1")
+
+
+def test_the_reference_round_trips_through_json(reference: Reference) -> None:
+    text = json.dumps(reference.to_dict(), sort_keys=True)
+    again = Reference.from_dict(json.loads(text))
+    assert again == reference
+    assert json.dumps(again.to_dict(), sort_keys=True) == text
+    scores = traffic(1_000, seed=9)[0]
+    assert estimate(again, scores) == estimate(reference, scores)  # and the same seed gives the same interval
+
+
+def test_realized_metrics_are_scikit_learns_with_ties(reference: Reference) -> None:
+    scores, labels = traffic(2_000, seed=10)
+    scores = np.round(scores, 2)  # many ties
+    metrics = realized(reference, scores, labels).metrics
+    assert metrics["roc_auc"].value == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
+    assert metrics["average_precision"].value == pytest.approx(average_precision_score(labels, scores), abs=1e-12)
+    assert metrics["accuracy"].value == pytest.approx(accuracy_score(labels, scores >= 0.5), abs=1e-12)
+    assert metrics["roc_auc"].low < metrics["roc_auc"].value < metrics["roc_auc"].high
+
+
+def multiclass_traffic(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Calibrated probabilities of 3 classes and labels drawn from them."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(0, 1.5, (rows, 3)) + np.array([0.5, 0, -0.5])
+    probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return probabilities, (rng.random((rows, 1)) > probabilities.cumsum(axis=1)).sum(axis=1)
+
+
+def test_multiclass_accuracy_and_one_vs_rest_roc_auc_are_estimated() -> None:
+    reference = fit_reference("multiclass", *multiclass_traffic(6_000, seed=11), classes=["a", "b", "c"])
+    assert reference.refusal is None
+    scores, labels = multiclass_traffic(WINDOW, seed=12)
+    estimated, truth = estimate(reference, scores).metrics, realized(reference, scores, labels).metrics
+    assert truth["roc_auc_ovr"].value == pytest.approx(roc_auc_score(labels, scores, multi_class="ovr"), abs=1e-12)
+    assert truth["accuracy"].value == pytest.approx(accuracy_score(labels, scores.argmax(axis=1)), abs=1e-12)
+    for name in ("roc_auc_ovr", "accuracy"):
+        assert abs(estimated[name].value - truth[name].value) < 0.03
+        assert estimated[name].low <= truth[name].value <= estimated[name].high
+
+
+def test_regression_is_not_estimated_and_says_why() -> None:
+    result = estimate(fit_reference("regression", np.zeros(10)), np.zeros(10))
+    assert result.status == "not estimated"
+    assert not result.metrics
+    assert result.reason.startswith("regression: not estimated; a confidence-based estimate needs class probabilities")
