@@ -1,13 +1,15 @@
 """The reference of the label-free estimate: a calibration table from the test set, and the check that may refuse it.
 
 Fitted once, from the test set's scores and labels (binary: the positive class's score; multiclass: one column
-of probabilities per class, labels as column positions). It holds, per class, an isotonic map from the model's
-raw score to a probability (as NannyML's `IsotonicCalibrator`, nannyml/calibration.py) and the raw scores'
-expected calibration error over equal-mass bins (NannyML's `_calculate_expected_calibration_error`).
+of probabilities per class, labels as column positions). It holds, per class, a map from the model's raw score
+to a probability and the raw scores' expected calibration error over 10 equal-mass bins. As in NannyML
+(nannyml/calibration.py: `IsotonicCalibrator`, `needs_calibration`, `_calculate_expected_calibration_error`),
+the map is an isotonic regression, kept only when, fitted out of fold, it does better (Brier score); otherwise the
+scores are used as they are (a map fitted on one test set would copy that sample's luck into every estimate).
 
-The check: the map corrects a small miscalibration, but when the raw scores are far from probabilities
-(an error above `MAX_CALIBRATION_ERROR`, on any class) the map alone would carry the estimate, learned from
-one test set, so the reference refuses, and says why in one line. So does a class with too few rows to learn from.
+The check: the map may correct a small miscalibration, but when the raw scores are far from probabilities
+(an error above `MAX_CALIBRATION_ERROR`, on any class) the estimate would rest on a map learned from one test
+set, so the reference refuses, and says why in one line. So does a class with too few rows to learn from.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from lockstep.config.enums import Task
 # A reference whose raw scores miss the observed rates by more than this (weighted over 10 equal-mass bins) refuses.
 MAX_CALIBRATION_ERROR = 0.05
 CALIBRATION_BINS = 10
+CALIBRATION_FOLDS = 5
 # Each class needs this many rows in the test set, as a positive and as a negative, for its map to mean anything.
 MIN_CLASS_ROWS = 50
 REGRESSION_REASON = (
@@ -43,6 +46,11 @@ class IsotonicMap:
         return np.interp(scores, self.knots, self.values)
 
     @classmethod
+    def identity(cls) -> IsotonicMap:
+        """The map that keeps a probability as it is (for scores already calibrated)."""
+        return cls((0.0, 1.0), (0.0, 1.0))
+
+    @classmethod
     def fit(cls, scores: np.ndarray, outcomes: np.ndarray) -> IsotonicMap:
         """The isotonic regression of the outcomes (0/1) on the scores."""
         regression = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(scores, outcomes)
@@ -57,6 +65,19 @@ def expected_calibration_error(scores: np.ndarray, outcomes: np.ndarray, bins: i
         for part in np.array_split(order, min(bins, len(order)))
     ]
     return float(sum(gaps) / len(order))
+
+
+def calibration_helps(scores: np.ndarray, outcomes: np.ndarray, folds: int = CALIBRATION_FOLDS) -> bool:
+    """Whether an isotonic map fitted out of fold lowers the Brier score (NannyML's `needs_calibration` asks the ECE).
+
+    The Brier score, not the binned error: a step function's ties can lower a binned error without being better.
+    """
+    fold = np.random.default_rng(0).permutation(len(scores)) % folds
+    calibrated = np.empty(len(scores))
+    for k in range(folds):
+        held = fold == k
+        calibrated[held] = IsotonicMap.fit(scores[~held], outcomes[~held])(scores[held])
+    return float(np.mean((calibrated - outcomes) ** 2)) < float(np.mean((scores - outcomes) ** 2))
 
 
 @dataclass(frozen=True)
@@ -161,5 +182,5 @@ def fit_reference(
         raise ValueError(f"{len(names)} class names for {width} classes")
     pairs = one_vs_rest(task, scores, labels)
     errors = tuple(expected_calibration_error(s, y) for s, y in pairs)
-    maps = tuple(IsotonicMap.fit(s, y) for s, y in pairs)
+    maps = tuple(IsotonicMap.fit(s, y) if calibration_helps(s, y) else IsotonicMap.identity() for s, y in pairs)
     return Reference(task, names, maps, errors, len(scores), float(threshold), refusal(names, labels, task, errors))

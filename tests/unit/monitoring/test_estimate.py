@@ -136,3 +136,18 @@ def test_regression_is_not_estimated_and_says_why() -> None:
     assert result.status == "not estimated"
     assert not result.metrics
     assert result.reason.startswith("regression: not estimated; a confidence-based estimate needs class probabilities")
+
+
+def test_calibrated_scores_are_kept_and_a_mild_miscalibration_is_mapped(reference: Reference) -> None:
+    assert reference.maps[0].knots == (0.0, 1.0)  # already probabilities: no map learned from one sample
+    scores, labels = traffic(10_000, seed=13)
+    mapped = fit_reference("binary", scores**1.2, labels)  # every score a little too low
+    assert mapped.refusal is None
+    assert len(mapped.maps[0].knots) > 2
+    window, window_labels = traffic(WINDOW, seed=14)
+    difference, _, covered = gap(mapped, window**1.2, window_labels)
+    assert abs(difference) < 0.03
+    assert covered
+    assert estimate(mapped, window**1.2).metrics["accuracy"].value == pytest.approx(
+        accuracy_score(window_labels, window**1.2 >= 0.5), abs=0.02
+    )
