@@ -10,8 +10,8 @@ shares, and kserve_client.py runs in it and prints what the client got.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO_ROOT, clean_environ
+from tests.clients.environments import install
+from tests.conftest import clean_environ
 from tests.http_client import Client, free_port, wait_ready
 from tests.shared import build_once
 from tests.unit.serving.test_serve_faults import serve_process
@@ -29,26 +30,10 @@ REQUIREMENTS = HERE / "kserve-requirements.txt"
 INFERENCES = ["binary", "json", "binary_outputs"]
 
 
-def _uv() -> str:
-    """uv as the Makefile finds it: on PATH, or the one `make` bootstrapped into .tools."""
-    return shutil.which("uv") or str(REPO_ROOT / ".tools" / "bin" / "uv")
-
-
-def _install(folder: Path) -> None:
-    """A Python 3.11 environment with exactly kserve-requirements.txt in it (a changed hash fails the install)."""
-    venv = folder / "venv"
-    install = ["pip", "install", "--quiet", "--require-hashes", "--python", str(venv / "bin" / "python")]
-    for command in (
-        [_uv(), "venv", "--quiet", "--python", "3.11", str(venv)],
-        [_uv(), *install, "-r", str(REQUIREMENTS)],
-    ):
-        result = subprocess.run(command, env=clean_environ(), capture_output=True, text=True, check=False)
-        assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stderr}"
-
-
 @pytest.fixture(scope="session")
 def kserve_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_once(tmp_path_factory, "kserve-env", _install) / "venv" / "bin" / "python"
+    folder = build_once(tmp_path_factory, "kserve-env", partial(install, requirements=REQUIREMENTS))
+    return folder / "venv" / "bin" / "python"
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,8 @@ DVC remote and calls `write_bundle`; the bundle is what a serving system
 picks up. It refuses a model, trusted types, contract or card whose bytes are
 not the ones that the dvc.lock of the version's own commit records, and a
 model that does not load (through the one loader, `store.load_verified`).
+Its `model-settings.json` lets MLServer (and so Seldon Core 2, whose Models'
+storageUri is a bundle) serve it with the runtime in `serving.mlserver_runtime`.
 """
 
 from __future__ import annotations
@@ -13,12 +15,16 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from .. import paths
+from .. import PACKAGE, paths
 from ..errors import PipelineError
 from ..io import atomic_dir, file_sha256, read_json, write_json
 from . import tags
 from .lockfile import file_md5, locked_md5
 from .store import MODEL_FILES
+
+MLSERVER_SETTINGS = "model-settings.json"
+# The serving layer's runtime, named as MLServer imports it (a name only: this layer imports nothing above it).
+MLSERVER_IMPLEMENTATION = f"{PACKAGE}.serving.mlserver_runtime.BundleRuntime"
 
 
 def _verify(path: Path, commit: str, version: str) -> str:
@@ -60,7 +66,16 @@ def write_bundle(out_dir: Path, version: str, stage: str) -> dict[str, Any]:
         for path in verified:
             shutil.copyfile(path, staging / path.name)
         write_json(manifest, staging / "manifest.json")
+        write_json(mlserver_settings(version), staging / MLSERVER_SETTINGS)
     return manifest
+
+
+def mlserver_settings(version: str) -> dict[str, Any]:
+    """MLServer's settings for a bundle: the runtime, and the bundle's folder (its own) as the model's URI.
+
+    No name: MLServer takes the folder's, and Seldon's agent writes the Model's.
+    """
+    return {"implementation": MLSERVER_IMPLEMENTATION, "parameters": {"uri": ".", "version": version}}
 
 
 def _described(path: Path, verified: dict[Path, str]) -> dict[str, str]:

@@ -213,8 +213,10 @@ def run_export(
         files = _kserve_files(out, manifests)
     else:
         note = (
-            f"One Server per arm runs {pulled} (an MLServer image whose runtime loads\n"
-            f"the bundle at each Model's storageUri); apply the whole file: kubectl apply -f {out.name}"
+            f"One Server per arm runs {pulled}: an MLServer image with\n"
+            f'{PACKAGE}.serving.mlserver_runtime in it (docs/rollouts.md, "Export to KServe or Seldon").\n'
+            f"Each Model's storageUri must be a bundle folder as `{PACKAGE} bundle` writes it.\n"
+            f"Apply the whole file: kubectl apply -f {out.name}"
         )
         files = {out: dump_manifests(manifests, note)}
     for path, text in files.items():

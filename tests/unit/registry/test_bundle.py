@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lockstep.errors import PipelineError
-from lockstep.registry.bundle import write_bundle
+from lockstep.registry.bundle import MLSERVER_IMPLEMENTATION, write_bundle
 
 from tests.unit.conftest import commit_lock, git
 
@@ -19,10 +19,13 @@ def test_bundle_holds_the_verified_model_card_and_manifest(checked_out: Path) ->
     assert sorted(p.name for p in Path("dist/model").iterdir()) == [
         "contract.json",
         "manifest.json",
+        "model-settings.json",
         "model.skops",
         "model_card.json",
         "trusted_types.json",
     ]
+    settings = json.loads(Path("dist/model/model-settings.json").read_text())
+    assert settings == {"implementation": MLSERVER_IMPLEMENTATION, "parameters": {"uri": ".", "version": "v0.1.0"}}
     assert (manifest["version"], manifest["stage"]) == ("v0.1.0", "staging")
     assert manifest["commit"] == git("rev-parse", "HEAD").strip()
     model = Path("models/model.skops").read_bytes()
