@@ -1,8 +1,9 @@
 """A rollback and a promotion reach a running server: `rollout apply`, then SIGHUP, on a real `serve` process.
 
 The repository is real Git with GTO tags: v0.1.0 in `prod`, v0.2.0 (another model) in `canary`, and
-params.yaml routes 50% of requests to the canary. The decision is written by hand (the report's own tests
-cover how it is made), applied with the CLI, and the server is reloaded as the manual says: `kill -HUP`.
+params.yaml routes 50% of requests to the canary. The decision is written by hand, or made by
+`lockstep rollout report` on the server's own logs and outcomes, applied with the CLI, and the server is
+reloaded as the manual says: `kill -HUP`.
 """
 
 from __future__ import annotations
@@ -44,30 +45,30 @@ def git(repo: Path, *args: str) -> str:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict]]:
-    """Two models' files (v1/ and v2/: different regularisation) and request payloads from the same data."""
+    """Three models' files and request payloads (with outcomes) from the same data.
+
+    v1/ and v2/ differ in regularisation; blind/ learnt from shuffled outcomes, so it ranks no better than chance.
+    """
     folder = tmp_path_factory.mktemp("models")
     cfg = parse_params(yaml.safe_load((REPO_ROOT / "params.yaml").read_text()))
-    prepared = prepare_data(generate_credit_data(2_000, seed=5), cfg)
-    for name, strength in (("v1", 1.0), ("v2", 0.01)):
-        model = train_model(prepared.train, prepared.features, replace(cfg, model={**cfg.model, "C": strength}))
+    prepared = prepare_data(generate_credit_data(5_000, seed=5), cfg)
+    shuffled = prepared.train.assign(default=prepared.train["default"].sample(frac=1, random_state=0).to_numpy())
+    for name, strength, rows in (("v1", 1.0, prepared.train), ("v2", 0.01, prepared.train), ("blind", 1.0, shuffled)):
+        model = train_model(rows, prepared.features, replace(cfg, model={**cfg.model, "C": strength}))
         types = save_model(model, folder / name / "model.skops", folder / name / "trusted_types.json")
         write_contract(build_contract(prepared.features, cfg, types), folder / name / "contract.json")
-    return folder, records(prepared.test.head(50))
+    return folder, records(prepared.test.assign(outcome=prepared.test["default"]))
 
 
-@pytest.fixture
-def repo(tmp_path: Path, trained: tuple[Path, list[dict]], monkeypatch: pytest.MonkeyPatch) -> Path:
-    """v0.1.0 in prod and v0.2.0 in canary, each model committed with a dvc.lock recording it; a 50% canary."""
-    for key in ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"):
-        monkeypatch.setenv(key, tool_env()[key])
-    root = tmp_path / "repo"
+def make_repo(root: Path, models: Path, names: tuple[str, str], rollout: dict) -> Path:
+    """v0.1.0 (`names[0]`) in prod and v0.2.0 (`names[1]`) in canary, each committed with a dvc.lock recording it."""
     (root / "models").mkdir(parents=True)
     git(root, "init", "-q", "-b", "main")
     (root / "dvc.yaml").write_text("artifacts:\n  model:\n    path: models/model.skops\n    type: model\n")
     (root / ".gto").write_text((REPO_ROOT / ".gto").read_text())
-    write_params(root / "params.yaml", rollout={"mode": "canary", "percent": 50})
-    for name in ("v1", "v2"):
-        for file in (trained[0] / name).iterdir():
+    write_params(root / "params.yaml", rollout=rollout)
+    for name in names:
+        for file in (models / name).iterdir():
             (root / "models" / file.name).write_bytes(file.read_bytes())
         write_lock(root / "dvc.lock", root / "models")
         git(root, "add", "-A")
@@ -78,13 +79,32 @@ def repo(tmp_path: Path, trained: tuple[Path, list[dict]], monkeypatch: pytest.M
     return root
 
 
+@pytest.fixture
+def git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.setenv(key, tool_env()[key])
+
+
+@pytest.fixture
+def repo(tmp_path: Path, trained: tuple[Path, list[dict]], git_identity: None) -> Path:
+    """v0.1.0 in prod and v0.2.0 in canary (different regularisation); a 50% canary."""
+    return make_repo(tmp_path / "repo", trained[0], ("v1", "v2"), {"mode": "canary", "percent": 50})
+
+
 @contextlib.contextmanager
 def serve(repo: Path, log: Path) -> Iterator[tuple[str, subprocess.Popen]]:
     """`lockstep serve` as the manual runs it (prod from its stage, the rollout of params.yaml), until ready."""
     port = free_port()
     with log.open("w") as output:
         process = subprocess.Popen(
-            [str(VENV_BIN / PACKAGE), "serve", "--port", str(port), "--prediction-log", str(log.parent / "p.jsonl")],
+            [
+                str(VENV_BIN / PACKAGE),
+                "serve",
+                "--port",
+                str(port),
+                "--prediction-log",
+                str(logs(log) / "predictions.jsonl"),
+            ],
             cwd=repo,
             env=tool_env(),
             stdout=output,
@@ -97,6 +117,11 @@ def serve(repo: Path, log: Path) -> Iterator[tuple[str, subprocess.Popen]]:
     finally:
         process.terminate()
         process.wait(timeout=60)
+
+
+def logs(server_log: Path) -> Path:
+    """The folder of the prediction and feedback logs of the server whose output is `server_log`."""
+    return server_log.parent / f"{server_log.stem}-logs"
 
 
 def _ready(base: str) -> bool:
@@ -126,7 +151,8 @@ def answered(base: str, payloads: list[dict], count: int = REQUESTS) -> Counter[
     """How many of `count` requests each (arm, version) answered; every answer must be a 200 naming both."""
     client, seen = Client(base), Counter[tuple[str, str]]()
     for i in range(count):
-        status, body, headers = client.request("POST", "/v1/predict", payloads[i % len(payloads)])
+        payload = {key: value for key, value in payloads[i % len(payloads)].items() if key != "outcome"}
+        status, body, headers = client.request("POST", "/v1/predict", payload)
         assert status == 200, body
         assert headers["x-model-arm"] == body["arm"]
         seen[body["arm"], body["model_version"]] += 1
@@ -180,3 +206,54 @@ def test_after_apply_and_sighup_prod_answers_alone_and_a_fresh_server_starts(
         assert answered(base, payloads, 20) == {after: 20}
         assert metric(base, "rollout_candidate_present") == 0
     assert NOTICE in fresh.read_text()
+
+
+@pytest.mark.parametrize(
+    ("names", "exit_code", "action", "after"),
+    [
+        (("v1", "blind"), 5, "rollback", ("prod", "v0.1.0")),  # the canary ranks no better than chance
+        (("blind", "v1"), 4, "promote", ("prod", "v0.2.0")),  # the canary is far better, at its last step
+    ],
+)
+def test_the_reports_decision_on_the_servers_own_logs_reaches_the_server(
+    tmp_path: Path,
+    trained: tuple[Path, list[dict]],
+    git_identity: None,
+    names: tuple[str, str],
+    exit_code: int,
+    action: str,
+    after: tuple[str, str],
+) -> None:
+    """Users ask, outcomes come back through /v1/feedback, the report decides, apply acts, SIGHUP reloads."""
+    rollout = {"mode": "canary", "percent": 50, "sticky_key": "loan_id", "min_outcomes": 200, "planned_outcomes": 1000}
+    repo = make_repo(tmp_path / "repo", trained[0], names, rollout)
+    users, log = trained[1], tmp_path / "serve.log"
+    with serve(repo, log) as (base, process):
+        assert sum(answered(base, users, len(users)).values()) == len(users)
+        outcomes = [{"id": user["loan_id"], "outcome": user["outcome"]} for user in users]
+        assert Client(base).request("POST", "/v1/feedback", outcomes)[0] == 200
+        wait_for(lambda: _logged(logs(log)) == (len(users), len(users)), "every line logged", process, log)
+        report = subprocess.run(
+            [str(VENV_BIN / PACKAGE), "rollout", "report", "--logs", str(logs(log)), "--out", str(tmp_path / "rr")],
+            cwd=repo,
+            env=tool_env(),
+            capture_output=True,
+            text=True,
+        )
+        assert report.returncode == exit_code, report.stdout + report.stderr
+        decision = tmp_path / "rr" / "decision.json"
+        assert json.loads(decision.read_text())["action"] == action
+        command = [str(VENV_BIN / PACKAGE), "rollout", "apply", "--decision", str(decision), "--expect", action]
+        applied = subprocess.run(command, cwd=repo, env=tool_env(), capture_output=True, text=True)
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        reload(base, process, log)
+        assert answered(base, users) == {after: REQUESTS}
+    with serve(repo, tmp_path / "fresh.log") as (base, _):
+        assert answered(base, users, 20) == {after: 20}
+
+
+def _logged(folder: Path) -> tuple[int, int]:
+    """How many prediction and feedback lines the server has handed to the OS in `folder`."""
+    from lockstep.contract.prediction_log import read_feedback, read_predictions
+
+    return sum(1 for _ in read_predictions(folder)), sum(1 for _ in read_feedback(folder))
