@@ -2,10 +2,11 @@
 
 Fitted once, from the test set's scores and labels (binary: the positive class's score; multiclass: one column
 of probabilities per class, labels as column positions). It holds, per class, a map from the model's raw score
-to a probability and the raw scores' expected calibration error over 10 equal-mass bins. As in NannyML
-(nannyml/calibration.py: `IsotonicCalibrator`, `needs_calibration`, `_calculate_expected_calibration_error`),
-the map is an isotonic regression, kept only when, fitted out of fold, it does better (Brier score); otherwise the
-scores are used as they are (a map fitted on one test set would copy that sample's luck into every estimate).
+to a probability, and the raw scores' expected calibration error over 10 equal-mass bins. NannyML
+(nannyml/calibration.py: `IsotonicCalibrator`, `needs_calibration`, `_calculate_expected_calibration_error`)
+fits an isotonic map when, out of fold, it lowers that error. Here the map is the best, out of fold, of three:
+the scores as they are, a logistic map on their logit (Platt scaling, 2 parameters), or an isotonic map; a map
+with many steps fitted on one test set of a few thousand rows would copy that sample's luck into every estimate.
 
 The check: the map may correct a small miscalibration, but when the raw scores are far from probabilities
 (an error above `MAX_CALIBRATION_ERROR`, on any class) the estimate would rest on a map learned from one test
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
 
 from lockstep.config.enums import Task
 
@@ -35,9 +37,10 @@ REGRESSION_REASON = (
 
 
 @dataclass(frozen=True)
-class IsotonicMap:
-    """A non-decreasing map from a raw score to a probability: linear between knots, flat beyond them."""
+class ScoreMap:
+    """A non-decreasing map from a raw score to a probability, as a table: linear between knots, flat beyond them."""
 
+    method: str  # "identity", "logistic" or "isotonic"
     knots: tuple[float, ...]
     values: tuple[float, ...]
 
@@ -45,16 +48,37 @@ class IsotonicMap:
         """The calibrated probability of each score."""
         return np.interp(scores, self.knots, self.values)
 
-    @classmethod
-    def identity(cls) -> IsotonicMap:
-        """The map that keeps a probability as it is (for scores already calibrated)."""
-        return cls((0.0, 1.0), (0.0, 1.0))
 
-    @classmethod
-    def fit(cls, scores: np.ndarray, outcomes: np.ndarray) -> IsotonicMap:
-        """The isotonic regression of the outcomes (0/1) on the scores."""
-        regression = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(scores, outcomes)
-        return cls(tuple(map(float, regression.X_thresholds_)), tuple(map(float, regression.y_thresholds_)))
+def identity_map(scores: np.ndarray, outcomes: np.ndarray) -> ScoreMap:
+    """The map that keeps a probability as it is (scores already calibrated)."""
+    return ScoreMap("identity", (0.0, 1.0), (0.0, 1.0))
+
+
+def isotonic_map(scores: np.ndarray, outcomes: np.ndarray) -> ScoreMap:
+    """The isotonic regression of the outcomes (0/1) on the scores (NannyML's `IsotonicCalibrator`)."""
+    regression = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(scores, outcomes)
+    return ScoreMap(
+        "isotonic", tuple(map(float, regression.X_thresholds_)), tuple(map(float, regression.y_thresholds_))
+    )
+
+
+def logistic_map(scores: np.ndarray, outcomes: np.ndarray) -> ScoreMap:
+    """A logistic regression on the score's logit (Platt scaling), tabulated on a grid and the scores' quantiles."""
+    grid = 1 / (1 + np.exp(-np.linspace(-8, 8, 81)))  # dense where the map bends, whatever the scores
+    knots = np.unique(np.r_[0.0, grid, np.quantile(scores, np.linspace(0.01, 0.99, 99)), 1.0])
+    fitted = LogisticRegression(C=1e6).fit(logit(scores)[:, None], outcomes)
+    return ScoreMap(
+        "logistic", tuple(map(float, knots)), tuple(map(float, fitted.predict_proba(logit(knots)[:, None])[:, 1]))
+    )
+
+
+def logit(scores: np.ndarray) -> np.ndarray:
+    """log(p / (1 - p)), with p kept 1e-6 from 0 and 1."""
+    clipped = np.clip(scores, 1e-6, 1 - 1e-6)
+    return np.log(clipped / (1 - clipped))
+
+
+MAPS = (identity_map, logistic_map, isotonic_map)
 
 
 def expected_calibration_error(scores: np.ndarray, outcomes: np.ndarray, bins: int = CALIBRATION_BINS) -> float:
@@ -67,17 +91,25 @@ def expected_calibration_error(scores: np.ndarray, outcomes: np.ndarray, bins: i
     return float(sum(gaps) / len(order))
 
 
-def calibration_helps(scores: np.ndarray, outcomes: np.ndarray, folds: int = CALIBRATION_FOLDS) -> bool:
-    """Whether an isotonic map fitted out of fold lowers the Brier score (NannyML's `needs_calibration` asks the ECE).
+def best_map(scores: np.ndarray, outcomes: np.ndarray, folds: int = CALIBRATION_FOLDS) -> ScoreMap:
+    """The simplest of `MAPS` that no later one beats out of fold, fitted on all rows (NannyML's `needs_calibration`).
 
-    The Brier score, not the binned error: a step function's ties can lower a binned error without being better.
+    A map replaces the one before it when its Brier score, out of fold, is lower by more than 2 standard errors
+    of the rows' paired difference: so scores already calibrated stay as they are. The Brier score, not the
+    binned error NannyML compares: a step function's ties can lower a binned error without being better.
     """
     fold = np.random.default_rng(0).permutation(len(scores)) % folds
-    calibrated = np.empty(len(scores))
-    for k in range(folds):
-        held = fold == k
-        calibrated[held] = IsotonicMap.fit(scores[~held], outcomes[~held])(scores[held])
-    return float(np.mean((calibrated - outcomes) ** 2)) < float(np.mean((scores - outcomes) ** 2))
+    chosen, chosen_errors = MAPS[0], (scores - outcomes) ** 2
+    for fit in MAPS[1:]:
+        calibrated = np.empty(len(scores))
+        for k in range(folds):
+            held = fold == k
+            calibrated[held] = fit(scores[~held], outcomes[~held])(scores[held])
+        errors = (calibrated - outcomes) ** 2
+        gain = chosen_errors - errors
+        if gain.mean() > 2 * gain.std() / np.sqrt(len(gain)):
+            chosen, chosen_errors = fit, errors
+    return chosen(scores, outcomes)
 
 
 @dataclass(frozen=True)
@@ -86,7 +118,7 @@ class Reference:
 
     task: Task
     classes: tuple[str, ...]  # the score columns' classes; binary: (negative, positive)
-    maps: tuple[IsotonicMap, ...]  # binary: the positive class's only; multiclass: one per class
+    maps: tuple[ScoreMap, ...]  # binary: the positive class's only; multiclass: one per class
     calibration_errors: tuple[float, ...]  # the raw scores' error, per map
     rows: int
     threshold: float  # binary: a score at or above it predicts the positive class
@@ -97,7 +129,7 @@ class Reference:
         return {
             "task": str(self.task),
             "classes": list(self.classes),
-            "maps": [{"knots": list(m.knots), "values": list(m.values)} for m in self.maps],
+            "maps": [{"method": m.method, "knots": list(m.knots), "values": list(m.values)} for m in self.maps],
             "calibration_errors": list(self.calibration_errors),
             "rows": self.rows,
             "threshold": self.threshold,
@@ -110,7 +142,7 @@ class Reference:
         return cls(
             task=Task(data["task"]),
             classes=tuple(data["classes"]),
-            maps=tuple(IsotonicMap(tuple(m["knots"]), tuple(m["values"])) for m in data["maps"]),
+            maps=tuple(ScoreMap(m["method"], tuple(m["knots"]), tuple(m["values"])) for m in data["maps"]),
             calibration_errors=tuple(data["calibration_errors"]),
             rows=int(data["rows"]),
             threshold=float(data["threshold"]),
@@ -182,5 +214,6 @@ def fit_reference(
         raise ValueError(f"{len(names)} class names for {width} classes")
     pairs = one_vs_rest(task, scores, labels)
     errors = tuple(expected_calibration_error(s, y) for s, y in pairs)
-    maps = tuple(IsotonicMap.fit(s, y) if calibration_helps(s, y) else IsotonicMap.identity() for s, y in pairs)
-    return Reference(task, names, maps, errors, len(scores), float(threshold), refusal(names, labels, task, errors))
+    reason = refusal(names, labels, task, errors)
+    maps = tuple(identity_map(s, y) if reason else best_map(s, y) for s, y in pairs)  # a refused one is never used
+    return Reference(task, names, maps, errors, len(scores), float(threshold), reason)

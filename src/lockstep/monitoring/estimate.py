@@ -6,7 +6,8 @@ What we take from NannyML (github.com/NannyML/nannyml, read, not imported):
   complement as an expected false positive; accumulated over every threshold they give an expected ROC curve and
   an expected precision-recall curve, whose areas are the estimates. Accuracy is the mean probability that the
   predicted class is right. Multiclass: one-vs-rest per class, macro-averaged (its multiclass CBPE).
-- nannyml/calibration.py: the isotonic calibration and the expected calibration error (see `calibration.py`).
+- nannyml/calibration.py: calibration before estimating, and the expected calibration error (see `calibration.py`,
+  which also says where we differ).
 - Its docs (docs/how_it_works/performance_estimation.rst) state the assumptions, which hold here too: calibrated
   probabilities, and no concept drift. The estimate follows a covariate shift (the scores' distribution changes,
   P(label | score) does not), and it CANNOT see a concept shift: every result carries `CONCEPT_SHIFT_CAVEAT`.
@@ -15,9 +16,9 @@ What we do otherwise: NannyML's band is 3 standard errors fixed from the referen
 size (nannyml/sampling_error/binary_classification.py). Our interval is a parametric bootstrap on the window
 itself: labels drawn from its calibrated probabilities, `draws` times, and the metric's percentiles. It is the
 spread of the realized metric on these very scores, had the labels come as calibrated. It leaves out the
-calibration map's own error (a test set of a few thousand rows keeps that small). `realized` is the same
-metrics with labels, its interval a Poisson bootstrap over the window's rows: each id must count once,
-and joining outcomes to predictions (one row per id) is the caller's job.
+calibration map's own error, learned from one test set (`calibration.py` says how that is kept small).
+`realized` is the same metrics with labels, its interval a Poisson bootstrap over the window's rows: each id
+must count once, and joining outcomes to predictions (one row per id) is the caller's job.
 """
 
 from __future__ import annotations

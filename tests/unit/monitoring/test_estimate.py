@@ -120,9 +120,9 @@ def multiclass_traffic(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_multiclass_accuracy_and_one_vs_rest_roc_auc_are_estimated() -> None:
-    reference = fit_reference("multiclass", *multiclass_traffic(6_000, seed=11), classes=["a", "b", "c"])
+    reference = fit_reference("multiclass", *multiclass_traffic(4_000, seed=11), classes=["a", "b", "c"])
     assert reference.refusal is None
-    scores, labels = multiclass_traffic(WINDOW, seed=12)
+    scores, labels = multiclass_traffic(3_000, seed=12)
     estimated, truth = estimate(reference, scores).metrics, realized(reference, scores, labels).metrics
     assert truth["roc_auc_ovr"].value == pytest.approx(roc_auc_score(labels, scores, multi_class="ovr"), abs=1e-12)
     assert truth["accuracy"].value == pytest.approx(accuracy_score(labels, scores.argmax(axis=1)), abs=1e-12)
@@ -139,8 +139,9 @@ def test_regression_is_not_estimated_and_says_why() -> None:
 
 
 def test_calibrated_scores_are_kept_and_a_mild_miscalibration_is_mapped(reference: Reference) -> None:
-    assert reference.maps[0].knots == (0.0, 1.0)  # already probabilities: no map learned from one sample
-    scores, labels = traffic(10_000, seed=13)
+    grid = np.linspace(0.01, 0.6, 60)
+    assert np.abs(reference.maps[0](grid) - grid).max() < 0.02  # already probabilities: the map changes little
+    scores, labels = traffic(6_000, seed=13)
     mapped = fit_reference("binary", scores**1.2, labels)  # every score a little too low
     assert mapped.refusal is None
     assert len(mapped.maps[0].knots) > 2
