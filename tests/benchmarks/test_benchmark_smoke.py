@@ -20,7 +20,17 @@ from lockstep import numerics
 from tests.conftest import REPO_ROOT
 
 BENCHMARKS = REPO_ROOT / "benchmarks"
-SMOKED = ("numerics", "pipeline", "pr_loop", "rollout", "rollout_ab", "serving", "shadow")
+SMOKED = (
+    "monitor",
+    "monitor_estimate",
+    "numerics",
+    "pipeline",
+    "pr_loop",
+    "rollout",
+    "rollout_ab",
+    "serving",
+    "shadow",
+)
 # Seconds. Each takes 2 to 110 s on 2 cores at a load average of 6 (other test suites running).
 SMOKE_TIMEOUT = 600
 # Not benchmarks of the code: the shared helper, and make test's wall time from a user's shell.
