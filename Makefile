@@ -414,7 +414,7 @@ bench: install
 	$(BIN)/python benchmarks/pipeline.py
 	$(BIN)/python benchmarks/pr_loop.py
 
-## bench-rollout: how often the rollout report promotes an A/B candidate that is no better (BENCHMARKS.md)
+## bench-rollout: the rollout decision over 336 hourly looks: false promotions, power, a canary's non-inferiority (BENCHMARKS.md)
 .PHONY: bench-rollout
 bench-rollout: install
 	$(BIN)/python benchmarks/rollout_ab.py
