@@ -49,7 +49,7 @@ class MonitoringReference:
         return cls.from_dict(json.loads(text))
 
 
-def window_scores(frame: pd.DataFrame, contract: ModelContract) -> np.ndarray:
+def profiled_scores(frame: pd.DataFrame, contract: ModelContract) -> np.ndarray:
     """The one score the profile follows, from a frame of model outputs (`predict_columns`' names).
 
     Binary: the positive class's score; multiclass: the top probability; regression: the prediction. The
@@ -94,6 +94,6 @@ def fit_monitoring_reference(
         name: train[name].to_numpy(dtype=float, na_value=np.nan) if name in numeric else train[name].to_numpy(object)
         for name in contract.feature_names
     }
-    scores = window_scores(predictions.rename(columns={"y_pred": LABEL}), contract)
+    scores = profiled_scores(predictions.rename(columns={"y_pred": LABEL}), contract)
     profile = fit_profile(columns, numeric, score=scores)
     return MonitoringReference(profile, estimate_reference(predictions, contract))

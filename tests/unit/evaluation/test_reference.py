@@ -11,7 +11,11 @@ from lockstep.contract.model_contract import ModelContract
 from lockstep.data.prepare import PreparedData
 from lockstep.evaluation.calibration import Reference
 from lockstep.evaluation.metrics import predict
-from lockstep.evaluation.reference import MonitoringReference, estimate_reference, fit_monitoring_reference
+from lockstep.evaluation.reference import (
+    MonitoringReference,
+    estimate_reference,
+    fit_monitoring_reference,
+)
 from lockstep.io import dumps_json
 
 from tests.shared import replace
