@@ -283,9 +283,11 @@ ci-rollout-apply: install
 	fi
 
 ## ci-bundle: CI: pull the checked-out model version and package it into dist/model (VERSION, STAGE)
+# A version trained before evaluate wrote models/reference.json has none to pull (its dvc.lock does not name it).
 .PHONY: ci-bundle
 ci-bundle: install
-	$(BIN)/dvc pull models/model.skops models/trusted_types.json models/contract.json models/model_card.json
+	$(BIN)/dvc pull models/model.skops models/trusted_types.json models/contract.json models/model_card.json \
+	  $$(grep -q 'path: models/reference.json' dvc.lock && echo models/reference.json)
 	$(BIN)/lockstep bundle --out dist/model --version "$(VERSION)" --stage "$(STAGE)"
 
 # What `make batch-predict` scores: BATCH_INPUT (a DVC-tracked file or folder, from the environment or the

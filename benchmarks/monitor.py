@@ -40,8 +40,8 @@ from _env import header, load, pinned
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
+from lockstep.evaluation.profile import ReferenceProfile, fit_profile
 from lockstep.monitoring.drift import Thresholds, check_window, drift_table, holm, reference_counts
-from lockstep.monitoring.profile import ReferenceProfile, fit_profile
 from lockstep.monitoring.window import (
     CategoricalCounts,
     NumericCounts,
@@ -171,7 +171,7 @@ numerics.pin_process()
 import numpy as np
 import monitor
 from lockstep.monitoring.drift import check_window
-from lockstep.monitoring.profile import ReferenceProfile
+from lockstep.evaluation.profile import ReferenceProfile
 from lockstep.monitoring.window import count_window
 profile = ReferenceProfile.from_json(open({profile!r}).read())
 total = None

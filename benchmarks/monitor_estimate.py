@@ -1,6 +1,6 @@
 """Benchmark: how close the label-free estimate (CBPE) comes to the realized ROC AUC, window by window (issue 21).
 
-A reference is fitted once on a test set's scores and labels (lockstep.monitoring.calibration.fit_reference);
+A reference is fitted once on a test set's scores and labels (lockstep.evaluation.calibration.fit_reference);
 then each window of --rows rows is estimated from its scores alone (lockstep.monitoring.estimate.estimate),
 and compared with the ROC AUC its labels give (scikit-learn's roc_auc_score, not this project's code).
 
@@ -95,7 +95,7 @@ def report(name: str, figures: dict[str, np.ndarray], caveat: str, goals: bool) 
 
 
 def main() -> None:
-    from lockstep.monitoring.calibration import fit_reference
+    from lockstep.evaluation.calibration import fit_reference
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--windows", type=int, default=200, help="per scenario")

@@ -27,6 +27,8 @@ MODEL_FILE = MODELS_DIR / "model.skops"
 MODEL_TYPES = MODELS_DIR / "trusted_types.json"
 MODEL_CARD = MODELS_DIR / "model_card.json"
 MODEL_CONTRACT = MODELS_DIR / "contract.json"
+# What the monitor compares a window with: the training data's profile and the estimate's calibration.
+MONITORING_REFERENCE = MODELS_DIR / "reference.json"
 
 METRICS_DIR = PROJ_ROOT / "metrics"
 DATA_METRICS = METRICS_DIR / "data.json"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -10,16 +11,21 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from sklearn.pipeline import Pipeline
 
 from lockstep import registry
-from lockstep.config import Params, parse_params
+from lockstep.config import Params, Task, parse_params
 from lockstep.contract import model_contract
 from lockstep.contract.model_contract import ModelContract
 from lockstep.data.prepare import PreparedData, prepare_data
 from lockstep.data.synthetic import generate_credit_data
+from lockstep.evaluation.calibration import fit_reference
+from lockstep.evaluation.profile import fit_profile
+from lockstep.evaluation.reference import MonitoringReference
+from lockstep.io import dumps_json
 from lockstep.modeling.persistence import save_model
 from lockstep.modeling.train import train_model
 
@@ -53,7 +59,24 @@ def contract(prepared: PreparedData, cfg: Params, trusted_types: list[str]) -> M
     return model_contract.build_contract(prepared.features, cfg, trusted_types)
 
 
-MODEL_FILES = ("models/model.skops", "models/trusted_types.json", "models/contract.json", "models/model_card.json")
+MODEL_FILES = (
+    "models/model.skops",
+    "models/trusted_types.json",
+    "models/contract.json",
+    "models/model_card.json",
+    "models/reference.json",
+)
+
+
+@functools.cache
+def reference_json() -> bytes:
+    """A small monitoring reference, as evaluate writes one (the registry verifies its bytes, whatever they hold)."""
+    rng = np.random.default_rng(0)
+    scores = rng.random(2_000)
+    labels = (rng.random(2_000) < scores).astype(int)
+    profile = fit_profile({"age": rng.normal(40, 10, 2_000)}, {"age"}, score=scores)
+    reference = MonitoringReference(profile, fit_reference(Task.BINARY, scores, labels, ("0", "1")))
+    return dumps_json(reference.to_dict()).encode()
 
 
 def git(*args: str) -> str:
@@ -61,8 +84,9 @@ def git(*args: str) -> str:
 
 
 def write_model_files(model: Pipeline, contract: ModelContract) -> None:
-    """The model, its trusted types, contract and card in models/, and a dvc.lock that records them."""
+    """The model, its trusted types, contract, card and reference in models/, and a dvc.lock that records them."""
     save_model(model, Path("models/model.skops"), Path("models/trusted_types.json"))
+    Path("models/reference.json").write_bytes(reference_json())
     Path("models/model_card.json").write_text(json.dumps({"metrics": {"test": {"roc_auc": 0.75}}}))
     model_contract.write_contract(contract, Path("models/contract.json"))
     write_lock(Path("dvc.lock"), Path("models"))

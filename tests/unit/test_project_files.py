@@ -33,6 +33,7 @@ def test_stage_outputs_are_the_paths_the_code_writes() -> None:
         paths.SLICE_METRICS,
         paths.PREDICTIONS,
         paths.MODEL_CARD,
+        paths.MONITORING_REFERENCE,
         *(paths.plot_file(name).parent for name in PLOT_STYLES),
     }
     assert outs == {p.as_posix() for p in written}

@@ -43,7 +43,7 @@ STAGES = {
     "evaluate": Stage(
         "evaluation.evaluate",
         "run_evaluate",
-        "score the model on the test set: metrics, plots, slices, model card (metrics/)",
+        "score the model on the test set: metrics, plots, slices, model card, monitoring reference",
     ),
 }
 

@@ -1,1 +1,1 @@
-"""Evaluation: metrics, plots, slices, predictions and the model card."""
+"""Evaluation: metrics, plots, slices, predictions, the model card and the monitoring reference."""

@@ -1,4 +1,4 @@
-"""Evaluate: score the model on the test set and write metrics, plots and the card.
+"""Evaluate: score the model on the test set and write metrics, plots, the card and the monitoring reference.
 
 Everything is computed first and written last: metrics and plots through
 DVCLive into a temporary folder that is swapped in whole, the rest atomically.
@@ -126,6 +126,7 @@ def run_evaluate(cfg: Params) -> Evaluation:
     from ..io import write_json, write_parquet
     from ..modeling.persistence import load_model
     from ..modeling.train import load_features
+    from .reference import fit_monitoring_reference
 
     features = load_features()
     model = load_model(paths.MODEL_FILE, paths.MODEL_TYPES, model_libraries(cfg.extra_model_libraries))
@@ -138,10 +139,14 @@ def run_evaluate(cfg: Params) -> Evaluation:
         {"train": paths.TRAIN_SET, "test": paths.TEST_SET},
         cfg.data.dataset_name,
     )
+    reference = fit_monitoring_reference(pd.read_parquet(paths.TRAIN_SET), evaluation.predictions, contract)
+    if reference.estimate.refusal is not None:
+        log.info("the label-free estimate will not be available: %s", reference.estimate.refusal)
     write_metrics_and_plots(evaluation, paths.EVAL_METRICS, paths.PLOTS_DIR)
     write_json(evaluation.slices, paths.SLICE_METRICS)
     write_parquet(evaluation.predictions, paths.PREDICTIONS)
     write_json(card, paths.MODEL_CARD)
+    write_json(reference.to_dict(), paths.MONITORING_REFERENCE)
     headline = DEFAULT_METRICS[features.task]
     log.info(
         "%s = %.4f; metrics in %s, plots in %s/",

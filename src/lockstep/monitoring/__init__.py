@@ -1,7 +1,7 @@
 """Monitoring: the served model watched against a reference saved at training.
 
-The room holds the reference profile of the training data (`profile`), a window's counts accumulated
-chunk by chunk (`window`), and its data-quality and drift checks (`drift`): pure NumPy, SciPy and
-pandas, importing nothing from the package's config for now (thresholds are arguments with defaults).
-The label-free estimate of performance (`calibration`, `estimate`) sits beside them.
+The reference (the training data's profile and the label-free estimate's calibration) is fitted and written
+by evaluate (`evaluation.reference`), so the monitor never reads the training data. This room holds a window's
+counts accumulated chunk by chunk (`window`), its data-quality and drift checks (`drift`) and the label-free
+estimate of performance (`estimate`): pure NumPy, SciPy and pandas (thresholds are arguments with defaults).
 """

@@ -25,7 +25,7 @@ import pandas as pd
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from .profile import CategoricalProfile, NumericProfile, ReferenceProfile
+from ..evaluation.profile import CategoricalProfile, NumericProfile, ReferenceProfile
 from .window import CategoricalCounts, NumericCounts, WindowCounts
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .profile import CategoricalProfile, NumericProfile, ReferenceProfile
+from ..evaluation.profile import CategoricalProfile, NumericProfile, ReferenceProfile
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,11 @@
 
 The deploy workflow checks out the version's tag, pulls the model from the
 DVC remote and calls `write_bundle`; the bundle is what a serving system
-picks up. It refuses a model, trusted types, contract or card whose bytes are
-not the ones that the dvc.lock of the version's own commit records, and a
-model that does not load (through the one loader, `store.load_verified`).
+picks up. It refuses a model, trusted types, contract, card or monitoring
+reference whose bytes are not the ones that the dvc.lock of the version's own
+commit records, and a model that does not load (through the one loader,
+`store.load_verified`). A version trained before evaluate wrote the reference
+is bundled without one.
 Its `model-settings.json` lets MLServer (and so Seldon Core 2, whose Models'
 storageUri is a bundle) serve it with the runtime in `serving.mlserver_runtime`.
 """
@@ -20,7 +22,7 @@ from ..errors import PipelineError
 from ..io import atomic_dir, file_sha256, read_json, write_json
 from . import tags
 from .lockfile import file_md5, locked_md5
-from .store import MODEL_FILES
+from .store import MODEL_FILES, REFERENCE
 
 MLSERVER_SETTINGS = "model-settings.json"
 # The serving layer's runtime, named as MLServer imports it (a name only: this layer imports nothing above it).
@@ -42,14 +44,16 @@ def _verify(path: Path, commit: str, version: str) -> str:
 
 
 def write_bundle(out_dir: Path, version: str, stage: str) -> dict[str, Any]:
-    """Copy the model, its trusted types, contract and card into `out_dir` with a manifest; return the manifest."""
+    """Copy the model, its trusted types, contract, card and reference into `out_dir` with a manifest; return it."""
     from .store import load_verified
 
     commit = tags.version_commit(".", version)
-    verified = {path: _verify(path, commit, version) for path in (*MODEL_FILES, paths.MODEL_CARD)}
+    files = (*MODEL_FILES, paths.MODEL_CARD, *([REFERENCE] if locked_md5(REFERENCE, commit) else []))
+    verified = {path: _verify(path, commit, version) for path in files}
     # Refuses a corrupt file, types that are not trusted or differ from those recorded at train time, and a
     # model that does not fit its contract; the libraries are those the version was trained with.
-    load_verified(paths.MODELS_DIR, version)
+    loaded = load_verified(paths.MODELS_DIR, version, REFERENCE.read_bytes() if REFERENCE in verified else None)
+    _ = loaded.reference  # one that does not parse is refused now, not when the monitor first reads it
     card = read_json(paths.MODEL_CARD)
     manifest = {
         "artifact": tags.ARTIFACT,
@@ -62,6 +66,8 @@ def write_bundle(out_dir: Path, version: str, stage: str) -> dict[str, Any]:
         "contract": _described(paths.MODEL_CONTRACT, verified),
         "metrics": card.get("metrics", {}),
     }
+    if REFERENCE in verified:
+        manifest["reference"] = _described(REFERENCE, verified)
     with atomic_dir(out_dir) as staging:
         for path in verified:
             shutil.copyfile(path, staging / path.name)

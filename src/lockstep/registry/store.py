@@ -3,7 +3,8 @@
 A version is named by a bundle folder (what the `bundle` command writes), a
 registered GTO version (`v0.3.0`), a stage (`prod`), or `workspace` (the
 checked-out model). Whatever the name, the hashes of the model file, its
-trusted types and its contract are checked against the record of that version
+trusted types and its contract (and its monitoring reference, for a version
+trained since evaluate writes one) are checked against the record of that version
 (the bundle's manifest, or the `dvc.lock` of the commit the version was
 registered on, via `lockfile`) before anything is loaded; the model is loaded
 with exactly its recorded types and comes back with the contract it was trained
@@ -17,7 +18,8 @@ import json
 import re
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+    from ..evaluation.reference import MonitoringReference
     from .revision import Revision
 
 WORKSPACE = "workspace"
@@ -39,6 +42,8 @@ SEMVER = re.compile(r"^v\d+\.\d+\.\d+$")
 MANIFEST = "manifest.json"
 # What a model version is made of; dvc.lock records each, and a bundle carries each.
 MODEL_FILES = (paths.MODEL_FILE, paths.MODEL_TYPES, paths.MODEL_CONTRACT)
+# Verified like them when the version's record has it; a version trained before evaluate wrote it has none.
+REFERENCE = paths.MONITORING_REFERENCE
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,20 @@ class ModelVersion:
     sha256: str  # of the model file's bytes
     # What serving scores with: the linear fast path where it matches the model, else the model itself.
     scorer: Any
+    # The monitoring reference's verified bytes, parsed only when asked for (`reference`): not on serving's start.
+    reference_bytes: bytes | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def reference(self) -> MonitoringReference | None:
+        """The monitoring reference (training profile and the estimate's calibration), or None for an older version."""
+        if self.reference_bytes is None:
+            return None
+        from ..evaluation.reference import MonitoringReference
+
+        try:
+            return MonitoringReference.from_json(self.reference_bytes)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PipelineError(f"the monitoring reference of {self.version} cannot be read ({exc})") from None
 
     def predict(self, inputs: Mapping[str, np.ndarray] | pd.DataFrame) -> dict[str, np.ndarray]:
         """`predict_columns` with the scorer: batch scoring and the API both predict here, so they agree bit for bit."""
@@ -132,15 +151,18 @@ def _load_files(read: Callable[[Path], bytes], commit: str | None, repo: Path, v
 
     with tempfile.TemporaryDirectory(prefix=f"{PACKAGE}-model-") as scratch:
         folder = Path(scratch)
-        for path in MODEL_FILES:
+        for path in (*MODEL_FILES, REFERENCE):
             expected = locked_md5(path, commit, repo)
+            if expected is None and path == REFERENCE:
+                continue
             if expected is None:
                 raise PipelineError(f"the dvc.lock of {version} records no {path}: serve a version trained since")
             (folder / path.name).write_bytes(read(path))
             actual = file_md5(folder / path.name)
             if actual != expected:
                 raise PipelineError(f"{path} of {version} does not match its dvc.lock ({actual} != {expected})")
-        return load_verified(folder, version)
+        reference = folder / REFERENCE.name
+        return load_verified(folder, version, reference.read_bytes() if reference.is_file() else None)
 
 
 def _load_bundle(folder: Path) -> ModelVersion:
@@ -152,6 +174,8 @@ def _load_bundle(folder: Path) -> ModelVersion:
             paths.MODEL_CONTRACT.name: manifest["contract"]["sha256"],
             paths.MODEL_TYPES.name: manifest["trusted_types"]["sha256"],
         }
+        if "reference" in manifest:  # a bundle of a version trained before evaluate wrote it has none
+            recorded[REFERENCE.name] = manifest["reference"]["sha256"]
         version = str(manifest["version"])
     except (ValueError, KeyError, TypeError) as exc:
         raise PipelineError(
@@ -164,17 +188,18 @@ def _load_bundle(folder: Path) -> ModelVersion:
             raise PipelineError(
                 f"{folder / name} does not match the bundle's manifest: rebuild it with `{PACKAGE} bundle`"
             )
-    return load_verified(folder, version)
+    reference = (folder / REFERENCE.name).read_bytes() if REFERENCE.name in recorded else None
+    return load_verified(folder, version, reference)
 
 
-def load_verified(folder: Path, version: str) -> ModelVersion:
+def load_verified(folder: Path, version: str, reference: bytes | None = None) -> ModelVersion:
     """Load the model, trusted types and contract in `folder`, whose bytes the caller has verified.
 
     The only call of the model loader: the model must hold exactly the types
     recorded at train time, from the libraries its contract names, and be
     trained on its contract's columns. It comes back set up to predict: one
     worker for good (`use_one_prediction_worker`), and the linear fast path as
-    its scorer where that matches it (`serving_scorer`).
+    its scorer where that matches it (`serving_scorer`). `reference`: the monitoring reference's verified bytes.
     """
     from ..modeling.linear import serving_scorer
     from ..modeling.persistence import load_model, recorded_types
@@ -188,4 +213,5 @@ def load_verified(folder: Path, version: str) -> ModelVersion:
     if hasattr(model, "feature_names_in_") and list(model.feature_names_in_) != contract.feature_names:
         raise PipelineError(f"the model of {version} was not trained on its contract's columns: retrain it")
     use_one_prediction_worker(model)  # it only predicts from now on
-    return ModelVersion(model, contract, version, file_sha256(model_file), serving_scorer(model, contract))
+    scorer = serving_scorer(model, contract)
+    return ModelVersion(model, contract, version, file_sha256(model_file), scorer, reference)

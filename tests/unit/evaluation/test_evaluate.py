@@ -16,6 +16,7 @@ from lockstep.data.prepare import PreparedData, run_prepare
 from lockstep.errors import PipelineError
 from lockstep.evaluation.evaluate import PLOT_STYLES, evaluate_model, run_evaluate
 from lockstep.evaluation.model_card import source_sha256
+from lockstep.evaluation.reference import MonitoringReference
 from lockstep.modeling.train import run_train
 
 from tests.conftest import REPO_ROOT
@@ -79,6 +80,9 @@ def test_the_whole_pipeline_in_process(tmp_path: Path, monkeypatch: pytest.Monke
     assert card["metrics"]["test"]["roc_auc"] == metrics["roc_auc"]
     assert card["code"]["source_sha256"] == source_sha256()
     assert card["data"]["files"]["train"]["path"] == "data/prepared/train.parquet"
+    reference = MonitoringReference.from_json(paths.MONITORING_REFERENCE.read_text())
+    assert reference.profile.score is not None
+    assert reference.profile.score.rows == len(predictions)
     leftovers = [p for p in tmp_path.rglob("*") if p.name.startswith(".") and p.name != paths.PLOT_PLACEHOLDER]
     assert leftovers == []  # no temporary file or folder
 

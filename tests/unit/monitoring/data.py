@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lockstep.monitoring.profile import ReferenceProfile, fit_profile
+from lockstep.evaluation.profile import ReferenceProfile, fit_profile
 
 NUMERIC = frozenset({"income", "age", "late_payments"})
 CATEGORIES = ["salaried", "self_employed", "contract", "retired"]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, average_precision_score, roc_auc_score
 
-from lockstep.monitoring.calibration import Reference, fit_reference
+from lockstep.evaluation.calibration import Reference, fit_reference
 from lockstep.monitoring.estimate import CONCEPT_SHIFT_CAVEAT, estimate, realized
 
 WINDOW = 5_000

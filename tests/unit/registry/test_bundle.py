@@ -22,6 +22,7 @@ def test_bundle_holds_the_verified_model_card_and_manifest(checked_out: Path) ->
         "model-settings.json",
         "model.skops",
         "model_card.json",
+        "reference.json",
         "trusted_types.json",
     ]
     settings = json.loads(Path("dist/model/model-settings.json").read_text())
@@ -38,6 +39,9 @@ def test_bundle_holds_the_verified_model_card_and_manifest(checked_out: Path) ->
         "sha256": hashlib.sha256(contract).hexdigest(),
     }
     assert manifest["metrics"]["test"]["roc_auc"] == 0.75
+    reference = Path("models/reference.json").read_bytes()
+    assert manifest["reference"]["sha256"] == hashlib.sha256(reference).hexdigest()
+    assert Path("dist/model/reference.json").read_bytes() == reference
 
 
 def test_a_model_that_is_not_the_version_s_is_refused(checked_out: Path) -> None:
@@ -70,7 +74,7 @@ def test_a_missing_model_says_to_pull_it(checked_out: Path) -> None:
         write_bundle(Path("dist/model"), "v0.1.0", "staging")
 
 
-@pytest.mark.parametrize("name", ["contract.json", "trusted_types.json"])
+@pytest.mark.parametrize("name", ["contract.json", "trusted_types.json", "reference.json"])
 def test_a_model_file_that_is_not_the_version_s_is_refused(checked_out: Path, name: str) -> None:
     path = Path("models") / name
     path.write_bytes(path.read_bytes() + b" ")
@@ -79,3 +83,19 @@ def test_a_model_file_that_is_not_the_version_s_is_refused(checked_out: Path, na
     Path(path).unlink()
     with pytest.raises(PipelineError, match=f"dvc pull models/{name}"):
         write_bundle(Path("dist/model"), "v0.1.0", "staging")
+
+
+def test_a_version_trained_before_the_reference_is_bundled_without_one(checked_out: Path) -> None:
+    import gto.api
+
+    from lockstep.registry import ARTIFACT
+    from lockstep.registry.store import load_version
+
+    Path("models/reference.json").unlink()
+    commit_lock("a model from before evaluate wrote the monitoring reference")
+    gto.api.register(".", ARTIFACT, "HEAD", version="v0.2.0")
+    manifest = write_bundle(Path("dist/model"), "v0.2.0", "staging")
+    assert "reference" not in manifest
+    assert not Path("dist/model/reference.json").exists()
+    assert load_version("dist/model").reference is None
+    assert load_version("workspace").reference is None

@@ -22,7 +22,7 @@ import numpy as np
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
-from lockstep.config.enums import Task
+from ..config import Task
 
 # A reference whose raw scores miss the observed rates by more than this (weighted over 10 equal-mass bins) refuses.
 MAX_CALIBRATION_ERROR = 0.05

@@ -74,9 +74,8 @@ class CategoricalProfile:
 class ReferenceProfile:
     """The training data's profile, per feature, and the model's score distribution on the test set.
 
-    The label-free estimate's reference (test-set scores and labels, or a calibration table) is not held
-    here yet: it is a separate part of the monitor (see `calibration.py`), to be joined to this profile when
-    training writes them together.
+    The label-free estimate's reference (`calibration.py`) sits beside it in the file evaluate writes
+    (`reference.py`).
     """
 
     numeric: dict[str, NumericProfile] = field(default_factory=dict)
