@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 from .synthetic import Drift, generate_credit_data
 
 OUTCOMES_PER_POST = 1_000
+# What a request on a keep-alive connection that the server has closed meanwhile raises: it is sent again.
+STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
 TARGET = "default"
 ID_COLUMN = "loan_id"
 
@@ -146,15 +148,9 @@ class _Traffic:
     def _connect(self) -> http.client.HTTPConnection:
         return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
 
-    def _post(self, connection: http.client.HTTPConnection, path: str, body: Any) -> tuple[int, Any]:
-        connection.request("POST", path, body=json.dumps(body), headers={"content-type": "application/json"})
-        response = connection.getresponse()
-        raw = response.read()
-        return response.status, json.loads(raw) if response.status == 200 else raw.decode(errors="replace")
-
-    def _count(self, outcome: str, error: str | None = None) -> None:
+    def _note(self, count: str, amount: int = 1, error: str | None = None) -> None:
         with self.lock:
-            self.counts[outcome] += 1
+            self.counts[count] += amount
             if error and self.first_error is None:
                 self.first_error = error[:200]
 
@@ -167,20 +163,21 @@ class _Traffic:
             if row >= len(self.records):
                 break
             try:
-                status, body = self._post(connection, "/v1/predict", self.records[row])
-            except (OSError, http.client.HTTPException) as exc:
+                status, raw = post_json(connection, "/v1/predict", self.records[row])
+                row_id = json.loads(raw)["predictions"][0]["id"] if status == 200 else None
+            except (OSError, http.client.HTTPException, ValueError, LookupError, TypeError) as exc:
                 connection.close()
-                connection = self._connect()
-                self._count("failed", f"{type(exc).__name__}: {exc}")
+                self._note("failed", error=f"{type(exc).__name__}: {exc}")
                 continue
             if status != 200:
-                self._count("refused" if status < 500 else "failed", f"HTTP {status} {body}")
+                self._note(
+                    "refused" if status < 500 else "failed", error=f"HTTP {status} {raw.decode(errors='replace')}"
+                )
                 continue
-            self._count("answered")
+            self._note("answered")
             if self.outcomes is not None:
                 with self.due_changed:
-                    when = time.monotonic() + self.delay
-                    self.due.append((when, body["predictions"][0]["id"], self.outcomes[row]))
+                    self.due.append((time.monotonic() + self.delay, row_id, self.outcomes[row]))
                     self.due_changed.notify()
         connection.close()
 
@@ -189,16 +186,14 @@ class _Traffic:
         connection = self._connect()
         while batch := self._next_due():
             try:
-                status, body = self._post(connection, "/v1/feedback", [{"id": i, "outcome": o} for i, o in batch])
+                status, raw = post_json(connection, "/v1/feedback", [{"id": i, "outcome": o} for i, o in batch])
             except (OSError, http.client.HTTPException) as exc:
                 connection.close()
-                connection = self._connect()
-                status, body = 0, f"{type(exc).__name__}: {exc}"
+                status, raw = 0, f"{type(exc).__name__}: {exc}".encode()
             if status == 200:
-                with self.lock:
-                    self.counts["posted"] += len(batch)
-            elif self.first_error is None:
-                self.first_error = f"/v1/feedback: HTTP {status} {body}"[:200]
+                self._note("posted", len(batch))
+            else:
+                self._note("posted", 0, f"/v1/feedback: HTTP {status} {raw.decode(errors='replace')}")
         connection.close()
 
     def _next_due(self) -> list[tuple[Any, Any]]:
@@ -226,3 +221,22 @@ class _Traffic:
             counts["posted"],
             self.first_error,
         )
+
+
+def post_json(connection: http.client.HTTPConnection, path: str, body: Any) -> tuple[int, bytes]:
+    """POST `body` as JSON: the status and the body's bytes.
+
+    Sent once more, on a new connection, if the server had closed the idle keep-alive one.
+    """
+    data = json.dumps(body)
+    try:
+        return _post_once(connection, path, data)
+    except STALE:
+        connection.close()  # the next request opens a new connection
+        return _post_once(connection, path, data)
+
+
+def _post_once(connection: http.client.HTTPConnection, path: str, data: str) -> tuple[int, bytes]:
+    connection.request("POST", path, body=data, headers={"content-type": "application/json"})
+    response = connection.getresponse()
+    return response.status, response.read()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import http.client
+import select
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from lockstep.cli import main
 from lockstep.contract.prediction_log import read_feedback, read_predictions
-from lockstep.data.simulate import simulated_rows
+from lockstep.data.simulate import post_json, simulated_rows
 from lockstep.data.synthetic import Drift
 from lockstep.registry.store import ModelVersion, load_version
 from lockstep.serving.app import create_app
@@ -56,6 +59,21 @@ def test_outcomes_come_after_the_delay_and_only_for_answered_rows(
     assert f"{len(answered)} answered, {refused} errors ({refused} refused, 0 failed)" in capsys.readouterr().out
     assert {record.id for record in feedback} == set(answered)
     assert all(record.time >= answered[record.id] + 0.25 for record in feedback)
+
+
+def test_a_keep_alive_connection_the_server_closed_is_opened_again(loaded: ModelVersion, tmp_path: Path) -> None:
+    """uvicorn closes a connection idle for `timeout_keep_alive`: the outcome poster's, while outcomes are not due."""
+    import uvicorn
+
+    app = create_app(loaded, tmp_path / "predictions.jsonl")
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", log_level="warning", timeout_keep_alive=0.2)
+    outcome = {"id": "S1-L000000001", "outcome": 0}
+    with running(app, config) as base:
+        connection = http.client.HTTPConnection("127.0.0.1", urlsplit(base).port, timeout=10)
+        assert post_json(connection, "/v1/feedback", outcome)[0] == 200
+        assert select.select([connection.sock], [], [], 10)[0]  # the server closed it: its end can be read
+        assert post_json(connection, "/v1/feedback", outcome)[0] == 200
+        connection.close()
 
 
 def test_no_outcomes_posts_none(loaded: ModelVersion, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -8,7 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lockstep.data.synthetic import CHUNK_ROWS, MISSING_RATES, Drift, generate_credit_data
+from lockstep.data.synthetic import (
+    CHUNK_ROWS,
+    MISSING_RATES,
+    Drift,
+    generate_credit_data,
+)
 
 ROWS = 20_000
 SEED = 11

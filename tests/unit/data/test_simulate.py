@@ -6,7 +6,12 @@ import json
 
 import pytest
 
-from lockstep.data.simulate import TrafficSummary, parse_drift, send_traffic, simulated_rows
+from lockstep.data.simulate import (
+    TrafficSummary,
+    parse_drift,
+    send_traffic,
+    simulated_rows,
+)
 from lockstep.data.synthetic import Drift
 
 
