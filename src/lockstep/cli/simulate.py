@@ -19,7 +19,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "/v1/feedback after a delay",
     )
     simulate.add_argument("--url", default="http://127.0.0.1:8080", help="the server (default: http://127.0.0.1:8080)")
-    simulate.add_argument("--rows", default="2000", help="rows to send, one a request (default: 2000)")
+    simulate.add_argument("--rows", default="2000", metavar="N", help="rows to send, one a request (default: 2000)")
     simulate.add_argument("--seed", default="1", help="the same seed sends the same rows (default: 1)")
     simulate.add_argument(
         "--shift", action="append", default=[], metavar="FEATURE=K", help="move a numeric feature by K std (repeatable)"
@@ -42,12 +42,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         metavar="TERM",
         help="flip the sign of a term of the label model (alone: credit_utilization)",
     )
-    simulate.add_argument("--concurrency", default="4", help="connections at once (default: 4)")
+    simulate.add_argument("--concurrency", default="4", metavar="N", help="connections at once (default: 4)")
     simulate.add_argument(
         "--outcome-delay",
         default="1",
         metavar="SECONDS",
-        help="post each outcome this long after its answer (0: at once)",
+        help="post each outcome this long after its answer (default: 1; 0: at once)",
     )
     simulate.add_argument("--no-outcomes", action="store_true", help="post no outcomes")
     simulate.set_defaults(handler=_simulate)
