@@ -37,6 +37,7 @@ own: without drift, the table is exactly what it was before drift existed.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -110,7 +111,7 @@ NUMERIC_FEATURES = (
     "interest_rate",
 )
 CATEGORIES = {"employment_type": EMPLOYMENT_TYPES, "home_ownership": HOME_OWNERSHIP, "loan_purpose": LOAN_PURPOSES}
-DRIFT_STREAM = 1  # drift draws from its own stream, so the undrifted draws stay the same
+DRIFT_STREAM = 1  # each drift setting draws from a stream of its own, so the undrifted draws stay the same
 
 
 @dataclass(frozen=True)
@@ -157,9 +158,8 @@ class Drift:
 
 
 def _known(setting: str, names: Mapping[str, object], allowed: tuple[str, ...]) -> None:
-    for name in names:
-        if name not in allowed:
-            raise ValueError(f"{setting}: {name!r} is not one of {', '.join(allowed)}")
+    if unknown := [name for name in names if name not in allowed]:
+        raise ValueError(f"{setting}: {unknown[0]!r} is not one of {', '.join(allowed)}")
 
 
 def _share(setting: str, share: float) -> None:
@@ -178,9 +178,8 @@ def generate_credit_data(n_rows: int, seed: int, drift: Drift = NO_DRIFT) -> pd.
     for index, start in enumerate(range(0, n_rows, CHUNK_ROWS)):
         size = min(CHUNK_ROWS, n_rows - start)
         rng = np.random.default_rng([seed, index])
-        drift_rng = np.random.default_rng([seed, index, DRIFT_STREAM])
         # Always draw a whole chunk, so a row's values never depend on the total.
-        chunks.append(_generate_chunk(rng, start, CHUNK_ROWS, drift, drift_rng).head(size))
+        chunks.append(_generate_chunk(rng, start, CHUNK_ROWS, drift, [seed, index]).head(size))
     return pd.concat(chunks, ignore_index=True)
 
 
@@ -188,24 +187,27 @@ def _pick(rng: np.random.Generator, options: tuple[str, ...], probabilities: lis
     return np.asarray(options, dtype=object)[rng.choice(len(options), size=size, p=probabilities)]
 
 
-def _generate_chunk(
-    rng: np.random.Generator, start: int, size: int, drift: Drift, drift_rng: np.random.Generator
-) -> pd.DataFrame:
+def _generate_chunk(rng: np.random.Generator, start: int, size: int, drift: Drift, chunk: list[int]) -> pd.DataFrame:
     features: dict[str, Any] = _draw_applicants(rng, size)
     for name, k in drift.shift.items():
-        features[name] = _shifted(features[name], k, drift_rng)
+        features[name] = _shifted(features[name], k, _stream(chunk, "shift", name))
     default = _draw_labels(rng, features, drift)
     for column, rate in MISSING_RATES.items():
         values = features[column].astype(float)
         values[rng.random(size) < rate] = np.nan
         features[column] = values
-    for name in sorted(drift.new_category):
-        value, share = drift.new_category[name]
-        features[name] = np.where(drift_rng.random(size) < share, value, features[name]).astype(object)
-    for name in sorted(drift.missing):
-        features[name] = _hidden(features[name], drift_rng.random(size) < drift.missing[name])
+    for name, (value, share) in drift.new_category.items():
+        chosen = _stream(chunk, "new_category", name).random(size) < share
+        features[name] = np.where(chosen, value, features[name]).astype(object)
+    for name, share in drift.missing.items():
+        features[name] = _hidden(features[name], _stream(chunk, "missing", name).random(size) < share)
     loan_id = np.char.add("L", np.char.zfill(np.arange(start + 1, start + size + 1).astype(str), 9))
     return pd.DataFrame({"loan_id": loan_id.astype(object), **features, "default": default})
+
+
+def _stream(chunk: list[int], setting: str, name: str) -> np.random.Generator:
+    """The random numbers of one drift setting of one feature in one chunk (`chunk`: its seed and index)."""
+    return np.random.default_rng([*chunk, DRIFT_STREAM, zlib.crc32(f"{setting}:{name}".encode())])
 
 
 def _shifted(values: np.ndarray, k: float, rng: np.random.Generator) -> np.ndarray:

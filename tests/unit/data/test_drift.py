@@ -94,6 +94,13 @@ def test_a_concept_shift_changes_p_y_given_x_but_not_x(base: pd.DataFrame) -> No
     assert other.loc[high, "default"].mean() < base.loc[high, "default"].mean() - 0.05
 
 
+def test_each_setting_draws_its_own_random_numbers() -> None:
+    """Adding a setting does not move another's rows: the same rows go missing with or without a shift."""
+    alone = drifted(missing={"annual_income": 0.3})
+    together = drifted(missing={"annual_income": 0.3}, shift={"age": 0.5}, new_category={"loan_purpose": ("x", 0.5)})
+    assert alone["annual_income"].isna().equals(together["annual_income"].isna())
+
+
 def test_drift_keeps_the_first_rows_independent_of_the_total() -> None:
     drift = Drift(shift={"age": 0.5}, new_category={"home_ownership": ("boat", 0.1)}, missing={"age": 0.2}, prior=0.2)
     small = generate_credit_data(1_000, 3, drift)
