@@ -14,9 +14,10 @@ LAYERS = [
     {"evaluation"},
     {"registry"},
     {"review"},
+    # Under serving: the server measures its live window with the monitor's own counts and distances.
+    {"monitoring"},
     {"serving"},
     {"rollout"},
-    {"monitoring"},
     {"cli", "__main__"},
 ]
 

@@ -134,6 +134,7 @@ class Api:
         metrics.observe_predictions(loaded.version, out.get("score"), out["label"])
         metrics.arm_requests.labels(arm, loaded.version).inc()
         metrics.arm_latency.labels(arm).observe(elapsed)
+        self.state.live.add(loaded, records, out)
         record = PredictionRecord(
             request_id=request_id,
             time=time.time(),
@@ -235,8 +236,9 @@ class Api:
         return json_response({"name": PACKAGE, "version": __version__, "extensions": oip.EXTENSIONS})
 
     async def metrics(self, request: Request) -> Response:
-        """GET /metrics, in Prometheus' text format."""
-        return Response(generate_latest(self.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        """GET /metrics, in Prometheus' text format (off the event loop: the live signals take milliseconds)."""
+        text = await asyncio.to_thread(generate_latest, self.state.metrics.registry)
+        return Response(text, media_type=CONTENT_TYPE_LATEST)
 
     async def openapi(self, request: Request) -> Response:
         """GET /openapi.json, generated from the contract of the current `prod` and the versions that answer."""

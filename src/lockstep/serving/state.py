@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .batcher import MicroBatcher
+from .live import LiveSignals, LiveWindow
 from .observe import Metrics
 from .prediction_log import PredictionLog
 from .routing import Router
@@ -27,6 +28,14 @@ class ServerState:
     admin_token: str | None
     # What SIGHUP re-reads: the stage prod follows and the rollout's source; None: it only logs a warning.
     reload_source: ReloadSource | None = None
+    # The last rows each answering version scored, measured against its reference when /metrics is read.
+    live: LiveWindow = field(default_factory=LiveWindow)
 
     def __post_init__(self) -> None:
         self.metrics.show_routing(lambda: self.router.table.candidate is not None)
+        self.metrics.registry.register(LiveSignals(self.live, self.answering))
+
+    def answering(self) -> set[str]:
+        """The versions that answer requests in-process now: prod, and the candidate of a canary or A/B test."""
+        table = self.router.table
+        return {table.prod.version} | ({table.candidate.version} if table.candidate is not None else set())
