@@ -58,7 +58,7 @@ LONG_TESTS := slow or load or container or workflow
 
 ## test: set up, lint, and run every test but the minutes-long ones (budget: 6 minutes on 2 cores)
 .PHONY: test
-test: install lint
+test: install lint monitoring-tools
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not ($(LONG_TESTS))"
 
 ## test-workflows: the simulated GitHub scenarios (pull requests, merges, batch scoring, rollouts) through the workflows' own steps
@@ -73,8 +73,19 @@ test-load: install
 
 ## test-fast: run only the fast unit tests
 .PHONY: test-fast
-test-fast: install
+test-fast: install monitoring-tools
 	$(BIN)/pytest -m "not integration and not ($(LONG_TESTS))"
+
+# apt-get runs as root: directly when make does, else through sudo (a GitHub runner's user has it without a password).
+AS_ROOT := $(if $(filter 0,$(shell id -u)),,sudo)
+
+## monitoring-tools: install promtool (Debian's or Ubuntu's prometheus package) if missing: the alert rules' tests run it
+.PHONY: monitoring-tools
+monitoring-tools:
+	@command -v promtool >/dev/null || \
+	  { $(AS_ROOT) apt-get update && \
+	    $(AS_ROOT) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; } || \
+	  { echo "promtool is missing: install Debian's prometheus package (or Prometheus' release) so it is on PATH"; exit 1; }
 
 # The template repository's own tests (`make test-template`); a project made from the template has no such file.
 -include .copier/template.mk

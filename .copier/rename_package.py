@@ -6,7 +6,8 @@ uses only the standard library and PyYAML (a dependency of Copier). It:
 
 1. moves src/lockstep/ to src/<package>/ (over the existing one on an update);
 2. replaces the package name in the files the template ships: imports in tests,
-   commands in dvc.yaml and the Makefile, paths in dvc.lock, uv.lock's entry;
+   commands in dvc.yaml and the Makefile, paths in dvc.lock, uv.lock's entry,
+   the metric names in monitoring/ (the alert rules and the dashboard);
 3. sets the title and first paragraph of the README and of the docs' overview
    (docs/index.md), the docs site's name (mkdocs.yml), drops the sections on
    creating projects (README, docs/), and sets the gate's metric and threshold in
@@ -35,6 +36,8 @@ TEMPLATE_PACKAGE = "lockstep"
 PACKAGE_WORD = re.compile(rf"\b{TEMPLATE_PACKAGE}\b(?! with Git)")
 # Environment variables the package names after itself (LOCKSTEP_NUMERICS).
 VARIABLE_PREFIX = re.compile(rf"\b{TEMPLATE_PACKAGE.upper()}_")
+# The server's Prometheus metrics, as the alert rules and the dashboard name them (lockstep_server_errors_total).
+METRIC_PREFIX = re.compile(rf"\b{TEMPLATE_PACKAGE}_")
 
 
 @cache
@@ -89,7 +92,8 @@ def rename_in_text(text: str, relative: Path, package: str) -> str:
     """`text` of the file at `relative`, with the package name replaced."""
     if relative.as_posix() == "uv.lock":
         return text.replace(f'name = "{TEMPLATE_PACKAGE}"', f'name = "{distribution_name(package)}"')
-    return VARIABLE_PREFIX.sub(f"{package.upper()}_", PACKAGE_WORD.sub(package, text))
+    text = METRIC_PREFIX.sub(f"{package}_", PACKAGE_WORD.sub(package, text))
+    return VARIABLE_PREFIX.sub(f"{package.upper()}_", text)
 
 
 def set_readme_head(text: str, title: str, description: str, template_title: str, template_description: str) -> str:

@@ -110,6 +110,8 @@ def test_a_new_project_has_its_names_everywhere(acme: Path) -> None:
         f"{package} {name}" for name in ("params --validate", "ingest", "prepare", "train", "evaluate")
     }
     assert f"from {package}.config import" in (acme / "tests" / "unit" / "config" / "test_loader.py").read_text()
+    assert f"increase({package}_server_errors_total[5m])" in (acme / "monitoring" / "alerts.yml").read_text()
+    assert f'"{package}_feature_drift_distance' in (acme / "monitoring" / "dashboard.json").read_text()
 
 
 def test_the_docs_site_has_the_new_names_and_builds(acme: Path, tmp_path: Path) -> None:
