@@ -146,3 +146,15 @@ def test_the_window_keeps_the_last_rows_whole_requests_at_a_time(profiled: Model
     assert [row["age"] for row in kept] == list(range(150, 250))
     assert outputs["score"] == [i / 250 for i in range(150, 250)]
     assert list(window.windows({"v9.9.9"})) == []  # a version no longer served: its window is dropped
+
+
+def test_a_reference_that_does_not_read_leaves_metrics_answering(
+    profiled: ModelVersion, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = dataclasses.replace(profiled, reference_bytes=b"{}")
+    with running(create_app(broken, tmp_path / "predictions.jsonl")) as base:
+        send(base, traffic(200, seed=24))
+        found = gauges(base)  # a 200, with the server's other metrics
+    assert f"{PACKAGE}_arm_requests_total" in found
+    assert f"{PACKAGE}_feature_drift_distance" not in found
+    assert "cannot be measured" in caplog.text
