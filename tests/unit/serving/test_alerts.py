@@ -43,12 +43,24 @@ def test_the_alert_rules_pass_their_unit_tests() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def dashboard_queries() -> list[str]:
-    """Every PromQL expression of the dashboard: its panels' targets and its variables' queries."""
+def panel_queries() -> list[str]:
+    """The PromQL expression of every panel's targets in the dashboard."""
     board = json.loads(DASHBOARD.read_text())
-    queries = [target["expr"] for panel in board["panels"] for target in panel.get("targets", [])]
-    variables = board["templating"]["list"]
-    return queries + [v["definition"] for v in variables if v["type"] == "query"]
+    return [target["expr"] for panel in board["panels"] for target in panel.get("targets", [])]
+
+
+def dashboard_queries() -> list[str]:
+    """Every query of the dashboard: its panels' targets and its variables' (Grafana's label_values)."""
+    variables = json.loads(DASHBOARD.read_text())["templating"]["list"]
+    return panel_queries() + [v["definition"] for v in variables if v["type"] == "query"]
+
+
+def test_promtool_parses_every_query_of_the_dashboard(tmp_path: Path) -> None:
+    """Each panel's query as a recording rule: `promtool check rules` parses it as Prometheus would."""
+    rules = [{"record": f"dashboard:panel_{i}", "expr": expr} for i, expr in enumerate(panel_queries())]
+    (tmp_path / "dashboard.yml").write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
+    result = promtool("check", "rules", str(tmp_path / "dashboard.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def served_names(text: str) -> set[str]:
