@@ -36,10 +36,10 @@ def alerted(table: pd.DataFrame, check: str) -> set[tuple[int, str, str]]:
 
 
 def test_clean_traffic_raises_no_alert(
-    tmp_path: Path, served: ModelVersion, reference: MonitoringReference, cfg: Params
+    tmp_path: Path, served: ModelVersion, monitoring_reference: MonitoringReference, cfg: Params
 ) -> None:
     logs = write_traffic(tmp_path, served, [NO_DRIFT] * 3, labelled=0.5)
-    result = run_monitor(logs, reference, cfg.monitor)
+    result = run_monitor(logs, monitoring_reference, cfg.monitor)
     assert set(result.table["check"]) >= {"data_quality", "feature_drift", "prediction_drift"}
     assert not result.table["alerted"].any(), result.table[result.table["alerted"]].to_string()
     assert not result.alerted
@@ -47,21 +47,21 @@ def test_clean_traffic_raises_no_alert(
 
 
 def test_a_half_std_shift_of_one_feature_alerts_on_that_feature(
-    tmp_path: Path, served: ModelVersion, reference: MonitoringReference, cfg: Params
+    tmp_path: Path, served: ModelVersion, monitoring_reference: MonitoringReference, cfg: Params
 ) -> None:
     logs = write_traffic(tmp_path, served, [NO_DRIFT, SHIFT, SHIFT])
-    result = run_monitor(logs, reference, cfg.monitor)
+    result = run_monitor(logs, monitoring_reference, cfg.monitor)
     drift = "wasserstein/std"
     assert alerted(result.table, "feature_drift") == {(1, "annual_income", drift), (2, "annual_income", drift)}
     assert result.alerts[["check", "feature"]].values.tolist() == [["feature_drift", "annual_income"]]
 
 
 def test_a_new_category_and_a_missing_spike_show_in_data_quality(
-    tmp_path: Path, served: ModelVersion, reference: MonitoringReference, cfg: Params
+    tmp_path: Path, served: ModelVersion, monitoring_reference: MonitoringReference, cfg: Params
 ) -> None:
     bad = Drift(new_category={"employment_type": ("gig_worker", 0.05)}, missing={"debt_to_income": 0.2})
     logs = write_traffic(tmp_path, served, [bad], failed=4)
-    table = run_monitor(logs, reference, cfg.monitor).table
+    table = run_monitor(logs, monitoring_reference, cfg.monitor).table
     assert alerted(table, "data_quality") == {
         (0, "employment_type", "unseen_share"),
         (0, "debt_to_income", "missing_rate"),
@@ -81,21 +81,21 @@ def test_an_alert_fires_when_k_of_the_last_n_windows_alerted() -> None:
 
 
 def test_one_drifted_window_alerts_but_fires_only_under_a_rule_of_one(
-    tmp_path: Path, served: ModelVersion, reference: MonitoringReference, cfg: Params
+    tmp_path: Path, served: ModelVersion, monitoring_reference: MonitoringReference, cfg: Params
 ) -> None:
     logs = write_traffic(tmp_path, served, [NO_DRIFT, SHIFT])
-    result = run_monitor(logs, reference, cfg.monitor)
+    result = run_monitor(logs, monitoring_reference, cfg.monitor)
     assert result.table["alerted"].any()
     assert not result.alerted
-    assert run_monitor(logs, reference, settings(cfg, alert={"min_windows": 1})).alerted
+    assert run_monitor(logs, monitoring_reference, settings(cfg, alert={"min_windows": 1})).alerted
 
 
 def test_realized_performance_has_an_interval_and_counts_each_id_once(
-    tmp_path: Path, served: ModelVersion, reference: MonitoringReference, cfg: Params
+    tmp_path: Path, served: ModelVersion, monitoring_reference: MonitoringReference, cfg: Params
 ) -> None:
     write_traffic(tmp_path, served, [NO_DRIFT], labelled=1.0)
     write_traffic(tmp_path, served, [NO_DRIFT], labelled=1.0)  # every id asks twice
-    table = run_monitor(tmp_path, reference, cfg.monitor).table.set_index(["check", "metric"])
+    table = run_monitor(tmp_path, monitoring_reference, cfg.monitor).table.set_index(["check", "metric"])
     realized = table.loc[("performance_realized", "roc_auc")]
     assert realized["status"] == "realized"
     assert realized["rows"] == 2_000  # of 4,000 rows logged: each id once
@@ -107,10 +107,11 @@ def test_realized_performance_has_an_interval_and_counts_each_id_once(
 
 
 def test_a_refused_estimate_says_why_and_too_few_labels_is_not_an_alert(
-    tmp_path: Path, served: ModelVersion, reference: MonitoringReference, cfg: Params
+    tmp_path: Path, served: ModelVersion, monitoring_reference: MonitoringReference, cfg: Params
 ) -> None:
     refused = dataclasses.replace(
-        reference, estimate=dataclasses.replace(reference.estimate, refusal="model poorly calibrated")
+        monitoring_reference,
+        estimate=dataclasses.replace(monitoring_reference.estimate, refusal="model poorly calibrated"),
     )
     logs = write_traffic(tmp_path, served, [NO_DRIFT], labelled=0.02)
     table = run_monitor(logs, refused, cfg.monitor).table.set_index(["check", "metric"])
@@ -121,11 +122,11 @@ def test_a_refused_estimate_says_why_and_too_few_labels_is_not_an_alert(
 
 
 def test_windows_by_rows_cut_each_arm_and_version(
-    tmp_path: Path, served: ModelVersion, reference: MonitoringReference, cfg: Params
+    tmp_path: Path, served: ModelVersion, monitoring_reference: MonitoringReference, cfg: Params
 ) -> None:
     write_traffic(tmp_path, served, [NO_DRIFT], rows=1_000)
     write_traffic(tmp_path, served, [NO_DRIFT], rows=500, arm="shadow")
-    windows = run_monitor(tmp_path, reference, settings(cfg, window=400, min_rows=100)).windows
+    windows = run_monitor(tmp_path, monitoring_reference, settings(cfg, window=400, min_rows=100)).windows
     assert windows[["arm", "rows"]].values.tolist() == [
         ["prod", 400],
         ["shadow", 400],
@@ -136,9 +137,11 @@ def test_windows_by_rows_cut_each_arm_and_version(
 
 
 def test_only_the_named_version_is_monitored(
-    tmp_path: Path, served: ModelVersion, reference: MonitoringReference, cfg: Params
+    tmp_path: Path, served: ModelVersion, monitoring_reference: MonitoringReference, cfg: Params
 ) -> None:
     logs = write_traffic(tmp_path, served, [NO_DRIFT], rows=500)
-    assert set(run_monitor(logs, reference, cfg.monitor, version=served.version).windows["version"]) == {"v0.3.0"}
+    assert set(run_monitor(logs, monitoring_reference, cfg.monitor, version=served.version).windows["version"]) == {
+        "v0.3.0"
+    }
     with pytest.raises(PipelineError, match="no prediction records of version v9.9.9"):
-        run_monitor(logs, reference, cfg.monitor, version="v9.9.9")
+        run_monitor(logs, monitoring_reference, cfg.monitor, version="v9.9.9")
