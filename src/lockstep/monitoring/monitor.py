@@ -11,7 +11,7 @@ at least k of its last n windows. The checks:
   row), with a bootstrap interval.
 - performance_estimated: the label-free estimate (`estimate.estimate`), or why there is none; blind to a
   concept shift (`CONCEPT_SHIFT_CAVEAT`).
-A window's arm and version with fewer than `min_rows` rows is reported, and alerts on nothing.
+A window's arm and version with fewer than `min_rows` rows is reported, and alerts on nothing but its error rate.
 """
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ def window_rows(
         entry.setdefault("rows", slot.rows)  # performance: the rows it was computed on
         entry |= {"window": slot.window, "start": iso(slot.start), "end": iso(slot.end)}
         entry |= {"arm": slot.arm, "version": slot.version}
-        if quiet and entry["alerted"]:
+        if quiet and entry["alerted"] and entry["metric"] != "error_rate":  # failures count, however few rows
             entry |= {"alerted": False, "note": f"{slot.rows} rows, fewer than min_rows ({settings.min_rows})"}
     return rows
 

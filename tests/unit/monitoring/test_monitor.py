@@ -145,3 +145,14 @@ def test_only_the_named_version_is_monitored(
     }
     with pytest.raises(PipelineError, match="no prediction records of version v9.9.9"):
         run_monitor(logs, monitoring_reference, cfg.monitor, version="v9.9.9")
+
+
+def test_a_window_of_failed_requests_alerts_on_its_error_rate_alone(
+    tmp_path: Path, served: ModelVersion, monitoring_reference: MonitoringReference, cfg: Params
+) -> None:
+    logs = write_traffic(tmp_path, served, [NO_DRIFT], rows=500, failed=20)  # every request of the day
+    table = run_monitor(logs, monitoring_reference, cfg.monitor).table.set_index(["check", "feature", "metric"])
+    assert table["alerted"].tolist().count(True) == 1
+    assert table.loc[("data_quality", "-", "error_rate"), "value"] == 1.0
+    assert table.loc[("data_quality", "-", "error_rate"), "alerted"]
+    assert table.loc[("performance_estimated", "-", "roc_auc"), "status"] == "not estimated"
