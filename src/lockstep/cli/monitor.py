@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from .. import paths
-from .common import add_params_argument, utc_time
+from .common import add_github_output, add_params_argument, utc_time
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -35,10 +35,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     monitor.add_argument("--out", type=Path, default=paths.MONITOR_REPORT_DIR, help="default: reports/monitor/")
     add_params_argument(monitor)
+    add_github_output(monitor, "alert=true|false, alerts=<count>")
     monitor.set_defaults(handler=_monitor)
 
 
 def _monitor(args: argparse.Namespace) -> int:
     from ..monitoring.commands import run_monitor_command
 
-    return run_monitor_command(args.logs, args.out, args.params, args.version, args.reference, args.since)
+    return run_monitor_command(args.logs, args.out, args.params, args.version, args.reference, args.since, args.output)

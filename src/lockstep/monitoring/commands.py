@@ -38,8 +38,12 @@ def run_monitor_command(
     version: str | None = None,
     reference_file: Path | None = None,
     since: float | None = None,
+    github_output: Path | None = None,
 ) -> int:
-    """Write the monitoring report into `out`; return 0 (no alert) or EXIT_ALERT (an alert fired)."""
+    """Write the monitoring report into `out`; return 0 (no alert) or EXIT_ALERT (an alert fired).
+
+    `github_output`: a file to append `alert=true|false` and `alerts=<count>` to (CI's GITHUB_OUTPUT).
+    """
     params = load_params(params_file)
     reference, only, name = load_reference(version, reference_file)
     monitoring = run_monitor(logs, reference, params.monitor, since, only, params.seed)
@@ -48,4 +52,7 @@ def run_monitor_command(
     print(f"monitor: {report}: {len(alerts)} alert{'s' if len(alerts) != 1 else ''} fired")
     for entry in alerts.itertuples():
         print(f"monitor: {entry.check}: {series_name(entry).replace('`', '')}")
+    if github_output:
+        with github_output.open("a", encoding="utf-8") as output:
+            output.write(f"alert={str(monitoring.alerted).lower()}\nalerts={len(alerts)}\n")
     return EXIT_ALERT if monitoring.alerted else EXIT_OK

@@ -37,8 +37,10 @@ def test_no_alert_exits_0_and_an_alert_exits_6(
     assert capsys.readouterr().out == f"monitor: {files['out'] / 'report.md'}: 0 alerts fired\n"
     shift = Drift(shift={"annual_income": 0.5})
     drifted = write_traffic(tmp_path / "drifted", served, [shift, shift], rows=1_000)
-    assert monitor(files, drifted, "--reference", str(files["reference"])) == 6
+    output = tmp_path / "github-output"
+    assert monitor(files, drifted, "--reference", str(files["reference"]), "--output", str(output)) == 6
     assert "monitor: feature_drift: annual_income wasserstein/std (prod v0.3.0)" in capsys.readouterr().out
+    assert output.read_text() == "alert=true\nalerts=1\n"
 
 
 def test_the_reference_comes_from_the_registry(
