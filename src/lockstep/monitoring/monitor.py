@@ -26,6 +26,7 @@ import pandas as pd
 
 from ..config import MonitorConfig, Task
 from ..evaluation.reference import MonitoringReference
+from ..rollout.compare import latest_per_user
 from .drift import Thresholds, check_window, numeric_score
 from .estimate import CONCEPT_SHIFT_CAVEAT, Performance, estimate, metric_names, realized
 from .logs import Slot, read_windows
@@ -109,8 +110,7 @@ def data_rows(slot: Slot, reference: MonitoringReference, settings: MonitorConfi
 def labelled(slot: Slot, outcomes: dict[str, Any], reference: MonitoringReference) -> tuple[np.ndarray, np.ndarray]:
     """The window's scores and labels of the ids with an outcome, each id once (its latest row)."""
     frame = pd.DataFrame({"id": slot.ids, "time": slot.times, "position": np.arange(slot.rows)})
-    frame = frame[frame["id"].isin(outcomes.keys())]
-    frame = frame.sort_values(["time", "position"], kind="stable").drop_duplicates("id", keep="last")
+    frame = latest_per_user(frame.assign(has_outcome=frame["id"].isin(outcomes.keys())))  # as the rollout counts
     classes = list(reference.estimate.classes)
     texts = [str(outcomes[i]) for i in frame["id"]]
     if reference.estimate.task == Task.BINARY:
