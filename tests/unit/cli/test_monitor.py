@@ -1,4 +1,4 @@
-"""`lockstep monitor`: exit 0 with no alert, 6 when one fired, 2 with one line on bad input and nothing written."""
+"""The monitor command: exit 0 with no alert, 6 when one fired, 2 with one line on bad input and nothing written."""
 
 from __future__ import annotations
 
