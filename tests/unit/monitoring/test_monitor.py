@@ -156,3 +156,15 @@ def test_a_window_of_failed_requests_alerts_on_its_error_rate_alone(
     assert table.loc[("data_quality", "-", "error_rate"), "value"] == 1.0
     assert table.loc[("data_quality", "-", "error_rate"), "alerted"]
     assert table.loc[("performance_estimated", "-", "roc_auc"), "status"] == "not estimated"
+
+
+def test_a_concept_shift_shows_with_labels_and_not_in_the_estimate(
+    tmp_path: Path, served: ModelVersion, monitoring_reference: MonitoringReference, cfg: Params
+) -> None:
+    concept = Drift(concept="credit_utilization")
+    logs = write_traffic(tmp_path, served, [concept, concept], labelled=1.0)
+    result = run_monitor(logs, monitoring_reference, cfg.monitor)
+    table = result.table.set_index(["check", "metric"])
+    assert table.loc[("performance_realized", "roc_auc"), "alerted"].all()  # with labels: below the 0.7 floor
+    assert not table.loc[("performance_estimated", "roc_auc"), "alerted"].any()  # blind to it, as the caveat says
+    assert result.alerts[["check", "metric"]].values.tolist() == [["performance_realized", "roc_auc"]]
