@@ -110,7 +110,8 @@ def data_rows(slot: Slot, reference: MonitoringReference, settings: MonitorConfi
 def labelled(slot: Slot, outcomes: dict[str, Any], reference: MonitoringReference) -> tuple[np.ndarray, np.ndarray]:
     """The window's scores and labels of the ids with an outcome, each id once (its latest row)."""
     frame = pd.DataFrame({"id": slot.ids, "time": slot.times, "position": np.arange(slot.rows)})
-    frame = latest_per_user(frame.assign(has_outcome=frame["id"].isin(outcomes.keys())))  # as the rollout counts
+    known = np.fromiter((row_id in outcomes for row_id in slot.ids), dtype=bool, count=slot.rows)
+    frame = latest_per_user(frame.assign(has_outcome=known))  # as the rollout counts
     classes = list(reference.estimate.classes)
     texts = [str(outcomes[i]) for i in frame["id"]]
     if reference.estimate.task == Task.BINARY:
