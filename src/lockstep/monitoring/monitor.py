@@ -37,6 +37,7 @@ SERIES = ["arm", "version", "check", "feature", "metric"]
 COLUMNS = ["window", "start", "end", *SERIES, "rows", "value", "low", "high", "p_value", "threshold"]
 COLUMNS += ["alerted", "fired", "status", "note"]
 NO_FEATURE = "-"
+REGRESSION_REALIZED = "regression: the monitor's metrics with labels are classification metrics"
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,8 @@ def labelled(slot: Slot, outcomes: dict[str, Any], reference: MonitoringReferenc
 
 def performance_rows(performance: Performance, check: str, floors: dict[str, float | None]) -> list[dict[str, Any]]:
     """One row per followed metric: its value and interval, or the status and why there is none."""
-    names = [name for name in metric_names(performance.task) if name in floors] or list(floors)
+    followed = () if performance.task == Task.REGRESSION else metric_names(performance.task)
+    names = [name for name in followed if name in floors] or list(floors)
     rows = []
     for name in names:
         interval, floor = performance.metrics.get(name), floors.get(name)
@@ -150,7 +152,9 @@ def window_rows(
     perf, floors = settings.performance, settings.performance.metrics
     rows = data_rows(slot, reference, settings)
     scores, labels = labelled(slot, outcomes, reference)
-    if len(labels) < perf.min_labels:
+    if reference.estimate.task == Task.REGRESSION:
+        found = Performance("not estimated", Task.REGRESSION, 0, reason=REGRESSION_REALIZED)
+    elif len(labels) < perf.min_labels:
         reason = f"{len(labels)} ids with an outcome, fewer than min_labels ({perf.min_labels})"
         found = Performance("too few labels", reference.estimate.task, len(labels), reason=reason)
     else:

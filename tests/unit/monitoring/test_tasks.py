@@ -1,4 +1,4 @@
-"""The monitor on a multiclass model's log: one probability column per class, its estimate and realized metrics."""
+"""The monitor on a multiclass and a regression model's log: the outputs each task logs, and what it can say of them."""
 
 from __future__ import annotations
 
@@ -60,3 +60,31 @@ def test_a_multiclass_log_gets_its_estimate_and_its_realized_metrics(tmp_path: P
     assert set(estimated["status"]) == {"estimated"}
     assert np.allclose(estimated["value"], realized["value"], atol=0.03)
     assert not table["alerted"].any()
+
+
+def test_a_regression_log_is_checked_for_drift_and_its_performance_not_estimated(tmp_path: Path, cfg: Params) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 1, 3_000)
+    reference = MonitoringReference(fit_profile({"x": x}, {"x"}, score=2 * x), fit_reference(Task.REGRESSION, 2 * x))
+    x = rng.normal(1, 1, 1_000)  # one std away: drift in the feature and the prediction
+    records = [
+        log.PredictionRecord(
+            request_id=f"r{row}",
+            time=1_796_083_200.0 + row,
+            model_version="v1.0.0",
+            model_sha256="0" * 64,
+            ids=[f"id{row}"],
+            inputs=[{"x": float(x[row])}],
+            outputs={"label": [float(2 * x[row])]},
+            latency_ms=1.0,
+        )
+        for row in range(1_000)
+    ]
+    encoder = msgspec.json.Encoder()
+    (tmp_path / log.PREDICTIONS_FILE).write_bytes(b"".join(encoder.encode(r) + b"\n" for r in records))
+    table = run_monitor(tmp_path, reference, cfg.monitor).table.set_index(["check", "metric"])
+    assert table.loc[("feature_drift", "wasserstein/std"), "alerted"]
+    assert table.loc[("prediction_drift", "wasserstein/std"), "alerted"]
+    performance = table.loc[["performance_realized", "performance_estimated"]]
+    assert set(performance["status"]) == {"not estimated"}
+    assert all(note.startswith("regression:") for note in performance["note"])
