@@ -46,9 +46,10 @@ def plot_file(name: str, plots_dir: Path = PLOTS_DIR) -> Path:
     return plots_dir / name / f"{name}.json"
 
 
-# What the review and the rollout write, and where the server logs its predictions.
+# What the review, the rollout and the monitor write, and where the server logs its predictions.
 REPORTS_DIR = PROJ_ROOT / "reports"
 ROLLOUT_REPORT_DIR = REPORTS_DIR / "rollout"
 DECISION_FILE = ROLLOUT_REPORT_DIR / "decision.json"
+MONITOR_REPORT_DIR = REPORTS_DIR / "monitor"
 LOGS_DIR = PROJ_ROOT / "logs"
 PREDICTION_LOG = LOGS_DIR / "predictions.jsonl"

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from sklearn.pipeline import Pipeline
@@ -24,10 +25,11 @@ from lockstep.data.prepare import PreparedData, prepare_data
 from lockstep.data.synthetic import generate_credit_data
 from lockstep.evaluation.calibration import fit_reference
 from lockstep.evaluation.profile import fit_profile
-from lockstep.evaluation.reference import MonitoringReference
+from lockstep.evaluation.reference import MonitoringReference, fit_monitoring_reference
 from lockstep.io import dumps_json
 from lockstep.modeling.persistence import save_model
 from lockstep.modeling.train import train_model
+from lockstep.registry.store import ModelVersion, load_version
 
 from tests.conftest import REPO_ROOT, tool_env
 
@@ -183,3 +185,17 @@ def candidate_bundle(
         make_bundle(folder, other, contract, "v0.4.0")
 
     return build_once(tmp_path_factory, "candidate-bundle", build) / "bundle"
+
+
+@pytest.fixture(scope="session")
+def served(bundle: Path) -> ModelVersion:
+    """The trained model, loaded from its bundle as the server loads it."""
+    return load_version(str(bundle))
+
+
+@pytest.fixture(scope="session")
+def monitoring_reference(prepared: PreparedData, served: ModelVersion, cfg: Params) -> MonitoringReference:
+    """The trained model's monitoring reference, fitted as evaluate fits it (the bundle's is a small stand-in)."""
+    outputs = served.predict(prepared.test)
+    predictions = pd.DataFrame({"y_true": prepared.test[cfg.data.target].to_numpy(), **outputs})
+    return fit_monitoring_reference(prepared.train, predictions.rename(columns={"label": "y_pred"}), served.contract)

@@ -29,13 +29,15 @@ def positive(text: str) -> int:
 
 
 def utc_time(text: str) -> float:
-    """An argparse type: an ISO 8601 time (UTC unless it names its offset), as seconds since the epoch."""
+    """An argparse type: an ISO 8601 time (UTC unless it names its offset) or seconds since the epoch, as the latter."""
     from datetime import UTC, datetime
 
+    if text.replace(".", "", 1).isdigit():
+        return float(text)
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a time such as 2026-12-06T14:00") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time such as 2026-12-06T14:00 or 1796083200") from None
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 

@@ -22,6 +22,7 @@ from .evaluate import EvaluateConfig
 from .features import FeaturesConfig
 from .gate import GateConfig
 from .loader import Params, compose_params, describe_yaml_error, load_params, load_rollout, parse_gate, parse_params
+from .monitor import MonitorConfig
 from .rollout import RolloutConfig, parse_rollout
 from .split import SplitConfig
 
@@ -38,6 +39,7 @@ __all__ = [
     "FeaturesConfig",
     "GateConfig",
     "IngestConfig",
+    "MonitorConfig",
     "Params",
     "RolloutConfig",
     "RolloutMode",

@@ -22,6 +22,7 @@ from .evaluate import EvaluateConfig
 from .features import FeaturesConfig
 from .gate import GateConfig
 from .model import ModelConfig
+from .monitor import MonitorConfig
 from .rollout import RolloutConfig, parse_rollout
 from .split import SplitConfig
 
@@ -38,6 +39,7 @@ class Params(Section):
     evaluate: EvaluateConfig
     gate: GateConfig
     rollout: RolloutConfig
+    monitor: MonitorConfig
 
     @field_validator("extra_model_libraries")
     @classmethod

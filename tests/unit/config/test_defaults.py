@@ -19,7 +19,8 @@ from lockstep.config import ColumnRule, Params, RolloutConfig, compose_params
 from tests.conftest import REPO_ROOT
 
 GROUPS = {
-    group: sorted(path.stem for path in (REPO_ROOT / "conf" / group).glob("*.yaml")) for group in ("data", "rollout")
+    group: sorted(path.stem for path in (REPO_ROOT / "conf" / group).glob("*.yaml"))
+    for group in ("data", "rollout", "monitor")
 }
 CHOICES = [(group, choice) for group, choices in GROUPS.items() for choice in choices]
 

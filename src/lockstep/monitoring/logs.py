@@ -1,0 +1,166 @@
+"""The prediction and feedback logs cut into windows, per arm and model version, read record by record.
+
+A window is a span of time (aligned to multiples of its length since the epoch, UTC) or a run of rows of one
+arm and version. Each window's feature counts are accumulated chunk by chunk (`window.py`), so memory holds
+only its scores, ids and times, which the prediction drift and the performance checks need whole.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+import pandas as pd
+
+from ..config import Task
+from ..contract.outputs import LABEL, SCORE, proba_column
+from ..contract.prediction_log import PredictionRecord, read_feedback, read_predictions
+from ..errors import PipelineError
+from ..evaluation.reference import MonitoringReference
+from .window import WindowCounts, count_window
+
+CHUNK_ROWS = 10_000
+
+
+@dataclass
+class Slot:
+    """One window of one arm and version, as it is read."""
+
+    window: int
+    arm: str
+    version: str
+    start: float
+    end: float
+    requests: int = 0
+    failed: int = 0
+    counts: WindowCounts | None = None
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    scores: list[np.ndarray] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        """The scored rows of the window."""
+        return len(self.ids)
+
+    def score_matrix(self) -> np.ndarray:
+        """The window's scores: (rows,) for binary and regression, (rows, classes) for multiclass."""
+        return np.concatenate(self.scores) if self.scores else np.zeros(0)
+
+
+def feature_columns(reference: MonitoringReference, inputs: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """The profile's features from logged inputs: numbers as floats (NaN when missing), categories as objects."""
+    profile, columns = reference.profile, {}
+    for name in profile.numeric:
+        values = pd.Series([row.get(name) for row in inputs], dtype=object)
+        columns[name] = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    for name in profile.categorical:
+        columns[name] = np.array([row.get(name) for row in inputs], dtype=object)
+    return columns
+
+
+def flush(slot: Slot, reference: MonitoringReference) -> None:
+    """Count the slot's pending inputs into its counts."""
+    if slot.pending:
+        counts = count_window(reference.profile, feature_columns(reference, slot.pending))
+        slot.counts = counts if slot.counts is None else slot.counts + counts
+        slot.pending = []
+
+
+def record_scores(record: PredictionRecord, reference: MonitoringReference) -> np.ndarray:
+    """A record's scores in the shape the estimate takes (see `Slot.score_matrix`)."""
+    estimate, outputs = reference.estimate, record.outputs
+    if estimate.task == Task.BINARY:
+        return np.asarray(outputs.get(SCORE, []), dtype=float)
+    if estimate.task == Task.MULTICLASS:
+        columns = [outputs.get(proba_column(name), []) for name in estimate.classes]
+        return np.asarray(columns, dtype=float).T.reshape(len(record.ids), len(columns))
+    return np.asarray(outputs.get(LABEL, []), dtype=float)
+
+
+class Windows:
+    """Cuts records into slots: by time (`seconds`) or by rows (`rows`) of each arm and version."""
+
+    def __init__(self, reference: MonitoringReference, seconds: int | None, rows: int | None) -> None:
+        self.reference, self.seconds, self.rows = reference, seconds, rows
+        self.slots: dict[tuple[int, str, str], Slot] = {}
+        self.seen: dict[tuple[str, str], int] = {}  # rows so far per arm and version (windows of rows)
+
+    def slot(self, record: PredictionRecord) -> Slot:
+        """The slot `record` falls in."""
+        series = (record.arm, record.model_version)
+        if self.seconds is not None:
+            index = math.floor(record.time / self.seconds)
+            start, end = index * self.seconds, (index + 1) * self.seconds
+        else:
+            index, start, end = self.seen.get(series, 0) // (self.rows or 1), record.time, record.time
+        key = (index, *series)
+        if key not in self.slots:
+            self.slots[key] = Slot(index, record.arm, record.model_version, start, end)
+        return self.slots[key]
+
+    def add(self, record: PredictionRecord) -> None:
+        """Count one record into its window."""
+        slot = self.slot(record)
+        slot.requests += 1
+        if record.error is not None or not record.ids:
+            slot.failed += record.error is not None
+            return
+        if self.seconds is None:
+            series = (record.arm, record.model_version)
+            slot.end = max(slot.end, record.time)
+            self.seen[series] = self.seen.get(series, 0) + len(record.ids)
+        slot.pending += record.inputs if len(record.inputs) == len(record.ids) else [{}] * len(record.ids)
+        slot.scores.append(record_scores(record, self.reference))
+        slot.ids += [str(i) for i in record.ids]
+        slot.times += [record.time] * len(record.ids)
+        if len(slot.pending) >= CHUNK_ROWS:
+            flush(slot, self.reference)
+
+    def done(self) -> list[Slot]:
+        """Every slot, counted, by window, arm and version."""
+        for slot in self.slots.values():
+            flush(slot, self.reference)
+            if slot.counts is None:  # only failed requests: empty counts
+                slot.counts = count_window(self.reference.profile, feature_columns(self.reference, []))
+        return [self.slots[key] for key in sorted(self.slots)]
+
+
+def read_windows(
+    source: Path | str,
+    reference: MonitoringReference,
+    seconds: int | None,
+    rows: int | None,
+    since: float | None = None,
+    version: str | None = None,
+) -> tuple[list[Slot], dict[str, Any]]:
+    """The windows of the logs in `source` (a folder or s3:// prefix), and each id's latest outcome.
+
+    `version`: only that model version's records (the reference is its own).
+    """
+    if not str(source).startswith("s3://") and not Path(source).is_dir():
+        raise PipelineError(f"--logs {source}: no such folder; pull the prediction logs first")
+    windows = Windows(reference, seconds, rows)
+    try:
+        for record in read_predictions(source, start=since):
+            if version is None or record.model_version == version:
+                windows.add(record)
+        # A later label for an id wins; a null outcome is no outcome.
+        outcomes = {str(f.id): f.outcome for f in read_feedback(source, start=since) if f.outcome is not None}
+    except msgspec.DecodeError as exc:
+        raise PipelineError(f"--logs {source}: a log line does not match the log schema: {exc}") from None
+    except OSError as exc:
+        raise PipelineError(f"--logs {source}: {exc}") from None
+    except ValueError as exc:  # outputs that do not fit the reference's task
+        raise PipelineError(f"--logs {source}: the logged outputs do not fit the reference: {exc}") from None
+    slots = windows.done()
+    if not slots:
+        which = "" if version is None else f" of version {version}"
+        window = "" if since is None else " since the given time"
+        raise PipelineError(f"--logs {source}: no prediction records{which}{window} to monitor")
+    return slots, outcomes
