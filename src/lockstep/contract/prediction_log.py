@@ -27,9 +27,12 @@ import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FEEDBACK_FILE = "feedback.jsonl"
 PREDICTIONS_FILE = "predictions.jsonl"
@@ -220,3 +223,12 @@ def _lines(data: bytes, open_segment: bool) -> Iterator[bytes]:
     if open_segment:
         lines.pop()  # after the last newline: empty, or a line being written (or cut by a crash)
     yield from (line for line in lines if line.strip())
+
+
+def latest_per_user(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per id with an outcome (`has_outcome`): its latest by `time`, so a user who asked again counts once.
+
+    The one rule for who counts, shared by the rollout report and the monitor.
+    """
+    labelled = rows[rows["has_outcome"]]
+    return labelled.sort_values("time", kind="stable").drop_duplicates("id", keep="last")

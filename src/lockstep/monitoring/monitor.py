@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 from ..config import MonitorConfig, Task
+from ..contract.prediction_log import latest_per_user
 from ..evaluation.reference import MonitoringReference
-from ..rollout.compare import latest_per_user
 from .drift import Thresholds, check_window, numeric_score
 from .estimate import CONCEPT_SHIFT_CAVEAT, Performance, estimate, metric_names, realized
 from .logs import Slot, read_windows

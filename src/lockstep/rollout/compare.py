@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..config import GateConfig, Stage, Task
 from ..contract.outputs import LABEL
+from ..contract.prediction_log import latest_per_user
 from ..evaluation.metrics import Scored, metric_for
 from ..registry import PROD
 from ..review.bootstrap import Interval, paired_bootstrap
@@ -62,12 +63,6 @@ class Comparison:
 
 def _scored(rows: pd.DataFrame, task: str, classes: list[str]) -> Scored:
     return Scored.from_frame(rows[rows["has_outcome"]], task, classes, truth="outcome", predicted=LABEL)
-
-
-def latest_per_user(rows: pd.DataFrame) -> pd.DataFrame:
-    """One row per id with an outcome: its latest (a user who asked again counts once)."""
-    labelled = rows[rows["has_outcome"]]
-    return labelled.sort_values("time", kind="stable").drop_duplicates("id", keep="last")
 
 
 def _agreement(rows: pd.DataFrame, arm: str) -> float | None:
