@@ -41,7 +41,13 @@ from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
 from lockstep.evaluation.profile import ReferenceProfile, fit_profile
-from lockstep.monitoring.drift import Thresholds, check_window, drift_table, holm, reference_counts
+from lockstep.monitoring.drift import (
+    Thresholds,
+    check_window,
+    drift_table,
+    holm,
+    reference_counts,
+)
 from lockstep.monitoring.window import (
     CategoricalCounts,
     NumericCounts,

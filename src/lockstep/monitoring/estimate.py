@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lockstep.config.enums import Task
-from lockstep.evaluation.calibration import Reference, check_scores
+from ..config.enums import Task
+from ..evaluation.calibration import Reference, check_scores
 
 CONCEPT_SHIFT_CAVEAT = (
     "a label-free estimate assumes the labels follow the scores as on the test set: it cannot see a concept "

@@ -7,7 +7,12 @@ import json
 import numpy as np
 import pytest
 
-from lockstep.evaluation.profile import ReferenceProfile, fit_categorical, fit_numeric, fit_profile
+from lockstep.evaluation.profile import (
+    ReferenceProfile,
+    fit_categorical,
+    fit_numeric,
+    fit_profile,
+)
 
 from tests.unit.monitoring.data import NUMERIC, columns, profile
 

@@ -7,7 +7,14 @@ import pytest
 from scipy import stats
 
 from lockstep.evaluation.profile import fit_profile
-from lockstep.monitoring.drift import Thresholds, check_window, chi_square_p, drift_table, holm, wasserstein
+from lockstep.monitoring.drift import (
+    Thresholds,
+    check_window,
+    chi_square_p,
+    drift_table,
+    holm,
+    wasserstein,
+)
 from lockstep.monitoring.window import count_window
 
 from tests.unit.monitoring.data import NUMERIC, columns, profile

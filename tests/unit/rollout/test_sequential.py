@@ -7,7 +7,11 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from lockstep.review.bootstrap import paired_bootstrap
-from lockstep.rollout.sequential import always_valid_bounds, mixture_multiplier, paired_auc_difference
+from lockstep.rollout.sequential import (
+    always_valid_bounds,
+    mixture_multiplier,
+    paired_auc_difference,
+)
 
 from tests.unit.review.test_bootstrap import scored
 
