@@ -20,9 +20,10 @@ def load_reference(version: str | None, reference_file: Path | None) -> tuple[Mo
             return MonitoringReference.from_json(reference_file.read_bytes()), None, f"file `{reference_file}`"
         except (ValueError, KeyError, TypeError) as exc:
             raise PipelineError(f"--reference {reference_file}: not a monitoring reference ({exc})") from None
+    from ..registry import PROD
     from ..registry.store import load_version
 
-    loaded = load_version(version or "prod")
+    loaded = load_version(version or PROD)
     if loaded.reference is None:
         raise PipelineError(
             f"version {loaded.version} has no monitoring reference (trained before evaluate wrote one); "

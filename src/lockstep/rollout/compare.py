@@ -12,7 +12,7 @@ judges what only live serving shows: failures, latency, the label mix.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -142,15 +142,15 @@ def compare_arms(
     try:
         interval = paired_bootstrap(prod, new, function, gate.bootstrap_resamples, gate.confidence, seed)
     except ValueError as exc:
-        return Comparison(**{**common.__dict__, "note": str(exc)})
+        return replace(common, note=str(exc))
     if metric == "roc_auc" and evidence.task == Task.BINARY:
         delta, standard_error = paired_auc_difference(prod.is_positive, prod.score, new.score)
     else:
         delta, standard_error = interval.delta, interval.standard_error
     if not np.isfinite(standard_error):
-        return Comparison(**{**common.__dict__, "interval": interval, "note": "one class only among the outcomes"})
+        return replace(common, interval=interval, note="one class only among the outcomes")
     bounds = always_valid_bounds(delta, standard_error, len(prod.y_true), planned, gate.confidence)
-    return Comparison(**{**common.__dict__, "interval": interval, "bounds": bounds})
+    return replace(common, interval=interval, bounds=bounds)
 
 
 def _shadow_pairs(evidence: Evidence) -> tuple[Scored, Scored]:
