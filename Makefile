@@ -293,6 +293,35 @@ ci-rollout-apply: install
 	  git push origin HEAD:refs/heads/main; \
 	fi
 
+MONITOR_DIR ?= reports/monitor
+
+## monitor: check the serving logs LOGS (a folder or serve --log-upload's s3:// prefix) against VERSION's reference (default prod), from SINCE if set, into MONITOR_DIR
+.PHONY: monitor
+monitor: install
+	@# Exit 6 is an alert, not a failure: the workflow reads alert= from GITHUB_OUTPUT.
+	$(BIN)/lockstep monitor --logs "$${LOGS:-logs}" --version "$${VERSION:-prod}" $${SINCE:+--since "$$SINCE"} \
+	  --out "$(MONITOR_DIR)" --output "$${GITHUB_OUTPUT:-/dev/null}" || [ $$? -eq 6 ]
+
+## ci-monitor-summary: CI: put the monitoring report in the job summary
+.PHONY: ci-monitor-summary
+ci-monitor-summary:
+	cat "$(MONITOR_DIR)/report.md" >> "$${GITHUB_STEP_SUMMARY:-/dev/stdout}"
+
+## ci-monitor-comment: CI: post or update the monitoring report's sticky comment on issue MONITOR_ISSUE
+.PHONY: ci-monitor-comment
+ci-monitor-comment:
+	cml comment update --watermark-title="Monitoring report" --target="issue/$${MONITOR_ISSUE}" "$(MONITOR_DIR)/report.md"
+
+## ci-monitor-retrain: CI: start the retraining workflow RETRAIN_WORKFLOW (default retrain.yml) on main with the alert as its reason
+.PHONY: ci-monitor-retrain
+ci-monitor-retrain:
+	@reason="monitor: $${ALERTS:-?} alert(s) on $${VERSION:-prod}'s traffic"; \
+	if [ -n "$${GITHUB_RUN_ID:-}" ]; then \
+	  reason="$$reason: $${GITHUB_SERVER_URL:-https://github.com}/$${GITHUB_REPOSITORY}/actions/runs/$${GITHUB_RUN_ID}"; \
+	fi; \
+	echo "ci-monitor-retrain: gh workflow run $${RETRAIN_WORKFLOW:-retrain.yml} -f reason=\"$$reason\""; \
+	gh workflow run "$${RETRAIN_WORKFLOW:-retrain.yml}" --ref "$${RETRAIN_REF:-main}" -f reason="$$reason"
+
 ## ci-bundle: CI: pull the checked-out model version and package it into dist/model (VERSION, STAGE)
 # A version trained before evaluate wrote models/reference.json has none to pull (its dvc.lock does not name it).
 .PHONY: ci-bundle
