@@ -61,7 +61,7 @@ LONG_TESTS := slow or load or container or workflow
 test: install lint monitoring-tools
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not ($(LONG_TESTS))"
 
-## test-workflows: the simulated GitHub scenarios (pull requests, merges, batch scoring, rollouts) through the workflows' own steps
+## test-workflows: the simulated GitHub scenarios (pull requests, merges, batch scoring, rollouts, monitoring) through the workflows' own steps
 .PHONY: test-workflows
 test-workflows: install
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -m workflow
