@@ -315,7 +315,9 @@ ci-monitor-comment:
 ## ci-monitor-retrain: CI: start the retraining workflow RETRAIN_WORKFLOW (default retrain.yml) on main with the alert as its reason
 .PHONY: ci-monitor-retrain
 ci-monitor-retrain:
-	@reason="monitor: $${ALERTS:-?} alert(s) on $${VERSION:-prod}'s traffic"; \
+	@# The reason: the count, then the report's fired checks (its 🚨 summary lines, without their markdown).
+	@fired="$$(sed -n 's/^- 🚨 //p' "$(MONITOR_DIR)/report.md" | tr -d '*`' | paste -sd ';' -)"; \
+	reason="monitor: $${ALERTS:-?} alert(s) on $${VERSION:-prod}'s traffic$${fired:+: $$fired}"; \
 	if [ -n "$${GITHUB_RUN_ID:-}" ]; then \
 	  reason="$$reason: $${GITHUB_SERVER_URL:-https://github.com}/$${GITHUB_REPOSITORY}/actions/runs/$${GITHUB_RUN_ID}"; \
 	fi; \
