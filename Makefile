@@ -302,6 +302,32 @@ monitor: install
 	$(BIN)/lockstep monitor --logs "$${LOGS:-logs}" --version "$${VERSION:-prod}" $${SINCE:+--since "$$SINCE"} \
 	  --out "$(MONITOR_DIR)" --output "$${GITHUB_OUTPUT:-/dev/null}" || [ $$? -eq 6 ]
 
+DEMO_DIR := build/demo-monitor
+DEMO_PORT ?= 8765
+
+## demo-monitor: serve the workspace model (after `make repro`), send it clean then drifted traffic, and monitor its logs (under a minute)
+.PHONY: demo-monitor
+demo-monitor: install
+	@# Windows of 500 rows (params.yaml's monitor.window is a day), so one run shows a few; the server stops on any exit.
+	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
+	@sed '/^monitor:/,/^[^ ]/ s/^  window: .*/  window: 500/' params.yaml > $(DEMO_DIR)/params.yaml
+	@set -e; \
+	$(BIN)/lockstep serve --model workspace --port $(DEMO_PORT) --prediction-log $(DEMO_DIR)/logs/predictions.jsonl \
+	  > $(DEMO_DIR)/serve.log 2>&1 & server=$$!; \
+	trap 'kill $$server 2>/dev/null; wait $$server 2>/dev/null || true' EXIT; \
+	for _ in $$(seq 60); do \
+	  curl -sf http://127.0.0.1:$(DEMO_PORT)/v2/health/ready > /dev/null && break; \
+	  kill -0 $$server 2>/dev/null || { cat $(DEMO_DIR)/serve.log; exit 1; }; sleep 0.5; \
+	done; \
+	echo "demo-monitor: 1500 clean rows, then 1500 with annual_income shifted by 1 std"; \
+	$(BIN)/lockstep simulate --url http://127.0.0.1:$(DEMO_PORT) --rows 1500 --seed 1 --outcome-delay 0; \
+	$(BIN)/lockstep simulate --url http://127.0.0.1:$(DEMO_PORT) --rows 1500 --seed 2 --outcome-delay 0 \
+	  --shift annual_income=1; \
+	kill $$server; wait $$server || true; trap - EXIT; \
+	$(BIN)/lockstep monitor --logs $(DEMO_DIR)/logs --version workspace --params $(DEMO_DIR)/params.yaml \
+	  --out $(DEMO_DIR)/report || [ $$? -eq 6 ]; \
+	echo "demo-monitor: the report is $(DEMO_DIR)/report/report.md"
+
 ## ci-monitor-summary: CI: put the monitoring report in the job summary
 .PHONY: ci-monitor-summary
 ci-monitor-summary:
