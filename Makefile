@@ -61,7 +61,7 @@ LONG_TESTS := slow or load or container or workflow
 test: install lint monitoring-tools
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not ($(LONG_TESTS))"
 
-## test-workflows: the simulated GitHub scenarios (pull requests, merges, batch scoring, rollouts) through the workflows' own steps
+## test-workflows: the simulated GitHub scenarios (pull requests, merges, batch scoring, rollouts, monitoring) through the workflows' own steps
 .PHONY: test-workflows
 test-workflows: install
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -m workflow
@@ -292,6 +292,63 @@ ci-rollout-apply: install
 	  $(GIT_AUTH); \
 	  git push origin HEAD:refs/heads/main; \
 	fi
+
+MONITOR_DIR ?= reports/monitor
+
+## monitor: check the serving logs LOGS (a folder or serve --log-upload's s3:// prefix) against VERSION's reference (default prod), from SINCE if set, into MONITOR_DIR
+.PHONY: monitor
+monitor: install
+	@# Exit 6 is an alert, not a failure: the workflow reads alert= from GITHUB_OUTPUT.
+	$(BIN)/lockstep monitor --logs "$${LOGS:-logs}" --version "$${VERSION:-prod}" $${SINCE:+--since "$$SINCE"} \
+	  --out "$(MONITOR_DIR)" --output "$${GITHUB_OUTPUT:-/dev/null}" || [ $$? -eq 6 ]
+
+DEMO_DIR := build/demo-monitor
+DEMO_PORT ?= 8765
+
+## demo-monitor: serve the workspace model (after `make repro`), send it clean then drifted traffic, and monitor its logs (under a minute)
+.PHONY: demo-monitor
+demo-monitor: install
+	@# Windows of 500 rows (params.yaml's monitor.window is a day), so one run shows a few; the server stops on any exit.
+	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
+	@sed '/^monitor:/,/^[^ ]/ s/^  window: .*/  window: 500/' params.yaml > $(DEMO_DIR)/params.yaml
+	@set -e; \
+	$(BIN)/lockstep serve --model workspace --port $(DEMO_PORT) --prediction-log $(DEMO_DIR)/logs/predictions.jsonl \
+	  > $(DEMO_DIR)/serve.log 2>&1 & server=$$!; \
+	trap 'kill $$server 2>/dev/null; wait $$server 2>/dev/null || true' EXIT; \
+	for _ in $$(seq 60); do \
+	  curl -sf http://127.0.0.1:$(DEMO_PORT)/v2/health/ready > /dev/null && break; \
+	  kill -0 $$server 2>/dev/null || { cat $(DEMO_DIR)/serve.log; exit 1; }; sleep 0.5; \
+	done; \
+	echo "demo-monitor: 1500 clean rows, then 1500 with annual_income shifted by 1 std"; \
+	$(BIN)/lockstep simulate --url http://127.0.0.1:$(DEMO_PORT) --rows 1500 --seed 1 --outcome-delay 0; \
+	$(BIN)/lockstep simulate --url http://127.0.0.1:$(DEMO_PORT) --rows 1500 --seed 2 --outcome-delay 0 \
+	  --shift annual_income=1; \
+	kill $$server; wait $$server || true; trap - EXIT; \
+	$(BIN)/lockstep monitor --logs $(DEMO_DIR)/logs --version workspace --params $(DEMO_DIR)/params.yaml \
+	  --out $(DEMO_DIR)/report || [ $$? -eq 6 ]; \
+	echo "demo-monitor: the report is $(DEMO_DIR)/report/report.md"
+
+## ci-monitor-summary: CI: put the monitoring report in the job summary
+.PHONY: ci-monitor-summary
+ci-monitor-summary:
+	cat "$(MONITOR_DIR)/report.md" >> "$${GITHUB_STEP_SUMMARY:-/dev/stdout}"
+
+## ci-monitor-comment: CI: post or update the monitoring report's sticky comment on issue MONITOR_ISSUE
+.PHONY: ci-monitor-comment
+ci-monitor-comment:
+	cml comment update --watermark-title="Monitoring report" --target="issue/$${MONITOR_ISSUE}" "$(MONITOR_DIR)/report.md"
+
+## ci-monitor-retrain: CI: start the retraining workflow RETRAIN_WORKFLOW (default retrain.yml) on main with the alert as its reason
+.PHONY: ci-monitor-retrain
+ci-monitor-retrain:
+	@# The reason: the count, then the report's fired checks (its 🚨 summary lines, without their markdown).
+	@fired="$$(sed -n 's/^- 🚨 //p' "$(MONITOR_DIR)/report.md" | tr -d '*`' | paste -sd ';' -)"; \
+	reason="monitor: $${ALERTS:-?} alert(s) on $${VERSION:-prod}'s traffic$${fired:+: $$fired}"; \
+	if [ -n "$${GITHUB_RUN_ID:-}" ]; then \
+	  reason="$$reason: $${GITHUB_SERVER_URL:-https://github.com}/$${GITHUB_REPOSITORY}/actions/runs/$${GITHUB_RUN_ID}"; \
+	fi; \
+	echo "ci-monitor-retrain: gh workflow run $${RETRAIN_WORKFLOW:-retrain.yml} -f reason=\"$$reason\""; \
+	gh workflow run "$${RETRAIN_WORKFLOW:-retrain.yml}" --ref "$${RETRAIN_REF:-main}" -f reason="$$reason"
 
 ## ci-bundle: CI: pull the checked-out model version and package it into dist/model (VERSION, STAGE)
 # A version trained before evaluate wrote models/reference.json has none to pull (its dvc.lock does not name it).

@@ -161,6 +161,17 @@ class World:
         sim.vars["ROLLOUT_ISSUE"] = str(issue)
         return run_workflow(Path(".github/workflows/rollout.yml"), sim, REPO_ROOT), sim.cml_state
 
+    def dispatch_monitor(self, inputs: dict[str, str], issue: int | None) -> tuple[dict[str, JobResult], Simulation]:
+        """Run the monitor workflow on demand with `inputs` (MONITOR_ISSUE: `issue`); return its jobs and simulation."""
+        sha = subprocess.run(
+            ["git", "rev-parse", "main"], cwd=self.origin, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        sim = self._simulation("workflow_dispatch", {"inputs": inputs}, "refs/heads/main", sha)
+        sim.inputs = dict(inputs)
+        if issue is not None:
+            sim.vars["MONITOR_ISSUE"] = str(issue)
+        return run_workflow(Path(".github/workflows/monitor.yml"), sim, REPO_ROOT), sim
+
     def _simulation(self, event_name: str, event: dict, ref: str, sha: str, **refs: str) -> Simulation:
         work_dir = self.runs_dir / f"run-{next(self.counter)}"
         work_dir.mkdir()

@@ -4,7 +4,8 @@ Each job checks out a fresh clone of a bare `origin` into its own workspace.
 `run:` steps run in bash with the step's `env:` and GitHub's variables;
 `uses:` steps are replaced by local equivalents (checkout is a clone,
 setup-python is this environment, setup-cml puts a recording `cml` stand-in
-first on PATH, configure-aws-credentials points at moto, upload-artifact
+first on PATH (as a runner has it, a recording `gh` stand-in is always there:
+`gh_stand_in.py`), configure-aws-credentials points at moto, upload-artifact
 copies files). Anything else raises HarnessError.
 
 A simulation may name a built `environment`: a project whose `.venv` and `.tools`
@@ -33,6 +34,7 @@ from tests.shared import link_environment
 from tests.workflows.expressions import TEMPLATE, HarnessError, condition, substitute
 
 CML_STAND_IN = Path(__file__).with_name("cml_stand_in.py")
+GH_STAND_IN = Path(__file__).with_name("gh_stand_in.py")
 SHELL = ["bash", "--noprofile", "--norc", "-eo", "pipefail"]
 
 
@@ -96,6 +98,11 @@ class Simulation:
     @property
     def cml_state(self) -> Path:
         return self.comments or self.work_dir / "cml-state.json"
+
+    @property
+    def gh_state(self) -> Path:
+        """What the `gh` stand-in recorded (its workflow dispatches)."""
+        return self.work_dir / "gh-state.json"
 
     @property
     def artifacts(self) -> Path:
@@ -271,6 +278,10 @@ class _Runner:
         self.bin_dir.mkdir(parents=True)
         self.env: dict[str, str] = {}
         self.path = [str(self.bin_dir)]
+        gh = self.bin_dir / "gh"
+        gh.write_text(f'#!/usr/bin/env bash\nexec {sys.executable} {GH_STAND_IN} "$@"\n')
+        gh.chmod(0o755)
+        self.env["GH_STAND_IN_STATE"] = str(sim.gh_state)
 
     def base_env(self) -> dict[str, str]:
         # The machine's own environment, less anything the test process or a previous GitHub-like context set.
