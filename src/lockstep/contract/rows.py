@@ -73,6 +73,19 @@ def check_record_fields(records: Iterable[Mapping[str, Any]], contract: ModelCon
     return problems
 
 
+def record_columns(records: list[Mapping[str, Any]], contract: ModelContract) -> dict[str, np.ndarray]:
+    """JSON records as one object column per contract feature (None where a record lacks it), for `check_rows`.
+
+    Object arrays, because NumPy would turn [1, "a"] into strings.
+    """
+    columns = {}
+    for name in contract.feature_names:
+        column = np.empty(len(records), dtype=object)
+        column[:] = [record.get(name) for record in records]
+        columns[name] = column
+    return columns
+
+
 def check_rows(frame: Mapping[str, Any], contract: ModelContract, text: bool = False) -> CheckedRows:
     """Check every contract column of `frame` (a DataFrame, or arrays by name).
 

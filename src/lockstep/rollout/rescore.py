@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..contract.rows import check_rows
+from ..contract.rows import check_rows, record_columns
 from ..errors import PipelineError
 from ..registry.store import ModelVersion, load_version
 
@@ -29,12 +29,7 @@ def version_scorer(loaded: ModelVersion) -> Scorer:
     """Score records as the server did: the contract's checks, then `ModelVersion.predict`."""
 
     def score(records: list[dict[str, Any]]) -> Mapping[str, np.ndarray]:
-        columns = {}
-        for name in loaded.contract.feature_names:
-            column = np.empty(len(records), dtype=object)  # JSON values, as the server holds them
-            column[:] = [record.get(name) for record in records]
-            columns[name] = column
-        checked = check_rows(columns, loaded.contract)
+        checked = check_rows(record_columns(records, loaded.contract), loaded.contract)
         if checked.problems:
             first = checked.problems[0]
             raise PipelineError(

@@ -15,7 +15,7 @@ import msgspec
 import numpy as np
 
 from ..contract.model_contract import InputColumn, ModelContract
-from ..contract.rows import Problem, check_record_fields, check_rows
+from ..contract.rows import Problem, check_record_fields, check_rows, record_columns
 
 MAX_RECORDS = 10_000
 # How deeply a body's arrays and objects may nest: ours need 3 (a list of records of values), the OIP's 4.
@@ -179,7 +179,7 @@ def check_requests(requests: list[list[dict[str, Any]]], contract: ModelContract
     records = [record for records in requests for record in records]
     if not records:  # no rows, no problems
         return CheckedRequests({}, [slice(0)] * len(requests))
-    columns = {name: _column([record.get(name) for record in records]) for name in contract.feature_names}
+    columns = record_columns(records, contract)
     checked = check_rows(columns, contract)
     for problem in checked.problems:
         owner = int(np.searchsorted(starts, problem.row, side="right")) - 1
@@ -206,10 +206,3 @@ def row_ids(records: list[dict[str, Any]], contract: ModelContract, request_id: 
     """Each record's id as logged: its id column's value, or `<request_id>:<i>` where it has none."""
     given = [record.get(contract.id_column) for record in records] if contract.id_column else [None] * len(records)
     return [f"{request_id}:{i}" if row_id is None else row_id for i, row_id in enumerate(given)]
-
-
-def _column(values: list[Any]) -> np.ndarray:
-    """JSON values as an object array (NumPy would turn [1, "a"] into strings)."""
-    column = np.empty(len(values), dtype=object)
-    column[:] = values
-    return column
