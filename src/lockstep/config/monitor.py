@@ -40,6 +40,7 @@ class QualityThresholds(Section):
     max_out_of_range: Share
     max_unseen: Share
     max_error_rate: Share
+    max_refusal_rate: Share
 
 
 class PerformanceSettings(Section):

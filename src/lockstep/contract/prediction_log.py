@@ -1,9 +1,10 @@
 """The prediction log's and the feedback log's lines, where they are kept, and the one reader of them.
 
-The server appends one `PredictionRecord` per scored request and arm, and one
-`FeedbackRecord` per late label posted to `/v1/feedback`; a shadow's process
-writes its own records (`served=False`) to the stream `predictions.shadow`.
-The rollout report and, next, monitoring read them.
+The server appends one `PredictionRecord` per scored request and arm (and one per
+request the contract refused, with `refused` set), and one `FeedbackRecord` per
+late label posted to `/v1/feedback`; a shadow's process writes its own records
+(`served=False`) to the stream `predictions.shadow`. The rollout report and the
+monitor read them.
 
 Each stream (`predictions`, `predictions.shadow`, `feedback`) is kept in
 segments of JSON lines, one folder per UTC hour, in the log folder and, when
@@ -78,6 +79,9 @@ class PredictionRecord(msgspec.Struct, kw_only=True):
     outputs: dict[str, list[Any]]
     latency_ms: float
     error: str | None = None  # a candidate that raised: the exception's one line; outputs are then empty
+    # A request the contract refused (422): the rules it broke, sorted. Its inputs are kept, as the client sent
+    # them; ids and outputs are empty. Only readers that ask for refusals see these records.
+    refused: list[str] | None = None
 
 
 class FeedbackRecord(msgspec.Struct, kw_only=True):
@@ -89,15 +93,17 @@ class FeedbackRecord(msgspec.Struct, kw_only=True):
 
 
 def read_predictions(
-    source: Path | str, start: float | None = None, end: float | None = None
+    source: Path | str, start: float | None = None, end: float | None = None, refusals: bool = False
 ) -> Iterator[PredictionRecord]:
     """The prediction records in `source` (a folder or `s3://bucket/prefix`) with `start <= time < end`.
 
-    The server's stream first, then its shadow's, each oldest first.
+    The server's stream first, then its shadow's, each oldest first. The contract's refusals only with
+    `refusals` (the monitor counts them; the rollout compares what the arms scored).
     """
     decoder = msgspec.json.Decoder(PredictionRecord)
     for stream in (stream_name(Path(PREDICTIONS_FILE)), stream_name(shadow_log(Path(PREDICTIONS_FILE)))):
-        yield from _within(map(decoder.decode, log_lines(source, stream, start, end)), start, end)
+        records = _within(map(decoder.decode, log_lines(source, stream, start, end)), start, end)
+        yield from (records if refusals else (record for record in records if record.refused is None))
 
 
 def read_feedback(source: Path | str, start: float | None = None, end: float | None = None) -> Iterator[FeedbackRecord]:

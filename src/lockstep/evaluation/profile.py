@@ -25,6 +25,21 @@ COARSE_BINS = 10
 MIN_CATEGORY_SHARE = 0.005
 
 
+def label_text(value: Any) -> str | None:
+    """A predicted label as text, one spelling per class: 1, 1.0 and numpy's 1 are all "1" (None: missing).
+
+    Evaluate casts its labels to the target's type and a served model may return the estimator's floats, so
+    the profile and the monitor both name each class through this.
+    """
+    if value is None or (isinstance(value, float | np.floating) and np.isnan(value)):
+        return None
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, int | np.integer) or (isinstance(value, float | np.floating) and float(value).is_integer()):
+        return str(int(value))
+    return str(value)
+
+
 @dataclass(frozen=True)
 class NumericProfile:
     """One numeric column of the training data.
@@ -72,7 +87,7 @@ class CategoricalProfile:
 
 @dataclass(frozen=True)
 class ReferenceProfile:
-    """The training data's profile, per feature, and the model's score distribution on the test set.
+    """The training data's profile, per feature, and the model's scores and predicted labels on the test set.
 
     The label-free estimate's reference (`calibration.py`) sits beside it in the file evaluate writes
     (`reference.py`).
@@ -81,6 +96,7 @@ class ReferenceProfile:
     numeric: dict[str, NumericProfile] = field(default_factory=dict)
     categorical: dict[str, CategoricalProfile] = field(default_factory=dict)
     score: NumericProfile | None = None
+    label: CategoricalProfile | None = None  # classification only: every predicted class kept, as text
 
     @property
     def features(self) -> list[str]:
@@ -93,6 +109,7 @@ class ReferenceProfile:
             "numeric": {name: asdict(part) for name, part in self.numeric.items()},
             "categorical": {name: asdict(part) for name, part in self.categorical.items()},
             "score": None if self.score is None else asdict(self.score),
+            "label": None if self.label is None else asdict(self.label),
         }
 
     def to_json(self) -> str:
@@ -102,11 +119,12 @@ class ReferenceProfile:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ReferenceProfile:
         """The profile `to_dict` gave."""
-        score = data.get("score")
+        score, label = data.get("score"), data.get("label")
         return cls(
             numeric={name: _numeric_from(part) for name, part in data["numeric"].items()},
             categorical={name: _categorical_from(part) for name, part in data["categorical"].items()},
             score=None if score is None else _numeric_from(score),
+            label=None if label is None else _categorical_from(label),
         )
 
     @classmethod
@@ -171,12 +189,14 @@ def fit_profile(
     columns: Mapping[str, np.ndarray],
     numeric: set[str] | frozenset[str],
     score: np.ndarray | None = None,
+    label: np.ndarray | None = None,
     bins: int = COARSE_BINS,
     min_category_share: float = MIN_CATEGORY_SHARE,
 ) -> ReferenceProfile:
     """The reference profile of the training columns: those named in `numeric` as numbers, the rest as categories.
 
     `score`: the model's scores on the test set (one column: the positive class's, or a regressor's prediction).
+    `label`: a classifier's predicted labels on the test set.
     """
     unknown = set(numeric) - set(columns)
     if unknown:
@@ -187,4 +207,5 @@ def fit_profile(
             name: fit_categorical(columns[name], min_category_share) for name in sorted(columns) if name not in numeric
         },
         score=None if score is None else fit_numeric(score, bins),
+        label=None if label is None else fit_categorical(label, min_share=0.0),
     )

@@ -20,7 +20,7 @@ from ..config import NUMERIC_DTYPES, Task
 from ..contract.model_contract import ModelContract
 from ..contract.outputs import LABEL, SCORE, proba_column
 from .calibration import Reference, fit_reference
-from .profile import ReferenceProfile, fit_profile
+from .profile import ReferenceProfile, fit_profile, label_text
 
 REFERENCE_FORMAT = 1
 
@@ -95,5 +95,8 @@ def fit_monitoring_reference(
         for name in contract.feature_names
     }
     scores = profiled_scores(predictions.rename(columns={"y_pred": LABEL}), contract)
-    profile = fit_profile(columns, numeric, score=scores)
+    labels = None
+    if contract.task != Task.REGRESSION:
+        labels = np.array([label_text(value) for value in predictions["y_pred"]], dtype=object)
+    profile = fit_profile(columns, numeric, score=scores, label=labels)
     return MonitoringReference(profile, estimate_reference(predictions, contract))

@@ -1,8 +1,9 @@
 """The prediction and feedback logs cut into windows, per arm and model version, read record by record.
 
 A window is a span of time (aligned to multiples of its length since the epoch, UTC) or a run of rows of one
-arm and version. Each window's feature counts are accumulated chunk by chunk (`window.py`), so memory holds
-only its scores, ids and times, which the prediction drift and the performance checks need whole.
+arm and version. Each window's feature and predicted-label counts are accumulated chunk by chunk
+(`window.py`), so memory holds only its scores, ids and times, which the prediction drift and the performance
+checks need whole. Requests the contract refused are counted, by the rules they broke.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from ..config import Task
 from ..contract.outputs import LABEL, SCORE, proba_column
 from ..contract.prediction_log import PredictionRecord, read_feedback, read_predictions
 from ..errors import PipelineError
+from ..evaluation.profile import label_text
 from ..evaluation.reference import MonitoringReference
-from .window import WindowCounts, count_window
+from .window import CategoricalCounts, WindowCounts, count_categorical, count_window
 
 CHUNK_ROWS = 10_000
 
@@ -37,8 +39,12 @@ class Slot:
     end: float
     requests: int = 0
     failed: int = 0
+    refused: int = 0
+    refused_rules: dict[str, int] = field(default_factory=dict)  # requests per rule broken
     counts: WindowCounts | None = None
+    labels: CategoricalCounts | None = None  # predicted labels, when the profile follows them
     pending: list[dict[str, Any]] = field(default_factory=list)
+    pending_labels: list[Any] = field(default_factory=list)
     scores: list[np.ndarray] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
@@ -65,11 +71,17 @@ def feature_columns(reference: MonitoringReference, inputs: list[dict[str, Any]]
 
 
 def flush(slot: Slot, reference: MonitoringReference) -> None:
-    """Count the slot's pending inputs into its counts."""
+    """Count the slot's pending inputs and predicted labels into its counts."""
     if slot.pending:
         counts = count_window(reference.profile, feature_columns(reference, slot.pending))
         slot.counts = counts if slot.counts is None else slot.counts + counts
         slot.pending = []
+    label = reference.profile.label
+    if label is not None and (slot.pending_labels or slot.labels is None):
+        texts = np.array([label_text(value) for value in slot.pending_labels], dtype=object)
+        counts = count_categorical(label, texts)
+        slot.labels = counts if slot.labels is None else slot.labels + counts
+        slot.pending_labels = []
 
 
 def record_scores(record: PredictionRecord, reference: MonitoringReference) -> np.ndarray:
@@ -108,6 +120,11 @@ class Windows:
         """Count one record into its window."""
         slot = self.slot(record)
         slot.requests += 1
+        if record.refused is not None:
+            slot.refused += 1
+            for rule in record.refused:
+                slot.refused_rules[rule] = slot.refused_rules.get(rule, 0) + 1
+            return
         if record.error is not None or not record.ids:
             slot.failed += record.error is not None
             return
@@ -116,6 +133,8 @@ class Windows:
             slot.end = max(slot.end, record.time)
             self.seen[series] = self.seen.get(series, 0) + len(record.ids)
         slot.pending += record.inputs if len(record.inputs) == len(record.ids) else [{}] * len(record.ids)
+        if self.reference.profile.label is not None:
+            slot.pending_labels += record.outputs.get(LABEL, [None] * len(record.ids))
         slot.scores.append(record_scores(record, self.reference))
         slot.ids += [str(i) for i in record.ids]
         slot.times += [record.time] * len(record.ids)
@@ -147,7 +166,7 @@ def read_windows(
         raise PipelineError(f"--logs {source}: no such folder; pull the prediction logs first")
     windows = Windows(reference, seconds, rows)
     try:
-        for record in read_predictions(source, start=since):
+        for record in read_predictions(source, start=since, refusals=True):
             if version is None or record.model_version == version:
                 windows.add(record)
         # A later label for an id wins; a null outcome is no outcome.

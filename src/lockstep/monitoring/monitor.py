@@ -3,15 +3,18 @@
 One row per window, arm, model version, check, feature and metric, with its value (and interval), its
 threshold, whether it alerted in that window, and whether the alert rule fired there: the check alerted in
 at least k of its last n windows. The checks:
-- data_quality: per feature, the missing rate, out-of-range and unseen shares (`drift.quality_table`); and
-  the share of requests the server logged as failed (`error_rate`, feature "-").
+- data_quality: per feature, the missing rate, out-of-range and unseen shares (`drift.quality_table`); the
+  share of requests the server logged as failed (`error_rate`, feature "-"), and the share the contract
+  refused (`refusal_rate`, feature "-", its note naming the rules broken).
 - feature_drift: per feature, a distance above its floor and a corrected test (`drift.drift_table`).
-- prediction_drift: the score the profile follows, counted as a numeric feature is, against the test set's.
+- prediction_drift: the score the profile follows, counted as a numeric feature is, and (classifiers) the
+  predicted labels' shares, as a categorical feature is, each against the test set's; Holm over the two.
 - performance_realized: the metrics from the feedback log's outcomes, joined by id, each id once (its latest
   row), with a bootstrap interval.
 - performance_estimated: the label-free estimate (`estimate.estimate`), or why there is none; blind to a
   concept shift (`CONCEPT_SHIFT_CAVEAT`).
-A window's arm and version with fewer than `min_rows` rows is reported, and alerts on nothing but its error rate.
+A window's arm and version with fewer than `min_rows` rows is reported, and alerts only on its error and
+refusal rates.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import pandas as pd
 from ..config import MonitorConfig, Task
 from ..contract.prediction_log import latest_per_user
 from ..evaluation.reference import MonitoringReference
-from .drift import Thresholds, check_window, numeric_score
+from .drift import Thresholds, categorical_score, check_window, holm, numeric_score
 from .estimate import CONCEPT_SHIFT_CAVEAT, Performance, estimate, metric_names, realized
 from .logs import Slot, read_windows
 from .window import count_numeric
@@ -37,6 +40,7 @@ SERIES = ["arm", "version", "check", "feature", "metric"]
 COLUMNS = ["window", "start", "end", *SERIES, "rows", "value", "low", "high", "p_value", "threshold"]
 COLUMNS += ["alerted", "fired", "status", "note"]
 NO_FEATURE = "-"
+ALWAYS_COUNTED = ("error_rate", "refusal_rate")  # failures and refusals alert however few rows a window scored
 REGRESSION_REALIZED = "regression: the monitor's metrics with labels are classification metrics"
 
 
@@ -45,7 +49,7 @@ class Monitoring:
     """The monitor's result: the table, each window's traffic, and the task its reference is for."""
 
     table: pd.DataFrame  # COLUMNS
-    windows: pd.DataFrame  # window, start, end, arm, version, requests, failed, rows, labelled
+    windows: pd.DataFrame  # window, start, end, arm, version, requests, failed, refused, rows
     task: str
     settings: MonitorConfig
 
@@ -88,24 +92,38 @@ def data_rows(slot: Slot, reference: MonitoringReference, settings: MonitorConfi
     limits = thresholds(settings)
     found = check_window(reference.profile, slot.counts, str(slot.window), limits)  # type: ignore[arg-type]
     rows = [row("data_quality", r.feature, r.check, r.value, r.threshold, r.alert) for r in found.quality.itertuples()]
-    error_rate = slot.failed / slot.requests if slot.requests else np.nan
-    max_errors = settings.quality.max_error_rate
-    rows.append(row("data_quality", NO_FEATURE, "error_rate", error_rate, max_errors, error_rate > max_errors))
+    quality, rules = settings.quality, sorted(slot.refused_rules.items())
+    rows.append(rate_row("error_rate", slot.failed, slot.requests, quality.max_error_rate))
+    rows.append(rate_row("refusal_rate", slot.refused, slot.requests, quality.max_refusal_rate))
+    rows[-1]["note"] = "requests refused per rule: " + ", ".join(f"{r}: {n}" for r, n in rules) if rules else ""
     rows += [
         row("feature_drift", r.feature, r.distance_name, r.distance, r.floor, r.drift, p_value=r.p_adjusted)
         for r in found.drift.itertuples()
     ]
-    score = reference.profile.score
-    if score is not None and slot.rows:
+    return rows + prediction_rows(slot, reference, limits)
+
+
+def rate_row(metric: str, count: int, requests: int, ceiling: float) -> dict[str, Any]:
+    """A data-quality share of the window's requests (failed or refused) against its ceiling."""
+    rate = count / requests if requests else np.nan
+    return row("data_quality", NO_FEATURE, metric, rate, ceiling, rate > ceiling)
+
+
+def prediction_rows(slot: Slot, reference: MonitoringReference, limits: Thresholds) -> list[dict[str, Any]]:
+    """Prediction drift: the followed score and the predicted labels against the test set's, Holm-corrected."""
+    profile, found = reference.profile, []
+    if profile.score is not None and slot.rows:
         scores = slot.score_matrix()
-        counts = count_numeric(score, scores.max(axis=1) if scores.ndim == 2 else scores)
-        drift = numeric_score(score, counts, limits)
-        drifted = drift.p_value < limits.alpha and drift.distance > drift.floor
-        rows.append(
-            row("prediction_drift", "score", drift.distance_name, drift.distance, drift.floor, drifted)
-            | {"p_value": drift.p_value}
-        )
-    return rows
+        counts = count_numeric(profile.score, scores.max(axis=1) if scores.ndim == 2 else scores)
+        found.append(("score", numeric_score(profile.score, counts, limits)))
+    if profile.label is not None and slot.labels is not None and slot.rows:
+        found.append(("label", categorical_score(profile.label, slot.labels, limits)))
+    adjusted = holm(np.array([score.p_value for _, score in found]))
+    return [
+        row("prediction_drift", name, score.distance_name, score.distance, score.floor, drifted, p_value=p_value)
+        for (name, score), p_value in zip(found, adjusted, strict=True)
+        for drifted in [bool(p_value < limits.alpha and score.distance > score.floor)]
+    ]
 
 
 def labelled(slot: Slot, outcomes: dict[str, Any], reference: MonitoringReference) -> tuple[np.ndarray, np.ndarray]:
@@ -167,7 +185,7 @@ def window_rows(
         entry.setdefault("rows", slot.rows)  # performance: the rows it was computed on
         entry |= {"window": slot.window, "start": iso(slot.start), "end": iso(slot.end)}
         entry |= {"arm": slot.arm, "version": slot.version}
-        if quiet and entry["alerted"] and entry["metric"] != "error_rate":  # failures count, however few rows
+        if quiet and entry["alerted"] and entry["metric"] not in ALWAYS_COUNTED:
             entry |= {"alerted": False, "note": f"{slot.rows} rows, fewer than min_rows ({settings.min_rows})"}
     return rows
 
@@ -204,7 +222,7 @@ def monitor(
     windows = pd.DataFrame(
         [
             {"window": s.window, "start": iso(s.start), "end": iso(s.end), "arm": s.arm, "version": s.version}
-            | {"requests": s.requests, "failed": s.failed, "rows": s.rows}
+            | {"requests": s.requests, "failed": s.failed, "refused": s.refused, "rows": s.rows}
             for s in slots
         ]
     )

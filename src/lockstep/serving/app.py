@@ -128,26 +128,46 @@ class Api:
 
         A row without an id column's value gets `<row_key>:<i>` (`row_key`: `request_id` unless given).
         """
-        out = await self.state.batcher.predict(loaded, records)
+        try:
+            out = await self.state.batcher.predict(loaded, records)
+        except BadRequestError as exc:
+            if exc.status == 422:  # the contract refused the rows: logged with the rules broken, for the monitor
+                refused = sorted({problem.rule for problem in exc.problems})
+                self._log(loaded, arm, request_id, started, records, Answer([], {}), refused)
+            raise
         ids = row_ids(records, loaded.contract, row_key or request_id)
         metrics, elapsed = self.state.metrics, time.perf_counter() - started
         metrics.observe_predictions(loaded.version, out.get("score"), out["label"])
         metrics.arm_requests.labels(arm, loaded.version).inc()
         metrics.arm_latency.labels(arm).observe(elapsed)
         self.state.live.add(loaded, records, out)
+        self._log(loaded, arm, request_id, started, records, Answer(ids, out))
+        return Answer(ids, out)
+
+    def _log(
+        self,
+        loaded: ModelVersion,
+        arm: str,
+        request_id: str,
+        started: float,
+        records: list[dict[str, Any]],
+        answer: Answer,
+        refused: list[str] | None = None,
+    ) -> None:
+        """Append the request's record to the prediction log (queued: off the request's path)."""
         record = PredictionRecord(
             request_id=request_id,
             time=time.time(),
             arm=arm,
             model_version=loaded.version,
             model_sha256=loaded.sha256,
-            ids=ids,
+            ids=answer.ids,
             inputs=records,
-            outputs=out,
-            latency_ms=round(elapsed * 1000, 3),
+            outputs=answer.outputs,
+            latency_ms=round((time.perf_counter() - started) * 1000, 3),
+            refused=refused,
         )
         self.state.log.write(record)
-        return Answer(ids, out)
 
     def _shadow(
         self, table: RoutingTable, body: bytes, protocol: str, scored: Answer, request_id: str, started: float

@@ -12,13 +12,16 @@ from lockstep.evaluation.profile import (
     fit_categorical,
     fit_numeric,
     fit_profile,
+    label_text,
 )
 
 from tests.unit.monitoring.data import NUMERIC, columns, profile
 
 
 def test_the_json_round_trip_is_byte_identical() -> None:
-    fitted = fit_profile(columns(5_000, 1), NUMERIC, score=np.random.default_rng(2).random(1_000))
+    rng = np.random.default_rng(2)
+    labels = rng.choice(np.array(["no", "yes"], dtype=object), 1_000, p=[0.999, 0.001])
+    fitted = fit_profile(columns(5_000, 1), NUMERIC, score=rng.random(1_000), label=labels)
     text = fitted.to_json()
     again = ReferenceProfile.from_json(text)
     assert again == fitted
@@ -26,6 +29,20 @@ def test_the_json_round_trip_is_byte_identical() -> None:
     assert text == json.dumps(json.loads(text), sort_keys=True, indent=1) + "\n"
     assert again.score is not None
     assert len(again.score.quantiles) == 1001
+    assert again.label is not None
+    assert again.label.categories == ("no", "yes")  # every predicted class is kept, however rare
+
+
+def test_a_label_has_one_spelling_whatever_type_carries_it() -> None:
+    assert [label_text(v) for v in (1, 1.0, np.int64(1), np.float32(1.0), "1")] == ["1"] * 5
+    assert [label_text(v) for v in (True, np.bool_(False), "yes", 2.5, None, float("nan"))] == [
+        "True",
+        "False",
+        "yes",
+        "2.5",
+        None,
+        None,
+    ]
 
 
 def test_a_numeric_profile_has_decile_bins_a_sketch_and_its_moments() -> None:

@@ -168,3 +168,31 @@ def test_a_concept_shift_shows_with_labels_and_not_in_the_estimate(
     assert table.loc[("performance_realized", "roc_auc"), "alerted"].all()  # with labels: below the 0.7 floor
     assert not table.loc[("performance_estimated", "roc_auc"), "alerted"].any()  # blind to it, as the caveat says
     assert result.alerts[["check", "metric"]].values.tolist() == [["performance_realized", "roc_auc"]]
+
+
+def test_refused_requests_alert_on_the_refusal_rate_with_their_rules(
+    tmp_path: Path, served: ModelVersion, monitoring_reference: MonitoringReference, cfg: Params
+) -> None:
+    logs = write_traffic(tmp_path, served, [NO_DRIFT, NO_DRIFT], rows=2_000, refused=6)  # 6 of 80 requests a day
+    result = run_monitor(logs, monitoring_reference, cfg.monitor)
+    rates = result.table.set_index(["check", "feature", "metric"]).loc[("data_quality", "-", "refusal_rate")]
+    assert rates["value"].tolist() == [6 / 80] * 2
+    assert rates["alerted"].all()
+    assert rates["note"].tolist() == ["requests refused per rule: range: 6"] * 2
+    assert result.windows[["requests", "refused", "rows"]].values.tolist() == [[80, 6, 2_000 - 6 * 25]] * 2
+    assert result.alerts[["check", "metric"]].values.tolist() == [["data_quality", "refusal_rate"]]
+
+
+def test_a_shift_that_moves_the_scores_shows_in_the_score_and_the_predicted_labels(
+    tmp_path: Path, served: ModelVersion, monitoring_reference: MonitoringReference, cfg: Params
+) -> None:
+    """At the 0.5 threshold the model labels under 1% of rows positive: only a large shift moves the labels' shares."""
+    assert monitoring_reference.profile.label is not None  # every predicted class, from the test set
+    risky = Drift(shift={"credit_utilization": 3, "debt_to_income": 3, "late_payments_2y": 3})
+    logs = write_traffic(tmp_path, served, [NO_DRIFT, risky])
+    table = run_monitor(logs, monitoring_reference, cfg.monitor).table
+    predicted = table[table["check"] == "prediction_drift"].set_index(["window", "feature"])
+    first = table["window"].min()
+    assert predicted.loc[(first, "label"), "metric"] == "jensen_shannon"
+    assert not predicted.loc[first, "alerted"].any()
+    assert predicted.loc[first + 1, "alerted"].to_dict() == {"score": True, "label": True}

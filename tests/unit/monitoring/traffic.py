@@ -59,10 +59,12 @@ def write_traffic(
     seed: int = 100,
     arm: str = "prod",
     failed: int = 0,
+    refused: int = 0,
 ) -> Path:
     """Write predictions.jsonl (one day per entry of `days`) and feedback.jsonl (`labelled` share of ids, late).
 
-    `failed`: requests per day the server logged as failed (an error, no outputs).
+    `failed`: requests per day the server logged as failed (an error, no outputs); `refused`: the requests after
+    those, logged as the contract's refusals (a `range` rule broken, no ids, no outputs).
     """
     folder.mkdir(parents=True, exist_ok=True)
     encoder, rng = msgspec.json.Encoder(), np.random.default_rng(seed)
@@ -72,6 +74,8 @@ def write_traffic(
         for index in range(failed):
             broken = msgspec.structs.replace(records[index], outputs={}, error="ValueError: refused")
             records[index] = broken
+        for index in range(failed, failed + refused):
+            records[index] = msgspec.structs.replace(records[index], ids=[], outputs={}, refused=["range"])
         predictions += [encoder.encode(record) for record in records]
         for row_id, outcome in outcomes.items():
             if rng.random() < labelled:

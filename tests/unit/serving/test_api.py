@@ -15,7 +15,7 @@ import pyarrow as pa
 import pytest
 
 from lockstep.config import Task
-from lockstep.contract.prediction_log import log_lines
+from lockstep.contract.prediction_log import log_lines, read_predictions
 from lockstep.data.prepare import PreparedData
 from lockstep.modeling.predict import predict_frame
 from lockstep.registry.store import ModelVersion, load_version
@@ -359,6 +359,24 @@ def test_each_prediction_is_logged_off_the_request_path(
     assert entries[0]["inputs"][0]["age"] == prepared.test["age"].iloc[0]
     assert len(entries[0]["outputs"]["score"]) == 2
     assert entries[0]["latency_ms"] > 0
+
+
+def test_a_refused_request_is_logged_with_its_rules_and_only_the_monitor_reads_it(
+    loaded: ModelVersion, prepared: PreparedData, tmp_path: Path
+) -> None:
+    log = tmp_path / "logs" / "predictions.jsonl"
+    bad = _bad(prepared, age=-5)
+    with running(create_app(loaded, log)) as base:
+        client = Client(base)
+        assert client.request("POST", "/v1/predict", bad, {"x-request-id": "bad"})[0] == 422
+        assert client.request("POST", "/v1/predict", b"{not json")[0] == 400  # never parsed: not logged
+        assert client.request("POST", "/v1/predict", records(prepared.test.head(1)), {"x-request-id": "ok"})[0] == 200
+        client.close()
+    logged = list(read_predictions(log.parent, refusals=True))
+    assert [(r.request_id, r.refused) for r in logged] == [("bad", ["range"]), ("ok", None)]
+    assert (logged[0].ids, logged[0].outputs, logged[0].error) == ([], {}, None)
+    assert logged[0].inputs == [bad]
+    assert [r.request_id for r in read_predictions(log.parent)] == ["ok"]  # the rollout's view
 
 
 class _FailsOnAge99:
