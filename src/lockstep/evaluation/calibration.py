@@ -19,8 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
 
 from ..config import Task
 
@@ -56,6 +54,8 @@ def identity_map(scores: np.ndarray, outcomes: np.ndarray) -> ScoreMap:
 
 def isotonic_map(scores: np.ndarray, outcomes: np.ndarray) -> ScoreMap:
     """The isotonic regression of the outcomes (0/1) on the scores (NannyML's `IsotonicCalibrator`)."""
+    from sklearn.isotonic import IsotonicRegression  # here: the monitor applies maps and never imports scikit-learn
+
     regression = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(scores, outcomes)
     return ScoreMap(
         "isotonic", tuple(map(float, regression.X_thresholds_)), tuple(map(float, regression.y_thresholds_))
@@ -66,6 +66,8 @@ def logistic_map(scores: np.ndarray, outcomes: np.ndarray) -> ScoreMap:
     """A logistic regression on the score's logit (Platt scaling), tabulated on a grid and the scores' quantiles."""
     grid = 1 / (1 + np.exp(-np.linspace(-8, 8, 81)))  # dense where the map bends, whatever the scores
     knots = np.unique(np.r_[0.0, grid, np.quantile(scores, np.linspace(0.01, 0.99, 99)), 1.0])
+    from sklearn.linear_model import LogisticRegression
+
     fitted = LogisticRegression(C=1e6).fit(logit(scores)[:, None], outcomes)
     return ScoreMap(
         "logistic", tuple(map(float, knots)), tuple(map(float, fitted.predict_proba(logit(knots)[:, None])[:, 1]))

@@ -37,6 +37,10 @@ CONCEPT_SHIFT_CAVEAT = (
 )
 DRAWS = 200
 CONFIDENCE = 0.95
+# Above this many rows an interval's draws are of a random sample of this size, and their spread is scaled by
+# sqrt(sample / rows) around the whole window's value: an AUC's sampling spread shrinks as 1/sqrt(rows) (it is a
+# U-statistic), so the draws keep their meaning and a 1M-row window costs what a 50k-row one does.
+INTERVAL_ROWS = 50_000
 # Rows x draws computed at once: bounds memory for large windows (about 32 MB of float64 per array).
 BATCH_CELLS = 4_000_000
 
@@ -132,11 +136,30 @@ def metric_names(task: Task) -> tuple[str, ...]:
     return ("roc_auc", "average_precision", "accuracy") if task == Task.BINARY else ("roc_auc_ovr", "accuracy")
 
 
-def summarize(task: Task, point: np.ndarray, draws: np.ndarray, confidence: float) -> dict[str, Interval]:
-    """Each metric's value with the percentile interval of its draws."""
+def summarize(
+    task: Task, point: np.ndarray, draws: np.ndarray, confidence: float, center: np.ndarray, scale: float
+) -> dict[str, Interval]:
+    """Each metric's value with the percentile interval of its draws, moved from `center` to `point` and scaled.
+
+    With all the rows drawn, `center` is `point` and `scale` 1: the plain percentile interval.
+    """
     tail = (1 - confidence) / 2 * 100
-    low, high = np.nanpercentile(draws, [tail, 100 - tail], axis=0)
+    low, high = point + (np.nanpercentile(draws, [tail, 100 - tail], axis=0) - center) * scale
     return {name: Interval(float(point[i]), float(low[i]), float(high[i])) for i, name in enumerate(metric_names(task))}
+
+
+def interval_rows(rows: int, rng: np.random.Generator) -> tuple[np.ndarray | slice, float]:
+    """The rows an interval's draws use (all of them, or a sorted random `INTERVAL_ROWS`), and its spread's scale."""
+    if rows <= INTERVAL_ROWS:
+        return slice(None), 1.0
+    return np.sort(rng.choice(rows, INTERVAL_ROWS, replace=False)), float(np.sqrt(INTERVAL_ROWS / rows))
+
+
+def sampled(rows: int, scale: float) -> str:
+    """How an interval's draws were taken, when not of every row."""
+    if scale == 1.0:
+        return ""
+    return f" (of {INTERVAL_ROWS:,} of the {rows:,} rows, their spread scaled by sqrt({INTERVAL_ROWS:,}/{rows:,}))"
 
 
 def batched(metrics: Callable, sample: Callable, cells: int, draws: int) -> np.ndarray:
@@ -188,18 +211,20 @@ def estimate(
         return nothing
     scores = check_scores(reference.task, window_scores, len(reference.classes))
     probabilities = reference.calibrate(scores)
-    metrics = metrics_for(reference, scores)
-    point = metrics(probabilities[None], np.ones((1, rows)))[0]
-    sample = label_draws(reference.task, probabilities, np.random.default_rng(seed))
-    spread = batched(metrics, sample, scores.size, draws)
+    point = metrics_for(reference, scores)(probabilities[None], np.ones((1, rows)))[0]
+    rng = np.random.default_rng(seed)
+    subset, scale = interval_rows(rows, rng)
+    metrics, drawn = metrics_for(reference, scores[subset]), probabilities[subset]
+    center = metrics(drawn[None], np.ones((1, len(drawn))))[0]
+    spread = batched(metrics, label_draws(reference.task, drawn, rng), drawn.size, draws)
     how = f"{confidence:.0%} of the metric over {draws} label draws from the calibrated probabilities"
     return Performance(
         "estimated",
         reference.task,
         rows,
-        summarize(reference.task, point, spread, confidence),
+        summarize(reference.task, point, spread, confidence, center, scale),
         None,
-        how,
+        how + sampled(rows, scale),
         CONCEPT_SHIFT_CAVEAT,
     )
 
@@ -221,16 +246,17 @@ def realized(
     if len(labels) != rows:
         raise ValueError(f"{rows} scores but {len(labels)} labels")
     outcomes = (labels == 1).astype(float) if reference.task == Task.BINARY else np.eye(scores.shape[1])[labels]
-    metrics = metrics_for(reference, scores)
-    point = metrics(outcomes[None], np.ones((1, rows)))[0]
+    point = metrics_for(reference, scores)(outcomes[None], np.ones((1, rows)))[0]
     rng = np.random.default_rng(seed)
+    subset, scale = interval_rows(rows, rng)
+    metrics, drawn = metrics_for(reference, scores[subset]), outcomes[subset]
+    center = metrics(drawn[None], np.ones((1, len(drawn))))[0]
 
     def sample(b: int) -> tuple[np.ndarray, np.ndarray]:
-        weights = rng.poisson(1.0, (b, rows)).astype(float)
-        return outcomes[None] * (weights if outcomes.ndim == 1 else weights[:, :, None]), weights
+        weights = rng.poisson(1.0, (b, len(drawn))).astype(float)
+        return drawn[None] * (weights if drawn.ndim == 1 else weights[:, :, None]), weights
 
-    spread = batched(metrics, sample, scores.size, draws)
+    spread = batched(metrics, sample, scores[subset].size, draws)
     how = f"{confidence:.0%} of the metric over {draws} Poisson bootstrap draws of the window's rows"
-    return Performance(
-        "realized", reference.task, rows, summarize(reference.task, point, spread, confidence), None, how
-    )
+    interval = summarize(reference.task, point, spread, confidence, center, scale)
+    return Performance("realized", reference.task, rows, interval, None, how + sampled(rows, scale))

@@ -2,8 +2,9 @@
 
 A window is a span of time (aligned to multiples of its length since the epoch, UTC) or a run of rows of one
 arm and version. Each window's feature and predicted-label counts are accumulated chunk by chunk
-(`window.py`), so memory holds only its scores, ids and times, which the prediction drift and the performance
-checks need whole. Requests the contract refused are counted, by the rules they broke.
+(`window.py`), so memory holds only its scores (8 bytes a row: the prediction drift and the label-free estimate
+need them whole) and the id, time and position of the rows whose id has an outcome (the feedback log is read
+first). Requests the contract refused are counted, by the rules they broke.
 """
 
 from __future__ import annotations
@@ -43,20 +44,17 @@ class Slot:
     refused_rules: dict[str, int] = field(default_factory=dict)  # requests per rule broken
     counts: WindowCounts | None = None
     labels: CategoricalCounts | None = None  # predicted labels, when the profile follows them
+    rows: int = 0  # scored rows
+    scores: list[np.ndarray] = field(default_factory=list)  # one array per chunk
+    labelled: list[tuple[str, float, int]] = field(default_factory=list)  # (id, time, row) of ids with an outcome
     pending: list[dict[str, Any]] = field(default_factory=list)
     pending_labels: list[Any] = field(default_factory=list)
-    scores: list[np.ndarray] = field(default_factory=list)
-    ids: list[str] = field(default_factory=list)
-    times: list[float] = field(default_factory=list)
-
-    @property
-    def rows(self) -> int:
-        """The scored rows of the window."""
-        return len(self.ids)
+    pending_scores: list[np.ndarray] = field(default_factory=list)
 
     def score_matrix(self) -> np.ndarray:
         """The window's scores: (rows,) for binary and regression, (rows, classes) for multiclass."""
-        return np.concatenate(self.scores) if self.scores else np.zeros(0)
+        parts = self.scores + self.pending_scores
+        return np.concatenate(parts) if parts else np.zeros(0)
 
 
 def feature_columns(reference: MonitoringReference, inputs: list[dict[str, Any]]) -> dict[str, np.ndarray]:
@@ -71,7 +69,10 @@ def feature_columns(reference: MonitoringReference, inputs: list[dict[str, Any]]
 
 
 def flush(slot: Slot, reference: MonitoringReference) -> None:
-    """Count the slot's pending inputs and predicted labels into its counts."""
+    """Count the slot's pending inputs and predicted labels into its counts, and keep its scores as one array."""
+    if slot.pending_scores:
+        slot.scores.append(np.concatenate(slot.pending_scores))
+        slot.pending_scores = []
     if slot.pending:
         counts = count_window(reference.profile, feature_columns(reference, slot.pending))
         slot.counts = counts if slot.counts is None else slot.counts + counts
@@ -98,8 +99,10 @@ def record_scores(record: PredictionRecord, reference: MonitoringReference) -> n
 class Windows:
     """Cuts records into slots: by time (`seconds`) or by rows (`rows`) of each arm and version."""
 
-    def __init__(self, reference: MonitoringReference, seconds: int | None, rows: int | None) -> None:
-        self.reference, self.seconds, self.rows = reference, seconds, rows
+    def __init__(
+        self, reference: MonitoringReference, seconds: int | None, rows: int | None, outcomes: dict[str, Any]
+    ) -> None:
+        self.reference, self.seconds, self.rows, self.outcomes = reference, seconds, rows, outcomes
         self.slots: dict[tuple[int, str, str], Slot] = {}
         self.seen: dict[tuple[str, str], int] = {}  # rows so far per arm and version (windows of rows)
 
@@ -135,9 +138,12 @@ class Windows:
         slot.pending += record.inputs if len(record.inputs) == len(record.ids) else [{}] * len(record.ids)
         if self.reference.profile.label is not None:
             slot.pending_labels += record.outputs.get(LABEL, [None] * len(record.ids))
-        slot.scores.append(record_scores(record, self.reference))
-        slot.ids += [str(i) for i in record.ids]
-        slot.times += [record.time] * len(record.ids)
+        slot.pending_scores.append(record_scores(record, self.reference))
+        if self.outcomes:
+            for offset, row_id in enumerate(map(str, record.ids)):
+                if row_id in self.outcomes:
+                    slot.labelled.append((row_id, record.time, slot.rows + offset))
+        slot.rows += len(record.ids)
         if len(slot.pending) >= CHUNK_ROWS:
             flush(slot, self.reference)
 
@@ -164,13 +170,13 @@ def read_windows(
     """
     if not str(source).startswith("s3://") and not Path(source).is_dir():
         raise PipelineError(f"--logs {source}: no such folder; pull the prediction logs first")
-    windows = Windows(reference, seconds, rows)
     try:
+        # A later label for an id wins; a null outcome is no outcome.
+        outcomes = {str(f.id): f.outcome for f in read_feedback(source, start=since) if f.outcome is not None}
+        windows = Windows(reference, seconds, rows, outcomes)
         for record in read_predictions(source, start=since, refusals=True):
             if version is None or record.model_version == version:
                 windows.add(record)
-        # A later label for an id wins; a null outcome is no outcome.
-        outcomes = {str(f.id): f.outcome for f in read_feedback(source, start=since) if f.outcome is not None}
     except msgspec.DecodeError as exc:
         raise PipelineError(f"--logs {source}: a log line does not match the log schema: {exc}") from None
     except OSError as exc:

@@ -128,9 +128,8 @@ def prediction_rows(slot: Slot, reference: MonitoringReference, limits: Threshol
 
 def labelled(slot: Slot, outcomes: dict[str, Any], reference: MonitoringReference) -> tuple[np.ndarray, np.ndarray]:
     """The window's scores and labels of the ids with an outcome, each id once (its latest row)."""
-    frame = pd.DataFrame({"id": slot.ids, "time": slot.times, "position": np.arange(slot.rows)})
-    known = np.fromiter((row_id in outcomes for row_id in slot.ids), dtype=bool, count=slot.rows)
-    frame = latest_per_user(frame.assign(has_outcome=known))  # as the rollout counts
+    frame = pd.DataFrame(slot.labelled, columns=["id", "time", "position"])
+    frame = latest_per_user(frame.assign(has_outcome=True))  # as the rollout counts
     classes = list(reference.estimate.classes)
     texts = [str(outcomes[i]) for i in frame["id"]]
     if reference.estimate.task == Task.BINARY:
@@ -139,7 +138,7 @@ def labelled(slot: Slot, outcomes: dict[str, Any], reference: MonitoringReferenc
     else:
         keep = np.array([text in classes for text in texts], dtype=bool)
         labels = np.array([classes.index(text) for text, kept in zip(texts, keep, strict=True) if kept], dtype=int)
-    positions = frame["position"].to_numpy()[keep]
+    positions = frame["position"].to_numpy(dtype=np.int64)[keep]
     return slot.score_matrix()[positions], labels
 
 

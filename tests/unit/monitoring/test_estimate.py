@@ -152,3 +152,28 @@ def test_calibrated_scores_are_kept_and_a_mild_miscalibration_is_mapped(referenc
     assert estimate(mapped, window**1.2).metrics["accuracy"].value == pytest.approx(
         accuracy_score(window_labels, window**1.2 >= 0.5), abs=0.02
     )
+
+
+@pytest.mark.parametrize("method", ["estimate", "realized"])
+def test_a_large_window_s_interval_from_a_sample_matches_the_full_bootstrap(
+    reference: Reference, method: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above INTERVAL_ROWS the draws are of a sample, their spread scaled by sqrt(sample / rows)."""
+    from lockstep.monitoring import estimate as module
+
+    scores, labels = traffic(200_000, seed=9)
+    run = (
+        (lambda: estimate(reference, scores, draws=100))
+        if method == "estimate"
+        else (lambda: realized(reference, scores, labels, draws=100))
+    )
+    monkeypatch.setattr(module, "INTERVAL_ROWS", 20_000)
+    sampled = run()
+    monkeypatch.setattr(module, "INTERVAL_ROWS", 10**9)
+    full = run()
+    assert "of 20,000 of the 200,000 rows" in sampled.interval
+    assert "rows," not in full.interval
+    for name, interval in full.metrics.items():
+        assert sampled.metrics[name].value == interval.value  # the value is always the whole window's
+        width, full_width = sampled.metrics[name].high - sampled.metrics[name].low, interval.high - interval.low
+        assert 0.75 < width / full_width < 1.33, (name, width, full_width)  # 100 draws: each width is noisy
