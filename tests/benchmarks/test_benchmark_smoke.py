@@ -22,6 +22,7 @@ from tests.conftest import REPO_ROOT
 BENCHMARKS = REPO_ROOT / "benchmarks"
 SMOKED = (
     "monitor",
+    "monitor_command",
     "monitor_estimate",
     "numerics",
     "pipeline",

@@ -41,8 +41,8 @@ CONFIDENCE = 0.95
 # sqrt(sample / rows) around the whole window's value: an AUC's sampling spread shrinks as 1/sqrt(rows) (it is a
 # U-statistic), so the draws keep their meaning and a 1M-row window costs what a 50k-row one does.
 INTERVAL_ROWS = 50_000
-# Rows x draws computed at once: bounds memory for large windows (about 32 MB of float64 per array).
-BATCH_CELLS = 4_000_000
+# Rows x draws computed at once: bounds memory for large windows (8 MB of float64 per array, a dozen arrays).
+BATCH_CELLS = 1_000_000
 
 
 @dataclass(frozen=True)
