@@ -77,7 +77,8 @@ def test_clean_traffic_is_reported_and_starts_nothing(in_prod: World, tmp_path: 
 
 def test_drifted_traffic_alerts_and_dispatches_the_retraining(in_prod: World, tmp_path: Path) -> None:
     logs = upload_traffic(in_prod, tmp_path, "drifted", [NO_DRIFT, SHIFT, SHIFT])
-    jobs, sim = in_prod.dispatch_monitor({"logs": logs}, ISSUE)
+    # A duration ago, as MONITOR_SINCE's default (14d) is, but long enough for traffic dated 2026-12-01.
+    jobs, sim = in_prod.dispatch_monitor({"logs": logs, "since": "3650d"}, ISSUE)
     job = jobs["monitor"]
     assert job.passed, job.report()
     assert summary(sim).startswith("## Monitoring report: 🚨")

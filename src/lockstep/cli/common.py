@@ -29,15 +29,26 @@ def positive(text: str) -> int:
 
 
 def utc_time(text: str) -> float:
-    """An argparse type: an ISO 8601 time (UTC unless it names its offset) or seconds since the epoch, as the latter."""
+    """An argparse type: a time as seconds since the epoch.
+
+    Given as an ISO 8601 time (UTC unless it names its offset), as seconds since the epoch, or as a duration
+    before now (30m, 36h, 7d, 2w: a rolling start for a scheduled run).
+    """
+    import time
     from datetime import UTC, datetime
+
+    from ..config.monitor import DURATION, UNIT_SECONDS
 
     if text.replace(".", "", 1).isdigit():
         return float(text)
+    if (ago := DURATION.match(text)) is not None:
+        return time.time() - int(ago.group(1)) * UNIT_SECONDS[ago.group(2)]
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a time such as 2026-12-06T14:00 or 1796083200") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time such as 2026-12-06T14:00, 1796083200 or 7d (seven days ago)"
+        ) from None
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 

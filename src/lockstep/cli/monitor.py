@@ -31,7 +31,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--reference", type=Path, help="a reference file (models/reference.json); every version's records are checked"
     )
     monitor.add_argument(
-        "--since", type=utc_time, help="only the records from this UTC time (ISO 8601) or epoch second on"
+        "--since",
+        type=utc_time,
+        help="only the records from this UTC time (ISO 8601), epoch second, or duration ago (7d) on; a time "
+        "window starts at its window's start, so the first window is whole",
     )
     monitor.add_argument("--out", type=Path, default=paths.MONITOR_REPORT_DIR, help="default: reports/monitor/")
     add_params_argument(monitor)

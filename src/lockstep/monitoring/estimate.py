@@ -41,6 +41,10 @@ CONFIDENCE = 0.95
 # sqrt(sample / rows) around the whole window's value: an AUC's sampling spread shrinks as 1/sqrt(rows) (it is a
 # U-statistic), so the draws keep their meaning and a 1M-row window costs what a 50k-row one does.
 INTERVAL_ROWS = 50_000
+# Above INTERVAL_ROWS the label-free value is computed on the scores binned to 1/HISTOGRAM_BINS (rows in one bin
+# count as tied), CHUNK_ROWS at a time, so memory does not grow with the window; it moves the value by about 1e-5.
+HISTOGRAM_BINS = 65_536
+CHUNK_ROWS = 1_000_000
 # Rows x draws computed at once: bounds memory for large windows (8 MB of float64 per array, a dozen arrays).
 BATCH_CELLS = 1_000_000
 
@@ -162,6 +166,39 @@ def sampled(rows: int, scale: float) -> str:
     return f" (of {INTERVAL_ROWS:,} of the {rows:,} rows, their spread scaled by sqrt({INTERVAL_ROWS:,}/{rows:,}))"
 
 
+def binned_point(reference: Reference, scores: np.ndarray) -> np.ndarray:
+    """The label-free metrics' values (`metric_names` order) of a large window, with its scores binned.
+
+    Per class, each bin of the score (1/HISTOGRAM_BINS wide) holds its rows and their expected positives; the
+    bins, highest first, are ranked as runs of tied scores. Accuracy is exact: a sum over rows.
+    """
+    binary = reference.task == Task.BINARY
+    classes = 1 if binary else scores.shape[1]
+    counts, expected, right = np.zeros((classes, HISTOGRAM_BINS)), np.zeros((classes, HISTOGRAM_BINS)), 0.0
+    for start in range(0, len(scores), CHUNK_ROWS):
+        part = scores[start : start + CHUNK_ROWS]
+        probabilities = reference.calibrate(part)
+        columns = part.reshape(len(part), classes)
+        chances = probabilities.reshape(len(part), classes)
+        for c in range(classes):
+            bins = np.minimum((np.clip(columns[:, c], 0, 1) * HISTOGRAM_BINS).astype(np.int64), HISTOGRAM_BINS - 1)
+            counts[c] += np.bincount(bins, minlength=HISTOGRAM_BINS)
+            expected[c] += np.bincount(bins, weights=chances[:, c], minlength=HISTOGRAM_BINS)
+        if binary:
+            right += float(np.where(part >= reference.threshold, probabilities, 1 - probabilities).sum())
+        else:
+            right += float(probabilities[np.arange(len(part)), part.argmax(axis=1)].sum())
+    ranked = []
+    for c in range(classes):
+        rows, positives = counts[c][::-1], expected[c][::-1]
+        kept = rows > 0
+        positives = positives[kept]
+        negatives = rows[kept] - positives
+        ranked.append(ranking_metrics(positives[None], negatives[None], np.arange(positives.size))[0])
+    accuracy = right / len(scores)
+    return np.array([*ranked[0], accuracy]) if binary else np.array([np.mean([r[0] for r in ranked]), accuracy])
+
+
 def batched(metrics: Callable, sample: Callable, cells: int, draws: int) -> np.ndarray:
     """`metrics(*sample(b))` over `draws` draws, in batches that bound memory (`cells` numbers a draw)."""
     size = max(1, BATCH_CELLS // max(cells, 1))
@@ -210,14 +247,15 @@ def estimate(
     if (nothing := unavailable(reference, rows, CONCEPT_SHIFT_CAVEAT)) is not None:
         return nothing
     scores = check_scores(reference.task, window_scores, len(reference.classes))
-    probabilities = reference.calibrate(scores)
-    point = metrics_for(reference, scores)(probabilities[None], np.ones((1, rows)))[0]
     rng = np.random.default_rng(seed)
     subset, scale = interval_rows(rows, rng)
-    metrics, drawn = metrics_for(reference, scores[subset]), probabilities[subset]
+    metrics, drawn = metrics_for(reference, scores[subset]), reference.calibrate(scores[subset])
     center = metrics(drawn[None], np.ones((1, len(drawn))))[0]
+    point = center if scale == 1.0 else binned_point(reference, scores)  # every row: the exact value
     spread = batched(metrics, label_draws(reference.task, drawn, rng), drawn.size, draws)
     how = f"{confidence:.0%} of the metric over {draws} label draws from the calibrated probabilities"
+    if scale != 1.0:
+        how = f"value from the scores binned to 1/{HISTOGRAM_BINS:,}; " + how
     return Performance(
         "estimated",
         reference.task,

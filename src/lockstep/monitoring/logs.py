@@ -24,7 +24,15 @@ from ..contract.prediction_log import PredictionRecord, read_feedback, read_pred
 from ..errors import PipelineError
 from ..evaluation.profile import label_text
 from ..evaluation.reference import MonitoringReference
-from .window import CategoricalCounts, WindowCounts, count_categorical, count_window
+from .window import (
+    CategoricalCounts,
+    NumericCounts,
+    WindowCounts,
+    count_categorical,
+    count_numeric,
+    count_window,
+    record_columns,
+)
 
 CHUNK_ROWS = 10_000
 
@@ -44,6 +52,7 @@ class Slot:
     refused_rules: dict[str, int] = field(default_factory=dict)  # requests per rule broken
     counts: WindowCounts | None = None
     labels: CategoricalCounts | None = None  # predicted labels, when the profile follows them
+    score_counts: NumericCounts | None = None  # the score the profile follows (prediction drift)
     rows: int = 0  # scored rows
     scores: list[np.ndarray] = field(default_factory=list)  # one array per chunk
     labelled: list[tuple[str, float, int]] = field(default_factory=list)  # (id, time, row) of ids with an outcome
@@ -54,32 +63,28 @@ class Slot:
     def score_matrix(self) -> np.ndarray:
         """The window's scores: (rows,) for binary and regression, (rows, classes) for multiclass."""
         parts = self.scores + self.pending_scores
-        return np.concatenate(parts) if parts else np.zeros(0)
-
-
-def feature_columns(reference: MonitoringReference, inputs: list[dict[str, Any]]) -> dict[str, np.ndarray]:
-    """The profile's features from logged inputs: numbers as floats (NaN when missing), categories as objects."""
-    profile, columns = reference.profile, {}
-    for name in profile.numeric:
-        values = pd.Series([row.get(name) for row in inputs], dtype=object)
-        columns[name] = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    for name in profile.categorical:
-        columns[name] = np.array([row.get(name) for row in inputs], dtype=object)
-    return columns
+        if len(parts) > 1:  # kept as one array from now on: no second copy of a large window's scores
+            self.scores, self.pending_scores = [np.concatenate(parts)], []
+        return self.scores[0] if self.scores else (parts[0] if parts else np.zeros(0))
 
 
 def flush(slot: Slot, reference: MonitoringReference) -> None:
     """Count the slot's pending inputs and predicted labels into its counts, and keep its scores as one array."""
     if slot.pending_scores:
-        slot.scores.append(np.concatenate(slot.pending_scores))
+        chunk = np.concatenate(slot.pending_scores)
+        slot.scores.append(chunk)
         slot.pending_scores = []
+        if reference.profile.score is not None:  # binary: the score; multiclass: the top probability
+            counts = count_numeric(reference.profile.score, chunk.max(axis=1) if chunk.ndim == 2 else chunk)
+            slot.score_counts = counts if slot.score_counts is None else slot.score_counts + counts
     if slot.pending:
-        counts = count_window(reference.profile, feature_columns(reference, slot.pending))
+        counts = count_window(reference.profile, record_columns(reference.profile, slot.pending))
         slot.counts = counts if slot.counts is None else slot.counts + counts
         slot.pending = []
     label = reference.profile.label
     if label is not None and (slot.pending_labels or slot.labels is None):
-        texts = np.array([label_text(value) for value in slot.pending_labels], dtype=object)
+        codes, values = pd.factorize(pd.Series(slot.pending_labels, dtype=object))  # the few classes, once each
+        texts = np.array([*map(label_text, values), None], dtype=object)[codes]  # code -1 (missing): None
         counts = count_categorical(label, texts)
         slot.labels = counts if slot.labels is None else slot.labels + counts
         slot.pending_labels = []
@@ -152,7 +157,7 @@ class Windows:
         for slot in self.slots.values():
             flush(slot, self.reference)
             if slot.counts is None:  # only failed requests: empty counts
-                slot.counts = count_window(self.reference.profile, feature_columns(self.reference, []))
+                slot.counts = count_window(self.reference.profile, record_columns(self.reference.profile, []))
         return [self.slots[key] for key in sorted(self.slots)]
 
 

@@ -19,6 +19,7 @@ refusal rates.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,6 @@ from ..evaluation.reference import MonitoringReference
 from .drift import Thresholds, categorical_score, check_window, holm, numeric_score
 from .estimate import CONCEPT_SHIFT_CAVEAT, Performance, estimate, metric_names, realized
 from .logs import Slot, read_windows
-from .window import count_numeric
 
 CHECKS = ("data_quality", "feature_drift", "prediction_drift", "performance_realized", "performance_estimated")
 SERIES = ["arm", "version", "check", "feature", "metric"]
@@ -112,10 +112,8 @@ def rate_row(metric: str, count: int, requests: int, ceiling: float) -> dict[str
 def prediction_rows(slot: Slot, reference: MonitoringReference, limits: Thresholds) -> list[dict[str, Any]]:
     """Prediction drift: the followed score and the predicted labels against the test set's, Holm-corrected."""
     profile, found = reference.profile, []
-    if profile.score is not None and slot.rows:
-        scores = slot.score_matrix()
-        counts = count_numeric(profile.score, scores.max(axis=1) if scores.ndim == 2 else scores)
-        found.append(("score", numeric_score(profile.score, counts, limits)))
+    if profile.score is not None and slot.score_counts is not None and slot.rows:
+        found.append(("score", numeric_score(profile.score, slot.score_counts, limits)))
     if profile.label is not None and slot.labels is not None and slot.rows:
         found.append(("label", categorical_score(profile.label, slot.labels, limits)))
     adjusted = holm(np.array([score.p_value for _, score in found]))
@@ -236,8 +234,13 @@ def run_monitor(
     version: str | None = None,
     seed: int = 0,
 ) -> Monitoring:
-    """Read the logs in `logs` (a folder or an s3:// prefix), from `since` on, and monitor them."""
+    """Read the logs in `logs` (a folder or an s3:// prefix), from `since` on, and monitor them.
+
+    With windows of time, `since` moves back to the start of its window: no first window is cut short.
+    """
     seconds = settings.window_seconds
+    if since is not None and seconds is not None:
+        since = float(math.floor(since / seconds) * seconds)
     rows = settings.window if isinstance(settings.window, int) else None
     slots, outcomes = read_windows(logs, reference, seconds, rows, since, version)
     return monitor(reference, slots, outcomes, settings, seed)

@@ -81,3 +81,17 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     assert error.startswith(f"{PACKAGE} monitor: error: {expected}")
     assert error.count("\n") == 1
     assert not files["out"].exists()
+
+
+def test_since_takes_a_time_an_epoch_second_or_a_duration_ago() -> None:
+    import argparse
+    import time
+
+    from lockstep.cli.common import utc_time
+
+    assert utc_time("2026-12-01T00:00") == utc_time("2026-12-01T01:00+01:00") == 1_796_083_200.0
+    assert utc_time("1796083200") == 1_796_083_200.0
+    assert abs(utc_time("7d") - (time.time() - 7 * 86_400)) < 60
+    assert abs(utc_time("36h") - (time.time() - 36 * 3_600)) < 60
+    with pytest.raises(argparse.ArgumentTypeError, match="'last week' is not a time such as .* or 7d"):
+        utc_time("last week")

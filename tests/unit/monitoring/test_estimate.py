@@ -174,6 +174,27 @@ def test_a_large_window_s_interval_from_a_sample_matches_the_full_bootstrap(
     assert "of 20,000 of the 200,000 rows" in sampled.interval
     assert "rows," not in full.interval
     for name, interval in full.metrics.items():
-        assert sampled.metrics[name].value == interval.value  # the value is always the whole window's
+        # The value is the whole window's: realized exactly; estimated on scores binned to 1/65,536.
+        assert abs(sampled.metrics[name].value - interval.value) < (1e-4 if method == "estimate" else 1e-15)
         width, full_width = sampled.metrics[name].high - sampled.metrics[name].low, interval.high - interval.low
         assert 0.75 < width / full_width < 1.33, (name, width, full_width)  # 100 draws: each width is noisy
+
+
+def test_a_large_window_s_binned_value_is_the_exact_one_within_1e_4() -> None:
+    """binned_point (flat memory) against the exact estimate over every row, binary and multiclass."""
+    from lockstep.monitoring.estimate import binned_point, metrics_for
+
+    rng = np.random.default_rng(11)
+    logits = rng.normal(0, 1.5, (300_000, 3))
+    multiclass = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    labels = np.array([rng.choice(3, p=row) for row in multiclass[:20_000]])
+    binary_scores, binary_labels = traffic(300_000, seed=12)
+    for reference, scores in [
+        (fit_reference("binary", binary_scores[:20_000], binary_labels[:20_000]), binary_scores),
+        (fit_reference("multiclass", multiclass[:20_000], labels, classes=["a", "b", "c"]), multiclass),
+    ]:
+        probabilities = reference.calibrate(scores)
+        exact = metrics_for(reference, scores)(probabilities[None], np.ones((1, len(scores))))[0]
+        binned = binned_point(reference, scores)
+        assert np.abs(binned[:-1] - exact[:-1]).max() < 1e-4, (binned, exact)  # the rankings
+        assert binned[-1] == pytest.approx(exact[-1], abs=1e-12)  # accuracy: a sum over rows, not binned

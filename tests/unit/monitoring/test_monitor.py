@@ -15,7 +15,7 @@ from lockstep.evaluation.reference import MonitoringReference
 from lockstep.monitoring.monitor import apply_rule, run_monitor
 from lockstep.registry.store import ModelVersion
 
-from tests.unit.monitoring.traffic import write_traffic
+from tests.unit.monitoring.traffic import DAY, START, write_traffic
 
 SHIFT = Drift(shift={"annual_income": 0.5})
 
@@ -196,3 +196,12 @@ def test_a_shift_that_moves_the_scores_shows_in_the_score_and_the_predicted_labe
     assert predicted.loc[(first, "label"), "metric"] == "jensen_shannon"
     assert not predicted.loc[first, "alerted"].any()
     assert predicted.loc[first + 1, "alerted"].to_dict() == {"score": True, "label": True}
+
+
+def test_since_moves_back_to_its_window_s_start_so_no_window_is_cut_short(
+    tmp_path: Path, served: ModelVersion, monitoring_reference: MonitoringReference, cfg: Params
+) -> None:
+    logs = write_traffic(tmp_path, served, [NO_DRIFT] * 3, rows=400)
+    result = run_monitor(logs, monitoring_reference, cfg.monitor, since=START + DAY + 3_600)  # 1 h into day 1
+    assert result.windows["rows"].tolist() == [400, 400]
+    assert result.windows["start"].tolist() == ["2026-12-02T00:00:00Z", "2026-12-03T00:00:00Z"]
