@@ -1,10 +1,10 @@
 """The prediction and feedback logs cut into windows, per arm and model version, read record by record.
 
 A window is a span of time (aligned to multiples of its length since the epoch, UTC) or a run of rows of one
-arm and version. Each window's feature and predicted-label counts are accumulated chunk by chunk
-(`window.py`), so memory holds only its scores (8 bytes a row: the prediction drift and the label-free estimate
-need them whole) and the id, time and position of the rows whose id has an outcome (the feedback log is read
-first). Requests the contract refused are counted, by the rules they broke.
+arm and version. Each window's feature, score and predicted-label counts are accumulated chunk by chunk
+(`window.py`), so memory holds only its scores (8 bytes a row, for the label-free estimate, which reads them
+a million at a time) and the id, time and position of the rows whose id has an outcome (the feedback log is
+read first). Requests the contract refused are counted, by the rules they broke.
 """
 
 from __future__ import annotations

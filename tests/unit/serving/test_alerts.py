@@ -89,7 +89,7 @@ def metrics_page(prod: ModelVersion, payloads: list[dict], tmp_path_factory: pyt
 def test_every_metric_the_rules_and_the_dashboard_name_is_in_a_live_servers_metrics(metrics_page: str) -> None:
     rules = yaml_exprs(RULES)
     named = {name for expr in [*rules, *dashboard_queries()] for name in METRIC.findall(expr)}
-    assert len(rules) == 9
+    assert len(rules) == 10
     assert f"{PACKAGE}_feature_drift_distance" in named
     assert sorted(named - served_names(metrics_page)) == []
     served = {s.name for family in text_string_to_metric_families(metrics_page) for s in family.samples}
