@@ -20,9 +20,9 @@ calibration map's own error, learned from one test set (`calibration.py` says ho
 `realized` is the same metrics with labels, its interval a Poisson bootstrap over the window's rows: each id
 must count once, and joining outcomes to predictions (one row per id) is the caller's job.
 
-Large windows (over INTERVAL_ROWS): both intervals draw from a random sample of INTERVAL_ROWS rows, their
-spread scaled to the window's size; the label-free value is computed on the scores binned finely
-(`binned_point`), a million rows at a time. So neither time nor memory grows much with the window.
+Large windows (over INTERVAL_ROWS rows): both intervals draw from a random sample of INTERVAL_ROWS rows,
+their spread scaled to the window's size; the label-free value is computed on the scores binned finely. The
+monitor adds a window's scores to a `ScoreSketch` chunk by chunk, so its memory does not grow with the window.
 """
 
 from __future__ import annotations
@@ -170,37 +170,77 @@ def sampled(rows: int, scale: float) -> str:
     return f" (of {INTERVAL_ROWS:,} of the {rows:,} rows, their spread scaled by sqrt({INTERVAL_ROWS:,}/{rows:,}))"
 
 
-def binned_point(reference: Reference, scores: np.ndarray) -> np.ndarray:
-    """The label-free metrics' values (`metric_names` order) of a large window, with its scores binned.
+class ScoreSketch:
+    """A window's scores as the label-free estimate needs them, added a chunk at a time in flat memory.
 
-    Per class, each bin of the score (1/HISTOGRAM_BINS wide) holds its rows and their expected positives; the
-    bins, highest first, are ranked as runs of tied scores. Accuracy is exact: a sum over rows.
+    Up to INTERVAL_ROWS rows it keeps every row, in order, and the estimate is exact. Past that it keeps a
+    uniform sample of INTERVAL_ROWS rows (those with the smallest of a random key drawn per row, whatever the
+    chunks), for the interval; and per class, the rows and expected positives in each of HISTOGRAM_BINS bins of
+    the score, with the expected right predictions, for the value (`binned_values`). Rows are only counted when
+    the reference cannot estimate (regression, or a refusal).
     """
-    binary = reference.task == Task.BINARY
-    classes = 1 if binary else scores.shape[1]
-    counts, expected, right = np.zeros((classes, HISTOGRAM_BINS)), np.zeros((classes, HISTOGRAM_BINS)), 0.0
-    for start in range(0, len(scores), CHUNK_ROWS):
-        part = scores[start : start + CHUNK_ROWS]
-        probabilities = reference.calibrate(part)
-        columns = part.reshape(len(part), classes)
-        chances = probabilities.reshape(len(part), classes)
-        for c in range(classes):
+
+    def __init__(self, reference: Reference, seed: int = 0) -> None:
+        self.reference, self.rows, self.right = reference, 0, 0.0
+        self.estimable = reference.task != Task.REGRESSION and reference.refusal is None
+        self.classes = len(reference.classes) if reference.task == Task.MULTICLASS else 1
+        self.counts = np.zeros((self.classes, HISTOGRAM_BINS)) if self.estimable else np.zeros((0, 0))
+        self.expected = np.zeros_like(self.counts)
+        self.sample, self.keys = np.zeros((0, self.classes) if self.classes > 1 else 0), np.zeros(0)
+        self.rng = np.random.default_rng([seed, 1])  # not the draws' stream
+
+    @classmethod
+    def of(cls, reference: Reference, scores: np.ndarray) -> ScoreSketch:
+        """The sketch of a whole window's scores, added CHUNK_ROWS at a time."""
+        sketch = cls(reference)
+        for start in range(0, len(scores), CHUNK_ROWS):
+            sketch.add(scores[start : start + CHUNK_ROWS])
+        return sketch
+
+    def add(self, scores: np.ndarray) -> None:
+        """Add a chunk of scores ((n,) binary, (n, classes) multiclass); a ValueError when they do not fit."""
+        self.rows += len(scores)
+        if not self.estimable:
+            return
+        scores = check_scores(self.reference.task, scores, len(self.reference.classes))
+        sample, keys = np.concatenate([self.sample, scores]), np.concatenate([self.keys, self.rng.random(len(scores))])
+        if len(sample) > INTERVAL_ROWS:
+            kept = np.sort(np.argpartition(keys, INTERVAL_ROWS)[:INTERVAL_ROWS])  # sorted: the rows' order stays
+            sample, keys = sample[kept], keys[kept]
+        self.sample, self.keys = sample, keys
+        probabilities = self.reference.calibrate(scores)
+        columns, chances = scores.reshape(len(scores), -1), probabilities.reshape(len(scores), -1)
+        for c in range(self.classes):
             bins = np.minimum((np.clip(columns[:, c], 0, 1) * HISTOGRAM_BINS).astype(np.int64), HISTOGRAM_BINS - 1)
-            counts[c] += np.bincount(bins, minlength=HISTOGRAM_BINS)
-            expected[c] += np.bincount(bins, weights=chances[:, c], minlength=HISTOGRAM_BINS)
-        if binary:
-            right += float(np.where(part >= reference.threshold, probabilities, 1 - probabilities).sum())
+            self.counts[c] += np.bincount(bins, minlength=HISTOGRAM_BINS)
+            self.expected[c] += np.bincount(bins, weights=chances[:, c], minlength=HISTOGRAM_BINS)
+        if self.classes == 1:
+            right = np.where(scores >= self.reference.threshold, probabilities, 1 - probabilities)
         else:
-            right += float(probabilities[np.arange(len(part)), part.argmax(axis=1)].sum())
-    ranked = []
-    for c in range(classes):
-        rows, positives = counts[c][::-1], expected[c][::-1]
-        kept = rows > 0
-        positives = positives[kept]
-        negatives = rows[kept] - positives
-        ranked.append(ranking_metrics(positives[None], negatives[None], np.arange(positives.size))[0])
-    accuracy = right / len(scores)
-    return np.array([*ranked[0], accuracy]) if binary else np.array([np.mean([r[0] for r in ranked]), accuracy])
+            right = probabilities[np.arange(len(scores)), scores.argmax(axis=1)]
+        self.right += float(right.sum())
+
+    @property
+    def complete(self) -> bool:
+        """Whether the sample holds every row (the estimate is then exact)."""
+        return self.rows <= INTERVAL_ROWS
+
+    def binned_values(self) -> np.ndarray:
+        """The metrics' values (`metric_names` order), with the scores binned.
+
+        The bins, highest first, are ranked as runs of tied scores (so the value moves by under 1e-4); accuracy
+        is exact, a sum over rows.
+        """
+        ranked = []
+        for c in range(self.classes):
+            rows, positives = self.counts[c][::-1], self.expected[c][::-1]
+            kept = rows > 0
+            positives, negatives = positives[kept], rows[kept] - positives[kept]
+            ranked.append(ranking_metrics(positives[None], negatives[None], np.arange(positives.size))[0])
+        accuracy = self.right / self.rows
+        if self.classes == 1:
+            return np.array([*ranked[0], accuracy])
+        return np.array([np.mean([values[0] for values in ranked]), accuracy])
 
 
 def batched(metrics: Callable, sample: Callable, cells: int, draws: int) -> np.ndarray:
@@ -244,21 +284,24 @@ def unavailable(reference: Reference, rows: int, caveat: str | None) -> Performa
 
 
 def estimate(
-    reference: Reference, window_scores: np.ndarray, draws: int = DRAWS, confidence: float = CONFIDENCE, seed: int = 0
+    reference: Reference,
+    window: np.ndarray | ScoreSketch,
+    draws: int = DRAWS,
+    confidence: float = CONFIDENCE,
+    seed: int = 0,
 ) -> Performance:
-    """The window's metrics estimated from its scores alone, with a parametric-bootstrap interval (see above)."""
-    rows = len(np.asarray(window_scores))
+    """The window's metrics estimated from its scores (or their sketch) alone, with a parametric-bootstrap interval."""
+    sketch = window if isinstance(window, ScoreSketch) else ScoreSketch.of(reference, np.asarray(window))
+    rows = sketch.rows
     if (nothing := unavailable(reference, rows, CONCEPT_SHIFT_CAVEAT)) is not None:
         return nothing
-    scores = check_scores(reference.task, window_scores, len(reference.classes))
-    rng = np.random.default_rng(seed)
-    subset, scale = interval_rows(rows, rng)
-    metrics, drawn = metrics_for(reference, scores[subset]), reference.calibrate(scores[subset])
+    metrics, drawn = metrics_for(reference, sketch.sample), reference.calibrate(sketch.sample)
     center = metrics(drawn[None], np.ones((1, len(drawn))))[0]
-    point = center if scale == 1.0 else binned_point(reference, scores)  # center: every row, exactly
-    spread = batched(metrics, label_draws(reference.task, drawn, rng), drawn.size, draws)
+    point = center if sketch.complete else sketch.binned_values()
+    scale = 1.0 if sketch.complete else float(np.sqrt(INTERVAL_ROWS / rows))
+    spread = batched(metrics, label_draws(reference.task, drawn, np.random.default_rng(seed)), drawn.size, draws)
     how = f"{confidence:.0%} of the metric over {draws} label draws from the calibrated probabilities"
-    if scale != 1.0:
+    if not sketch.complete:
         how = f"value from the scores binned to 1/{HISTOGRAM_BINS:,}; " + how
     return Performance(
         "estimated",

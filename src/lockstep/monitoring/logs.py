@@ -2,9 +2,9 @@
 
 A window is a span of time (aligned to multiples of its length since the epoch, UTC) or a run of rows of one
 arm and version. Each window's feature, score and predicted-label counts are accumulated chunk by chunk
-(`window.py`), so memory holds only its scores (8 bytes a row, for the label-free estimate, which reads them
-a million at a time) and the id, time and position of the rows whose id has an outcome (the feedback log is
-read first). Requests the contract refused are counted, by the rules they broke.
+(`window.py`), and its scores are added to the label-free estimate's sketch (`estimate.ScoreSketch`): so
+memory holds only a chunk, the counts, the sketch, and the id, time and scores of the rows whose id has an
+outcome (the feedback log is read first). Requests the contract refused are counted, by the rules they broke.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from ..contract.prediction_log import PredictionRecord, read_feedback, read_pred
 from ..errors import PipelineError
 from ..evaluation.profile import label_text
 from ..evaluation.reference import MonitoringReference
+from .estimate import ScoreSketch
 from .window import (
     CategoricalCounts,
     NumericCounts,
@@ -54,26 +55,20 @@ class Slot:
     labels: CategoricalCounts | None = None  # predicted labels, when the profile follows them
     score_counts: NumericCounts | None = None  # the score the profile follows (prediction drift)
     rows: int = 0  # scored rows
-    scores: list[np.ndarray] = field(default_factory=list)  # one array per chunk
-    labelled: list[tuple[str, float, int]] = field(default_factory=list)  # (id, time, row) of ids with an outcome
+    sketch: ScoreSketch | None = None  # the scores, as the label-free estimate keeps them
+    labelled: list[tuple[str, float, Any]] = field(default_factory=list)  # (id, time, scores) of ids with an outcome
     pending: list[dict[str, Any]] = field(default_factory=list)
     pending_labels: list[Any] = field(default_factory=list)
     pending_scores: list[np.ndarray] = field(default_factory=list)
 
-    def score_matrix(self) -> np.ndarray:
-        """The window's scores: (rows,) for binary and regression, (rows, classes) for multiclass."""
-        parts = self.scores + self.pending_scores
-        if len(parts) > 1:  # kept as one array from now on: no second copy of a large window's scores
-            self.scores, self.pending_scores = [np.concatenate(parts)], []
-        return self.scores[0] if self.scores else (parts[0] if parts else np.zeros(0))
-
 
 def flush(slot: Slot, reference: MonitoringReference) -> None:
-    """Count the slot's pending inputs and predicted labels into its counts, and keep its scores as one array."""
+    """Count the slot's pending inputs, scores and predicted labels, and add the scores to its sketch."""
     if slot.pending_scores:
         chunk = np.concatenate(slot.pending_scores)
-        slot.scores.append(chunk)
         slot.pending_scores = []
+        if slot.sketch is not None:
+            slot.sketch.add(chunk)
         if reference.profile.score is not None:  # binary: the score; multiclass: the top probability
             counts = count_numeric(reference.profile.score, chunk.max(axis=1) if chunk.ndim == 2 else chunk)
             slot.score_counts = counts if slot.score_counts is None else slot.score_counts + counts
@@ -91,7 +86,7 @@ def flush(slot: Slot, reference: MonitoringReference) -> None:
 
 
 def record_scores(record: PredictionRecord, reference: MonitoringReference) -> np.ndarray:
-    """A record's scores in the shape the estimate takes (see `Slot.score_matrix`)."""
+    """A record's scores in the shape the estimate takes: (rows,) binary and regression, (rows, classes) multiclass."""
     estimate, outputs = reference.estimate, record.outputs
     if estimate.task == Task.BINARY:
         return np.asarray(outputs.get(SCORE, []), dtype=float)
@@ -121,7 +116,8 @@ class Windows:
             index, start, end = self.seen.get(series, 0) // (self.rows or 1), record.time, record.time
         key = (index, *series)
         if key not in self.slots:
-            self.slots[key] = Slot(index, record.arm, record.model_version, start, end)
+            sketch = ScoreSketch(self.reference.estimate)
+            self.slots[key] = Slot(index, record.arm, record.model_version, start, end, sketch=sketch)
         return self.slots[key]
 
     def add(self, record: PredictionRecord) -> None:
@@ -143,11 +139,12 @@ class Windows:
         slot.pending += record.inputs if len(record.inputs) == len(record.ids) else [{}] * len(record.ids)
         if self.reference.profile.label is not None:
             slot.pending_labels += record.outputs.get(LABEL, [None] * len(record.ids))
-        slot.pending_scores.append(record_scores(record, self.reference))
+        scores = record_scores(record, self.reference)
+        slot.pending_scores.append(scores)
         if self.outcomes:
             for offset, row_id in enumerate(map(str, record.ids)):
                 if row_id in self.outcomes:
-                    slot.labelled.append((row_id, record.time, slot.rows + offset))
+                    slot.labelled.append((row_id, record.time, scores[offset]))
         slot.rows += len(record.ids)
         if len(slot.pending) >= CHUNK_ROWS:
             flush(slot, self.reference)

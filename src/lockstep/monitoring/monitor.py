@@ -126,7 +126,7 @@ def prediction_rows(slot: Slot, reference: MonitoringReference, limits: Threshol
 
 def labelled(slot: Slot, outcomes: dict[str, Any], reference: MonitoringReference) -> tuple[np.ndarray, np.ndarray]:
     """The window's scores and labels of the ids with an outcome, each id once (its latest row)."""
-    frame = pd.DataFrame(slot.labelled, columns=["id", "time", "position"])
+    frame = pd.DataFrame(slot.labelled, columns=["id", "time", "scores"])
     frame = latest_per_user(frame.assign(has_outcome=True))  # as the rollout counts
     classes = list(reference.estimate.classes)
     texts = [str(outcomes[i]) for i in frame["id"]]
@@ -136,8 +136,8 @@ def labelled(slot: Slot, outcomes: dict[str, Any], reference: MonitoringReferenc
     else:
         keep = np.array([text in classes for text in texts], dtype=bool)
         labels = np.array([classes.index(text) for text, kept in zip(texts, keep, strict=True) if kept], dtype=int)
-    positions = frame["position"].to_numpy(dtype=np.int64)[keep]
-    return slot.score_matrix()[positions], labels
+    scores = [row for row, kept in zip(frame["scores"], keep, strict=True) if kept]
+    return (np.array(scores, dtype=float) if scores else np.zeros(0)), labels
 
 
 def performance_rows(performance: Performance, check: str, floors: dict[str, float | None]) -> list[dict[str, Any]]:
@@ -175,7 +175,7 @@ def window_rows(
     else:
         found = realized(reference.estimate, scores, labels, perf.draws, perf.confidence, seed)
     rows += performance_rows(found, "performance_realized", floors)
-    guess = estimate(reference.estimate, slot.score_matrix(), perf.draws, perf.confidence, seed)
+    guess = estimate(reference.estimate, slot.sketch, perf.draws, perf.confidence, seed)
     rows += performance_rows(guess, "performance_estimated", floors)
     quiet = slot.rows < settings.min_rows
     for entry in rows:

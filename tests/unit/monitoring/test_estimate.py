@@ -181,8 +181,8 @@ def test_a_large_window_s_interval_from_a_sample_matches_the_full_bootstrap(
 
 
 def test_a_large_window_s_binned_value_is_the_exact_one_within_1e_4() -> None:
-    """binned_point (flat memory) against the exact estimate over every row, binary and multiclass."""
-    from lockstep.monitoring.estimate import binned_point, metrics_for
+    """The sketch's binned value (flat memory) against the exact estimate over every row, binary and multiclass."""
+    from lockstep.monitoring.estimate import ScoreSketch, metrics_for
 
     rng = np.random.default_rng(11)
     logits = rng.normal(0, 1.5, (300_000, 3))
@@ -195,6 +195,20 @@ def test_a_large_window_s_binned_value_is_the_exact_one_within_1e_4() -> None:
     ]:
         probabilities = reference.calibrate(scores)
         exact = metrics_for(reference, scores)(probabilities[None], np.ones((1, len(scores))))[0]
-        binned = binned_point(reference, scores)
+        binned = ScoreSketch.of(reference, scores).binned_values()
         assert np.abs(binned[:-1] - exact[:-1]).max() < 1e-4, (binned, exact)  # the rankings
         assert binned[-1] == pytest.approx(exact[-1], abs=1e-12)  # accuracy: a sum over rows, not binned
+
+
+def test_a_sketch_is_the_same_however_its_window_is_cut_into_chunks(reference: Reference) -> None:
+    from lockstep.monitoring.estimate import ScoreSketch
+
+    scores = traffic(120_000, seed=13)[0]
+    whole, chunked = ScoreSketch(reference), ScoreSketch(reference)
+    whole.add(scores)
+    for start in range(0, len(scores), 7_000):
+        chunked.add(scores[start : start + 7_000])
+    assert np.array_equal(whole.sample, chunked.sample)  # the same uniform sample of 50,000 rows, in order
+    assert (len(whole.sample), whole.rows) == (50_000, 120_000)
+    assert np.array_equal(whole.counts, chunked.counts)
+    assert estimate(reference, whole).metrics == estimate(reference, chunked).metrics
