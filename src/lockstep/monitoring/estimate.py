@@ -34,6 +34,8 @@ import numpy as np
 
 from ..config.enums import Task
 from ..evaluation.calibration import Reference, check_scores
+from .ranking import metric_names, metrics_for
+from .sketch import HISTOGRAM_BINS, INTERVAL_ROWS, ScoreSketch
 
 CONCEPT_SHIFT_CAVEAT = (
     "a label-free estimate assumes the labels follow the scores as on the test set: it cannot see a concept "
@@ -41,14 +43,6 @@ CONCEPT_SHIFT_CAVEAT = (
 )
 DRAWS = 200
 CONFIDENCE = 0.95
-# Above this many rows an interval's draws are of a random sample of this size, and their spread is scaled by
-# sqrt(sample / rows) around the whole window's value: an AUC's sampling spread shrinks as 1/sqrt(rows) (it is a
-# U-statistic), so the draws keep their meaning and a 1M-row window costs what a 50k-row one does.
-INTERVAL_ROWS = 50_000
-# Above INTERVAL_ROWS the label-free value is computed on the scores binned to 1/HISTOGRAM_BINS (rows in one bin
-# count as tied), CHUNK_ROWS at a time, so memory does not grow with the window; it moves the value by under 1e-4.
-HISTOGRAM_BINS = 65_536
-CHUNK_ROWS = 1_000_000
 # Rows x draws computed at once: bounds memory for large windows (8 MB of float64 per array, a dozen arrays).
 BATCH_CELLS = 1_000_000
 
@@ -85,65 +79,6 @@ class Performance:
         return vars(self) | {"task": str(self.task), "metrics": metrics}
 
 
-def ranking_metrics(positives: np.ndarray, negatives: np.ndarray, cuts: np.ndarray) -> np.ndarray:
-    """ROC AUC and average precision, (draws, 2), from positive and negative weights (draws, n).
-
-    The rows are sorted by score, highest first, and `cuts` ends each run of equal scores, so ties count as
-    scikit-learn counts them. Weights are 0/1 labels, expected counts (calibrated probabilities), or bootstrap counts.
-    """
-    tps = np.cumsum(positives, axis=1)[:, cuts]
-    fps = np.cumsum(negatives, axis=1)[:, cuts]
-    total_p, total_n = tps[:, -1:], fps[:, -1:]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tpr = np.hstack([np.zeros_like(total_p), tps / total_p])
-        fpr = np.hstack([np.zeros_like(total_n), fps / total_n])
-        auc = np.sum(np.diff(fpr, axis=1) * (tpr[:, 1:] + tpr[:, :-1]) / 2, axis=1)
-        precision = np.where(tps + fps > 0, tps / (tps + fps), 1.0)
-        ap = np.sum(np.diff(tpr, axis=1) * precision, axis=1)
-    return np.column_stack([auc, ap])
-
-
-def ranking_order(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The rows' order by score, highest first, and the last position of each run of equal scores."""
-    order = np.argsort(-scores, kind="stable")
-    ranked = scores[order]
-    return order, np.r_[np.flatnonzero(np.diff(ranked)), len(ranked) - 1]
-
-
-def binary_metrics(scores: np.ndarray, threshold: float) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """(roc_auc, average_precision, accuracy) per draw, from positive weights and row weights (draws, n)."""
-    order, cuts = ranking_order(scores)
-    predicted = scores >= threshold
-
-    def metrics(positives: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        ranking = ranking_metrics(positives[:, order], (weights - positives)[:, order], cuts)
-        right = np.where(predicted, positives, weights - positives)
-        return np.column_stack([ranking, right.sum(axis=1) / weights.sum(axis=1)])
-
-    return metrics
-
-
-def multiclass_metrics(scores: np.ndarray) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """(roc_auc_ovr, accuracy) per draw, from per-class positive weights (draws, n, k) and row weights (draws, n)."""
-    orders = [ranking_order(scores[:, c]) for c in range(scores.shape[1])]
-    predicted = scores.argmax(axis=1)
-
-    def metrics(positives: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        aucs = [
-            ranking_metrics(positives[:, order, c], (weights - positives[:, :, c])[:, order], cuts)[:, 0]
-            for c, (order, cuts) in enumerate(orders)
-        ]
-        right = positives[:, np.arange(len(predicted)), predicted]
-        return np.column_stack([np.mean(aucs, axis=0), right.sum(axis=1) / weights.sum(axis=1)])
-
-    return metrics
-
-
-def metric_names(task: Task) -> tuple[str, ...]:
-    """The metrics a task's window gets, in the order `metrics_for` computes them."""
-    return ("roc_auc", "average_precision", "accuracy") if task == Task.BINARY else ("roc_auc_ovr", "accuracy")
-
-
 def summarize(
     task: Task, point: np.ndarray, draws: np.ndarray, confidence: float, center: np.ndarray, scale: float
 ) -> dict[str, Interval]:
@@ -170,79 +105,6 @@ def sampled(rows: int, scale: float) -> str:
     return f" (of {INTERVAL_ROWS:,} of the {rows:,} rows, their spread scaled by sqrt({INTERVAL_ROWS:,}/{rows:,}))"
 
 
-class ScoreSketch:
-    """A window's scores as the label-free estimate needs them, added a chunk at a time in flat memory.
-
-    Up to INTERVAL_ROWS rows it keeps every row, in order, and the estimate is exact. Past that it keeps a
-    uniform sample of INTERVAL_ROWS rows (those with the smallest of a random key drawn per row, whatever the
-    chunks), for the interval; and per class, the rows and expected positives in each of HISTOGRAM_BINS bins of
-    the score, with the expected right predictions, for the value (`binned_values`). Rows are only counted when
-    the reference cannot estimate (regression, or a refusal).
-    """
-
-    def __init__(self, reference: Reference, seed: int = 0) -> None:
-        self.reference, self.rows, self.right = reference, 0, 0.0
-        self.estimable = reference.task != Task.REGRESSION and reference.refusal is None
-        self.classes = len(reference.classes) if reference.task == Task.MULTICLASS else 1
-        self.counts = np.zeros((self.classes, HISTOGRAM_BINS)) if self.estimable else np.zeros((0, 0))
-        self.expected = np.zeros_like(self.counts)
-        self.sample, self.keys = np.zeros((0, self.classes) if self.classes > 1 else 0), np.zeros(0)
-        self.rng = np.random.default_rng([seed, 1])  # not the draws' stream
-
-    @classmethod
-    def of(cls, reference: Reference, scores: np.ndarray) -> ScoreSketch:
-        """The sketch of a whole window's scores, added CHUNK_ROWS at a time."""
-        sketch = cls(reference)
-        for start in range(0, len(scores), CHUNK_ROWS):
-            sketch.add(scores[start : start + CHUNK_ROWS])
-        return sketch
-
-    def add(self, scores: np.ndarray) -> None:
-        """Add a chunk of scores ((n,) binary, (n, classes) multiclass); a ValueError when they do not fit."""
-        self.rows += len(scores)
-        if not self.estimable:
-            return
-        scores = check_scores(self.reference.task, scores, len(self.reference.classes))
-        sample, keys = np.concatenate([self.sample, scores]), np.concatenate([self.keys, self.rng.random(len(scores))])
-        if len(sample) > INTERVAL_ROWS:
-            kept = np.sort(np.argpartition(keys, INTERVAL_ROWS)[:INTERVAL_ROWS])  # sorted: the rows' order stays
-            sample, keys = sample[kept], keys[kept]
-        self.sample, self.keys = sample, keys
-        probabilities = self.reference.calibrate(scores)
-        columns, chances = scores.reshape(len(scores), -1), probabilities.reshape(len(scores), -1)
-        for c in range(self.classes):
-            bins = np.minimum((np.clip(columns[:, c], 0, 1) * HISTOGRAM_BINS).astype(np.int64), HISTOGRAM_BINS - 1)
-            self.counts[c] += np.bincount(bins, minlength=HISTOGRAM_BINS)
-            self.expected[c] += np.bincount(bins, weights=chances[:, c], minlength=HISTOGRAM_BINS)
-        if self.classes == 1:
-            right = np.where(scores >= self.reference.threshold, probabilities, 1 - probabilities)
-        else:
-            right = probabilities[np.arange(len(scores)), scores.argmax(axis=1)]
-        self.right += float(right.sum())
-
-    @property
-    def complete(self) -> bool:
-        """Whether the sample holds every row (the estimate is then exact)."""
-        return self.rows <= INTERVAL_ROWS
-
-    def binned_values(self) -> np.ndarray:
-        """The metrics' values (`metric_names` order), with the scores binned.
-
-        The bins, highest first, are ranked as runs of tied scores (so the value moves by under 1e-4); accuracy
-        is exact, a sum over rows.
-        """
-        ranked = []
-        for c in range(self.classes):
-            rows, positives = self.counts[c][::-1], self.expected[c][::-1]
-            kept = rows > 0
-            positives, negatives = positives[kept], rows[kept] - positives[kept]
-            ranked.append(ranking_metrics(positives[None], negatives[None], np.arange(positives.size))[0])
-        accuracy = self.right / self.rows
-        if self.classes == 1:
-            return np.array([*ranked[0], accuracy])
-        return np.array([np.mean([values[0] for values in ranked]), accuracy])
-
-
 def batched(metrics: Callable, sample: Callable, cells: int, draws: int) -> np.ndarray:
     """`metrics(*sample(b))` over `draws` draws, in batches that bound memory (`cells` numbers a draw)."""
     size = max(1, BATCH_CELLS // max(cells, 1))
@@ -263,13 +125,6 @@ def label_draws(task: Task, probabilities: np.ndarray, rng: np.random.Generator)
         return (drawn[:, :, None] == classes).astype(float), np.ones((b, rows))
 
     return sample
-
-
-def metrics_for(reference: Reference, scores: np.ndarray) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """The task's metrics on these scores, as a function of (positive weights, row weights)."""
-    if reference.task == Task.BINARY:
-        return binary_metrics(scores, reference.threshold)
-    return multiclass_metrics(scores)
 
 
 def unavailable(reference: Reference, rows: int, caveat: str | None) -> Performance | None:

@@ -24,7 +24,7 @@ from ..contract.prediction_log import PredictionRecord, read_feedback, read_pred
 from ..errors import PipelineError
 from ..evaluation.profile import label_text
 from ..evaluation.reference import MonitoringReference
-from .estimate import ScoreSketch
+from .sketch import ScoreSketch
 from .window import (
     CategoricalCounts,
     NumericCounts,

@@ -32,8 +32,9 @@ from ..config import MonitorConfig, Task
 from ..contract.prediction_log import latest_per_user
 from ..evaluation.reference import MonitoringReference
 from .drift import Thresholds, categorical_score, check_window, holm, numeric_score
-from .estimate import CONCEPT_SHIFT_CAVEAT, Performance, estimate, metric_names, realized
+from .estimate import CONCEPT_SHIFT_CAVEAT, Performance, estimate, realized
 from .logs import Slot, read_windows
+from .ranking import metric_names
 
 CHECKS = ("data_quality", "feature_drift", "prediction_drift", "performance_realized", "performance_estimated")
 SERIES = ["arm", "version", "check", "feature", "metric"]

@@ -124,7 +124,7 @@ def estimated(reference: Reference, frame: pd.DataFrame) -> dict[str, float]:
     from ..config import Task
     from ..contract.outputs import SCORE, proba_column
     from ..evaluation.calibration import check_scores
-    from ..monitoring.estimate import metric_names, metrics_for
+    from ..monitoring.ranking import metric_names, metrics_for
 
     if reference.task == Task.REGRESSION or reference.refusal is not None or len(frame) < 2:
         return {}

@@ -160,6 +160,7 @@ def test_a_large_window_s_interval_from_a_sample_matches_the_full_bootstrap(
 ) -> None:
     """Above INTERVAL_ROWS the draws are of a sample, their spread scaled by sqrt(sample / rows)."""
     from lockstep.monitoring import estimate as module
+    from lockstep.monitoring import sketch
 
     scores, labels = traffic(200_000, seed=9)
     run = (
@@ -167,9 +168,11 @@ def test_a_large_window_s_interval_from_a_sample_matches_the_full_bootstrap(
         if method == "estimate"
         else (lambda: realized(reference, scores, labels, draws=100))
     )
-    monkeypatch.setattr(module, "INTERVAL_ROWS", 20_000)
+    for patched in (module, sketch):  # the sample's size, and the interval's scale
+        monkeypatch.setattr(patched, "INTERVAL_ROWS", 20_000)
     sampled = run()
-    monkeypatch.setattr(module, "INTERVAL_ROWS", 10**9)
+    for patched in (module, sketch):
+        monkeypatch.setattr(patched, "INTERVAL_ROWS", 10**9)
     full = run()
     assert "of 20,000 of the 200,000 rows" in sampled.interval
     assert "rows," not in full.interval
@@ -182,7 +185,8 @@ def test_a_large_window_s_interval_from_a_sample_matches_the_full_bootstrap(
 
 def test_a_large_window_s_binned_value_is_the_exact_one_within_1e_4() -> None:
     """The sketch's binned value (flat memory) against the exact estimate over every row, binary and multiclass."""
-    from lockstep.monitoring.estimate import ScoreSketch, metrics_for
+    from lockstep.monitoring.ranking import metrics_for
+    from lockstep.monitoring.sketch import ScoreSketch
 
     rng = np.random.default_rng(11)
     logits = rng.normal(0, 1.5, (300_000, 3))
@@ -201,7 +205,7 @@ def test_a_large_window_s_binned_value_is_the_exact_one_within_1e_4() -> None:
 
 
 def test_a_sketch_is_the_same_however_its_window_is_cut_into_chunks(reference: Reference) -> None:
-    from lockstep.monitoring.estimate import ScoreSketch
+    from lockstep.monitoring.sketch import ScoreSketch
 
     scores = traffic(120_000, seed=13)[0]
     whole, chunked = ScoreSketch(reference), ScoreSketch(reference)
