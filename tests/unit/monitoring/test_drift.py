@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy import stats
+from scipy.spatial.distance import jensenshannon
 
 from lockstep.evaluation.profile import fit_profile
 from lockstep.monitoring.drift import (
@@ -13,6 +14,7 @@ from lockstep.monitoring.drift import (
     chi_square_p,
     drift_table,
     holm,
+    jensen_shannon,
     wasserstein,
 )
 from lockstep.monitoring.window import count_window
@@ -79,6 +81,12 @@ def test_the_chi_square_is_scipys_test_of_homogeneity() -> None:
     two = stats.chi2_contingency(both[:, :2], correction=False)[1]
     assert chi_square_p(np.array([300.0, 500.0, 0.0]), np.array([40.0, 40.0, 0.0])) == pytest.approx(two)  # left out
     assert chi_square_p(np.array([5.0]), np.array([7.0])) == 1.0
+
+
+def test_the_jensen_shannon_distance_is_scipys() -> None:
+    reference = np.array([0.5, 0.3, 0.2, 0.0])
+    for window in (np.array([40.0, 40.0, 15.0, 5.0]), np.array([0.0, 0.0, 0.0, 9.0]), np.array([5.0, 3.0, 2.0, 0.0])):
+        assert jensen_shannon(reference, window) == pytest.approx(jensenshannon(reference, window, base=2), abs=1e-12)
 
 
 def test_holm_adjusts_step_down() -> None:
