@@ -191,7 +191,7 @@ def main() -> None:
             print(
                 f"peak memory, 10M rows / 1M rows: {ratio:.2f}x ({results[1_000_000][1]:,.0f} -> {results[10_000_000][1]:,.0f} MiB)"
             )
-        print(f"{load()} at the end", flush=True)
+        print(f"at the end: {load()}", flush=True)
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
