@@ -1,4 +1,4 @@
-"""Benchmark: the whole `lockstep monitor` command on a day of served traffic, 1M and 10M rows (issue 21).
+"""Benchmark: the whole monitor command on a day of served traffic, 1M and 10M rows (issue 21).
 
 The model: trained in this process as `dvc repro` trains it (params.yaml, the embedded synthetic data), its
 monitoring reference fitted as evaluate fits it, written to reference.json. The log: one UTC day of fresh rows
@@ -9,7 +9,7 @@ ids in the feedback stream. So a window holds the day, read segment by segment.
 Side by side, per size:
 - decode only: every line of the log decoded into its record (msgspec, the one log reader), nothing else:
   the floor any monitor reading this log pays;
-- `lockstep monitor --logs <log> --reference reference.json --out <dir>`, as a user runs it (a fresh process:
+- the project's `monitor --logs <log> --reference reference.json --out <dir>`, as a user runs it (a fresh process:
   imports, reading, every check, the label-free estimate, the report and its plots): wall time, and the
   process's peak resident memory (its VmHWM, read every 20 ms).
 
@@ -33,6 +33,8 @@ from pathlib import Path
 import msgspec
 import numpy as np
 from _env import BIN, REPO_ROOT, command_env, header, load, pinned
+
+from lockstep import PACKAGE
 
 DAY_START = 1_796_083_200.0  # 2026-12-01T00:00:00Z
 REQUEST_ROWS = 10
@@ -124,12 +126,12 @@ def peak_rss_mib(pid: int) -> float | None:
 
 
 def run_command(folder: Path, reference: Path, out: Path) -> tuple[float, float, str]:
-    """`lockstep monitor` in a fresh process: wall seconds, peak resident MiB, and its last output line.
+    """The monitor command in a fresh process: wall seconds, peak resident MiB, and its last output line.
 
     The peak is the process's own VmHWM, read every 20 ms until it exits: a peak is never lowered, and exec
     starts it afresh. (os.wait4's ru_maxrss would count this benchmark's own memory, shared at the fork.)
     """
-    command = [str(BIN / "lockstep"), "monitor", "--logs", str(folder), "--reference", str(reference)]
+    command = [str(BIN / PACKAGE), "monitor", "--logs", str(folder), "--reference", str(reference)]
     started = time.perf_counter()
     process = subprocess.Popen(
         [*command, "--out", str(out)], env=command_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
@@ -141,7 +143,7 @@ def run_command(folder: Path, reference: Path, out: Path) -> tuple[float, float,
     seconds = time.perf_counter() - started
     output = process.stdout.read().decode().strip() if process.stdout else ""
     if process.returncode not in (0, 6):  # 6: an alert fired, which is an answer too
-        raise SystemExit(f"lockstep monitor failed:\n{output}")
+        raise SystemExit(f"{PACKAGE} monitor failed:\n{output}")
     return seconds, peak, output.splitlines()[-1] if output else ""
 
 
@@ -163,7 +165,7 @@ def main() -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     try:
         model, contract, reference = fitted_model(workdir)
-        print(f"{'rows':>12} {'log MiB':>8} {'decode only':>12} {'lockstep monitor':>17} {'peak RSS':>10}  runs")
+        print(f"{'rows':>12} {'log MiB':>8} {'decode only':>12} {'monitor command':>17} {'peak RSS':>10}  runs")
         results = {}
         for rows in args.sizes:
             folder = workdir / f"log-{rows}"
