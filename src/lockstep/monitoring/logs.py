@@ -32,7 +32,7 @@ from .window import (
     count_categorical,
     count_numeric,
     count_window,
-    record_columns,
+    profiled_columns,
 )
 
 CHUNK_ROWS = 10_000
@@ -73,7 +73,7 @@ def flush(slot: Slot, reference: MonitoringReference) -> None:
             counts = count_numeric(reference.profile.score, chunk.max(axis=1) if chunk.ndim == 2 else chunk)
             slot.score_counts = counts if slot.score_counts is None else slot.score_counts + counts
     if slot.pending:
-        counts = count_window(reference.profile, record_columns(reference.profile, slot.pending))
+        counts = count_window(reference.profile, profiled_columns(reference.profile, slot.pending))
         slot.counts = counts if slot.counts is None else slot.counts + counts
         slot.pending = []
     label = reference.profile.label
@@ -154,7 +154,7 @@ class Windows:
         for slot in self.slots.values():
             flush(slot, self.reference)
             if slot.counts is None:  # only failed requests: empty counts
-                slot.counts = count_window(self.reference.profile, record_columns(self.reference.profile, []))
+                slot.counts = count_window(self.reference.profile, profiled_columns(self.reference.profile, []))
         return [self.slots[key] for key in sorted(self.slots)]
 
 

@@ -108,12 +108,12 @@ def count_categorical(part: CategoricalProfile, values: np.ndarray) -> Categoric
     return CategoricalCounts(np.append(counts[1:], counts[0] - missing).astype(np.int64), missing)
 
 
-def record_columns(profile: ReferenceProfile, records: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
+def profiled_columns(profile: ReferenceProfile, records: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
     """The profile's features from JSON records (as logged or posted), one array each.
 
     Numbers as floats (NaN when missing or not a number), categories as objects (None when missing). pandas
     builds the columns in C, twice as fast as a Python loop over the records: reading a large log, the monitor
-    spends most of its time here.
+    spends most of its time here. (`contract.rows.record_columns` is the request check's: raw object columns.)
     """
     frame = pd.DataFrame.from_records(list(records), columns=[*profile.numeric, *profile.categorical])
     columns = {

@@ -97,12 +97,12 @@ def measure(loaded: ModelVersion, records: list[dict[str, Any]], outputs: dict[s
 
     from ..evaluation.reference import profiled_scores
     from ..monitoring.drift import Thresholds, categorical_score, numeric_score
-    from ..monitoring.window import count_numeric, count_window, record_columns
+    from ..monitoring.window import count_numeric, count_window, profiled_columns
 
     reference, thresholds = loaded.reference, Thresholds()
     assert reference is not None  # LiveWindow keeps no window for a version without one
     profile = reference.profile
-    counts = count_window(profile, record_columns(profile, records))
+    counts = count_window(profile, profiled_columns(profile, records))
     scored = {name: numeric_score(part, counts.numeric[name], thresholds) for name, part in profile.numeric.items()}
     scored |= {
         name: categorical_score(part, counts.categorical[name], thresholds)
