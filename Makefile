@@ -54,7 +54,7 @@ repro: install
 PYTEST_WORKERS ?= auto
 # The markers of the minutes-long tests: each folder of them gives its own (tests/conftest.py), and has a target
 # of its own that CI also runs.
-LONG_TESTS := slow or load or container or workflow
+LONG_TESTS := slow or load or container or workflow or datasets
 
 ## test: set up, lint, and run every test but the minutes-long ones (budget: 6 minutes on 2 cores)
 .PHONY: test
@@ -65,6 +65,11 @@ test: install lint monitoring-tools
 .PHONY: test-workflows
 test-workflows: install
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -m workflow
+
+## test-datasets: the dataset registry end to end: a registry and a consumer, real Git, DVC and S3 (moto)
+.PHONY: test-datasets
+test-datasets: install
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -m datasets
 
 ## test-load: the serving load tests (10,000 requests from 32 clients; the shadow and the canary under load)
 .PHONY: test-load

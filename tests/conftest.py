@@ -20,9 +20,15 @@ TESTS = REPO_ROOT / "tests"
 # The folders of minutes-long tests, and the marker each gives all of its tests: its own make target selects
 # that marker and `make test` leaves it out (LONG_TESTS in the Makefile). tests/unit/test_markers.py keeps
 # the Makefile and the modules in step with this.
-LONG_FOLDERS = {"workflows": "workflow", "template": "slow", "load": "load", "container": "container"}
+LONG_FOLDERS = {
+    "workflows": "workflow",
+    "template": "slow",
+    "load": "load",
+    "container": "container",
+    "datasets": "datasets",
+}
 # The folders whose tests run real DVC and Git in temporary repositories: marked `integration`.
-INTEGRATION_FOLDERS = ("integration", "workflows", "template")
+INTEGRATION_FOLDERS = ("integration", "workflows", "template", "datasets")
 # The package, and the command it installs (a new project renames both).
 PACKAGE = "lockstep"
 VENV_BIN = Path(sys.executable).parent

@@ -95,6 +95,17 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
         frame.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
 
 
+def file_md5(path: Path) -> str | None:
+    """The md5 of a file's bytes, as DVC records it; None if the file is absent."""
+    if not path.is_file():
+        return None
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def file_sha256(path: Path) -> str:
     """The SHA-256 of a file's bytes."""
     digest = hashlib.sha256()

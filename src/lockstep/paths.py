@@ -15,6 +15,8 @@ LOCK_FILE = PROJ_ROOT / "dvc.lock"
 
 DATA_DIR = PROJ_ROOT / "data"
 SOURCE_DIR = DATA_DIR / "source"
+# The datasheets of the datasets this project publishes or uses (`data publish`, `data use`), one per name.
+DATASHEETS_DIR = DATA_DIR / "datasheets"
 RAW_DATASET = DATA_DIR / "raw" / "dataset.parquet"
 PREPARED_DIR = DATA_DIR / "prepared"
 TRAIN_SET = PREPARED_DIR / "train.parquet"

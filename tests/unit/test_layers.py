@@ -13,9 +13,10 @@ LAYERS = [
     {"modeling"},
     {"evaluation"},
     {"registry"},
-    {"review"},
-    # Under serving: the server measures its live window with the monitor's own counts and distances.
+    # Under serving: the server measures its live window with the monitor's own counts and distances;
+    # under review: a data update's report measures the drift between versions with them.
     {"monitoring"},
+    {"review"},
     {"serving"},
     {"rollout"},
     {"cli", "__main__"},

@@ -52,8 +52,9 @@ class RolloutMode(StrEnum):
 
 
 class Stage(StrEnum):
-    """The GTO stages a model version moves through (`.gto` lists them)."""
+    """The GTO stages a model version moves through (`.gto` lists them); a dataset's are DEV and PROD."""
 
+    DEV = "dev"
     STAGING = "staging"
     SHADOW = "shadow"
     CANARY = "canary"

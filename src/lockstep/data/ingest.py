@@ -14,6 +14,7 @@ from .. import paths
 from ..config import IngestConfig
 from ..errors import PipelineError
 from .infer import declare_text
+from .pins import check_pinned_bytes
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +169,8 @@ def load_raw_data(cfg: IngestConfig) -> pd.DataFrame:
         raise PipelineError(
             f"{path}: data files must live under {paths.SOURCE_DIR}/ so DVC sees when they change; move it there"
         )
-    log.info("reading %s", path)
+    pin = check_pinned_bytes(path)  # a corrupted copy of a published version stops here
+    log.info("reading %s%s", path, f" ({pin.label} from {pin.repo})" if pin else "")
     frame = read_source_file(path)
     if cfg.n_rows:
         frame = frame.head(cfg.n_rows)

@@ -123,6 +123,7 @@ def run_evaluate(cfg: Params) -> Evaluation:
     """Evaluate stage: load the model and test set, evaluate, write every output."""
     from ..contract.model_contract import read_contract
     from ..contract.trust import model_libraries
+    from ..data.pins import read_pin
     from ..io import write_json, write_parquet
     from ..modeling.persistence import load_model
     from ..modeling.train import load_features
@@ -138,6 +139,7 @@ def run_evaluate(cfg: Params) -> Evaluation:
         evaluation.metrics,
         {"train": paths.TRAIN_SET, "test": paths.TEST_SET},
         cfg.data.dataset_name,
+        read_pin(Path(cfg.data.ingest.path)) if cfg.data.ingest.path else None,
     )
     reference = fit_monitoring_reference(pd.read_parquet(paths.TRAIN_SET), evaluation.predictions, contract)
     if reference.estimate.refusal is not None:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import platform
+from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from .. import __version__, numerics
 from ..contract.features import FeatureSpec
+from ..data.pins import Pin
 from ..io import file_sha256
 
 LIBRARIES = ("scikit-learn", "pandas", "numpy", "skops", "dvc", "pandera")
@@ -48,8 +50,9 @@ def build_model_card(
     metrics: dict[str, float],
     data_files: dict[str, Path],
     dataset_name: str,
+    pin: Pin | None = None,
 ) -> dict[str, Any]:
-    """The model card as a JSON-ready dict."""
+    """The model card as a JSON-ready dict; `pin`: the published dataset version it learned from, if any."""
     estimator = model.named_steps["model"]
     return {
         "model": {
@@ -63,6 +66,7 @@ def build_model_card(
         "features": {"numeric": features.numeric, "categorical": features.categorical},
         "data": {
             "dataset": dataset_name,
+            **({"published": asdict(pin)} if pin is not None else {}),
             "files": {
                 name: {"path": path.as_posix(), "sha256": file_sha256(path)} for name, path in data_files.items()
             },

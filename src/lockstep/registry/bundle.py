@@ -19,9 +19,9 @@ from typing import Any
 
 from .. import PACKAGE, paths
 from ..errors import PipelineError
-from ..io import atomic_dir, file_sha256, read_json, write_json
+from ..io import atomic_dir, file_md5, file_sha256, read_json, write_json
 from . import tags
-from .lockfile import file_md5, locked_md5
+from .lockfile import locked_md5
 from .store import MODEL_FILES, REFERENCE
 
 MLSERVER_SETTINGS = "model-settings.json"

@@ -8,7 +8,6 @@ and the Git-tracked outputs (metrics/) in the work tree must equal the commit's.
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -42,17 +41,6 @@ def locked_md5(path: Path, rev: str | None = None, repo: str | Path = ".") -> st
             if out.get("path") == path.as_posix():
                 return out.get("md5")
     return None
-
-
-def file_md5(path: Path) -> str | None:
-    """The md5 of a file's bytes, as DVC records it; None if the file is absent."""
-    if not path.is_file():
-        return None
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def uncommitted_results() -> list[str]:

@@ -147,7 +147,8 @@ def _read_file(path: Path) -> bytes:
 
 def _load_files(read: Callable[[Path], bytes], commit: str | None, repo: Path, version: str) -> ModelVersion:
     """Read the model files with `read`, check each against the dvc.lock of `commit` (None: the work tree's), load."""
-    from .lockfile import file_md5, locked_md5
+    from ..io import file_md5
+    from .lockfile import locked_md5
 
     with tempfile.TemporaryDirectory(prefix=f"{PACKAGE}-model-") as scratch:
         folder = Path(scratch)

@@ -24,7 +24,8 @@ FIRST_VERSION = "v0.1.0"
 log = logging.getLogger(__name__)
 
 
-def _versions(repo: str, artifact: str) -> list[dict[str, Any]]:
+def versions_of(repo: str, artifact: str) -> list[dict[str, Any]]:
+    """GTO's record of every version of `artifact` (none when no tag names it yet)."""
     import gto.api
     from gto.exceptions import ArtifactNotFound
 
@@ -39,15 +40,15 @@ def version_at(repo: str, rev: str, artifact: str = ARTIFACT) -> str | None:
     from scmrepo.git import Git
 
     commit = Git(repo).resolve_rev(rev)
-    found = [v["version"] for v in _versions(repo, artifact) if v["commit_hexsha"] == commit]
+    found = [v["version"] for v in versions_of(repo, artifact) if v["commit_hexsha"] == commit]
     return found[-1] if found else None
 
 
 def version_commit(repo: str, version: str, artifact: str = ARTIFACT) -> str:
     """The commit that `version` of `artifact` was registered on."""
-    found = [v["commit_hexsha"] for v in _versions(repo, artifact) if v["version"] == version]
+    found = [v["commit_hexsha"] for v in versions_of(repo, artifact) if v["version"] == version]
     if not found:
-        known = ", ".join(sorted(v["version"] for v in _versions(repo, artifact))) or "none"
+        known = ", ".join(sorted(v["version"] for v in versions_of(repo, artifact))) or "none"
         raise PipelineError(f"{artifact} has no version {version}; registered: {known}")
     return found[0]
 
@@ -67,13 +68,13 @@ def register(repo: str = ".", rev: str = "HEAD", artifact: str = ARTIFACT) -> tu
     model_md5 = locked_md5(paths.MODEL_FILE, rev, repo)
     if model_md5 is None:
         raise PipelineError(f"dvc.lock at {rev} records no {paths.MODEL_FILE}: reproduce and commit it first")
-    versions = _versions(repo, artifact)
+    versions = versions_of(repo, artifact)
     latest = _latest(versions)
     if latest and locked_md5(paths.MODEL_FILE, latest["commit_hexsha"], repo) == model_md5:
         log.info("%s at %s has the bytes of %s (md5 %s): no new version", artifact, rev, latest["version"], model_md5)
         return latest["version"], False
     first = not versions
-    with _gto_errors():
+    with gto_errors():
         tag = gto.api.register(repo, artifact, rev, version=FIRST_VERSION if first else None, bump_minor=not first)
     return tag.version, True
 
@@ -90,13 +91,13 @@ def assign(repo: str, version: str, stage: str, artifact: str = ARTIFACT, messag
     """Put `version` of `artifact` in `stage` (the tag's message says why); False if it was there already."""
     import gto.api
 
-    known = {v["version"] for v in _versions(repo, artifact)}
+    known = {v["version"] for v in versions_of(repo, artifact)}
     if version not in known:
         raise PipelineError(f"{artifact} has no version {version}; registered: {', '.join(sorted(known)) or 'none'}")
     if stage_version(repo, stage, artifact) == version:
         log.info("%s %s is already in %s", artifact, version, stage)
         return False
-    with _gto_errors():
+    with gto_errors():
         gto.api.assign(repo, artifact, stage, version=version, message=message)
     return True
 
@@ -107,12 +108,12 @@ def unassign(repo: str, version: str, stage: str, message: str, artifact: str = 
 
     if stage_version(repo, stage, artifact) != version:
         raise PipelineError(f"{artifact} {version} is not in stage {stage!r}: nothing to unassign")
-    with _gto_errors():
+    with gto_errors():
         gto.api.unassign(repo, artifact, version=version, stage=stage, message=message)
 
 
 @contextlib.contextmanager
-def _gto_errors() -> Iterator[None]:
+def gto_errors() -> Iterator[None]:
     """GTO's refusals (a bad stage name, a dirty version) as one-line errors."""
     from gto.exceptions import GTOException
 

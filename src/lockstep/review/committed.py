@@ -20,6 +20,7 @@ from ..evaluation.metrics import METRICS
 from ..registry import lockfile
 from ..registry.revision import git_bytes
 from .compare import Comparison, Side, compare_sides, gate_config, read_revision, read_workspace, task_of
+from .datasets import dataset_section
 from .gate import Verdict
 
 NOT_REPRODUCED = (
@@ -33,7 +34,7 @@ def review(base_rev: str, reproduced: bool = True) -> Comparison:
     base = read_revision(base_rev)
     if not reproduced:
         return not_reproduced(base)
-    comparison = compare_sides(base, read_workspace())
+    comparison = replace(compare_sides(base, read_workspace()), datasets=dataset_section(base_rev))
     committed = git_bytes(paths.EVAL_METRICS, "HEAD")
     return hold_to_commit(comparison, lockfile.uncommitted_results(), json.loads(committed) if committed else None)
 

@@ -25,6 +25,7 @@ from ..errors import PipelineError
 from ..evaluation.evaluate import PLOT_STYLES
 from ..evaluation.metrics import LOWER_IS_BETTER, METRICS, Scored, metric_for
 from ..evaluation.slices import SLICE_METRICS
+from ..io import file_md5
 from ..registry import lockfile
 from ..registry.revision import Revision, resolve_commit
 from .bootstrap import Interval, paired_bootstrap
@@ -57,6 +58,8 @@ class Comparison:
     task: str | None
     verdict: Verdict
     interval_note: str
+    # The report's Datasets section (review/datasets.py): the published dataset versions this revision moved.
+    datasets: list[str] = field(default_factory=list)
 
 
 def _parse(raw: bytes | None, loader: Any) -> Any:
@@ -92,7 +95,7 @@ def read_workspace(label: str = "this revision") -> Side:
     def read(path: Path) -> bytes | None:
         return path.read_bytes() if path.is_file() else None
 
-    return _read_side(label, read, read, lockfile.file_md5(paths.MODEL_FILE))
+    return _read_side(label, read, read, file_md5(paths.MODEL_FILE))
 
 
 def read_revision(rev: str) -> Side:

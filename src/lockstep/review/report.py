@@ -89,6 +89,7 @@ def render_markdown(comparison: Comparison, images: list[str]) -> str:
         lines.append(f"- No confidence interval: {comparison.interval_note}")
     lines += ["", "### Metrics", "", *metrics_table(base.metrics, new.metrics, labels, verdict.metric)]
     lines += ["", "### Data", "", *metrics_table(base.data, new.data, labels, "")]
+    lines += comparison.datasets
     lines += ["", "### Changed params", ""]
     changes = changed_params(base, new)
     if changes:

@@ -1,0 +1,191 @@
+"""The dataset registry end to end: a registry project publishes, a consumer uses, updates and reproduces offline.
+
+Two real Git repositories with bare origins, real DVC, and the moto S3 server with a bucket for each.
+The registry keeps its S3 endpoint in `.dvc/config.local` (out of Git), as a team with its own
+settings would: that is DVC's #8544, and `--source-remote-config` is the one-line fix this tool names.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.conftest import PACKAGE, Project, copy_project, tool_env
+from tests.s3 import CREDENTIALS, s3_client
+
+REGISTRY_BUCKET, CONSUMER_BUCKET = "registry-data", "consumer-data"
+DATA = "data/source/loans.csv"
+ENV = tool_env(**CREDENTIALS)
+
+
+@dataclass
+class World:
+    """The registry and the consumer after `data use`, reproduced and pushed; the S3 endpoint."""
+
+    registry: Project
+    consumer: Project
+    endpoint: str
+
+    @property
+    def source_config(self) -> list[str]:
+        return ["--source-remote-config", f"endpointurl={self.endpoint}"]
+
+
+def command(project: Project, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return project.run(PACKAGE, *args, check=check, env=ENV)
+
+
+def use_bucket(project: Project, bucket: str, endpoint: str) -> None:
+    """Make `bucket` the project's default remote, its endpoint kept out of Git (.dvc/config.local)."""
+    project.run("dvc", "remote", "add", "--force", "--default", "s3", f"s3://{bucket}/store", env=ENV)
+    project.run("dvc", "remote", "modify", "--local", "s3", "endpointurl", endpoint, env=ENV)
+
+
+def loans(rows: int, seed: int = 7) -> pd.DataFrame:
+    from lockstep.data.synthetic import generate_credit_data
+
+    return generate_credit_data(rows, seed)
+
+
+def publish_csv(registry: Project, frame: pd.DataFrame, message: str, *publish_args: str) -> None:
+    frame.to_csv(registry.root / DATA, index=False)
+    registry.run("dvc", "add", "-q", DATA, env=ENV)
+    registry.run("git", "add", f"{DATA}.dvc", "data/source/.gitignore")
+    registry.run("git", "commit", "-q", "-m", message)
+    command(registry, "data", "publish", "loans", "--path", DATA, "--push", *publish_args)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str) -> World:
+    client = s3_client(s3_endpoint)
+    for bucket in (REGISTRY_BUCKET, CONSUMER_BUCKET):
+        client.create_bucket(Bucket=bucket)
+    registry = copy_project(tmp_path_factory.mktemp("registry"))
+    use_bucket(registry, REGISTRY_BUCKET, s3_endpoint)
+    registry.commit_all("Keep the data in S3")
+    publish_csv(registry, loans(3000), "Loans, first cut", "--version", "1.0.0", "--stage", "prod", "--license", "CC0")
+
+    consumer = copy_project(tmp_path_factory.mktemp("consumer"))
+    use_bucket(consumer, CONSUMER_BUCKET, s3_endpoint)
+    world = World(registry, consumer, s3_endpoint)
+    command(consumer, "data", "use", str(registry.origin), "loans@prod", *world.source_config)
+    consumer.run("dvc", "repro", env=ENV)
+    consumer.commit_all("Train on loans v1.0.0")
+    consumer.run("dvc", "push", env=ENV)
+    consumer.run("git", "push", "-q", "origin", "main")
+    return world
+
+
+def test_use_pins_the_version_and_the_model_card_names_it(world: World) -> None:
+    consumer = world.consumer
+    pin = yaml.safe_load(consumer.read("data/source/loans.csv.dvc"))["meta"]["dataset"]
+    assert pin["version"] == "v1.0.0"
+    assert pin["repo"] == str(world.registry.origin)
+    assert "- data: loans" in consumer.read("conf/config.yaml")
+    assert yaml.safe_load(consumer.read("params.yaml"))["data"]["ingest"]["path"] == DATA
+    card = json.loads(consumer.read("models/model_card.json"))
+    assert card["data"]["published"]["version"] == "v1.0.0"
+    sheet = json.loads(consumer.read("data/datasheets/loans.json"))
+    assert sheet["rows"] == 3000
+    assert sheet["license"] == "CC0"
+    assert sheet["source"]["command"] == f"dvc add {DATA}"
+    listed = command(consumer, "data", "list", str(world.registry.origin)).stdout
+    assert "loans" in listed
+    assert "v1.0.0" in listed
+    assert "prod" in listed
+
+
+def test_a_missing_version_or_name_gets_one_line(world: World) -> None:
+    origin = str(world.registry.origin)
+    cases = {
+        ("loans@9.9.9", *world.source_config): "has no version or stage '9.9.9'",
+        ("nosuch@1.0.0", *world.source_config): "publishes no dataset 'nosuch'",
+    }
+    for args, expected in cases.items():
+        failed = command(world.consumer, "data", "use", origin, *args, check=False)
+        assert failed.returncode == 2, failed.stdout
+        errors = [line for line in failed.stdout.splitlines() if "error:" in line]
+        assert len(errors) == 1, failed.stdout
+        assert expected in errors[0], failed.stdout
+    assert world.consumer.git_status() == ""
+
+
+def test_an_update_is_a_reviewed_diff_and_reproduces_with_the_registry_offline(world: World, tmp_path: Path) -> None:
+    registry, consumer = world.registry, world.consumer
+    publish_csv(registry, loans(3500), "Loans: 500 more")  # the same 3,000 rows first, then 500 new ones
+    consumer.run("git", "checkout", "-q", "-b", "data-update")
+    # DVC's #8544: the registry's endpoint lives in its config.local, which a fetch cannot see.
+    unset = command(consumer, "data", "update", "loans", check=False)
+    assert unset.returncode == 2, unset.stdout
+    assert "pass them with --source-remote-config" in unset.stdout, unset.stdout
+    assert consumer.git_status() == ""
+    command(consumer, "data", "update", "loans", *world.source_config)
+    consumer.run("dvc", "repro", env=ENV)
+    consumer.commit_all("Update loans to v1.1.0")
+    command(consumer, "report", "--base", "main", "--out", "reports")
+    report = consumer.read("reports/report.md")
+    assert "v1.0.0 → **v1.1.0**" in report, report
+    assert "3,000 → 3,500: 500 added, 0 removed, 3,000 kept (matched by loan_id)" in report, report
+
+    # A version that drops a column breaks the contract: refused, one line per difference, until accepted.
+    publish_csv(registry, loans(3500).drop(columns=["loan_purpose"]), "Loans without a purpose")
+    refused = command(consumer, "data", "update", "loans", *world.source_config, check=False)
+    assert refused.returncode == 2, refused.stdout
+    assert "column 'loan_purpose' is gone" in refused.stdout, refused.stdout
+    assert "--accept-schema-change" in refused.stdout
+    assert consumer.git_status() == ""
+    command(consumer, "data", "update", "loans", "--accept-schema-change", *world.source_config)
+    consumer.run("dvc", "repro", env=ENV)
+    consumer.commit_all("Update loans to v1.2.0, without loan_purpose")
+    consumer.run("dvc", "push", env=ENV)
+    consumer.run("git", "push", "-q", "origin", "data-update")
+    command(consumer, "report", "--base", "main", "--out", "reports")
+    assert "schema: column 'loan_purpose' is gone" in consumer.read("reports/report.md")
+    locked = consumer.read("dvc.lock")
+
+    # The registry goes away: its origin and its bucket.
+    shutil.move(registry.origin, tmp_path / "gone.git")
+    client = s3_client(world.endpoint)
+    for listed in client.list_objects_v2(Bucket=REGISTRY_BUCKET).get("Contents", []):
+        client.delete_object(Bucket=REGISTRY_BUCKET, Key=listed["Key"])
+    client.delete_bucket(Bucket=REGISTRY_BUCKET)
+
+    fresh = clone(consumer, tmp_path / "fresh", world.endpoint)
+    fresh.run("dvc", "pull", env=ENV)
+    fresh.run("dvc", "repro", "--force", env=ENV)  # every stage runs again, from the pinned bytes alone
+    assert fresh.read("dvc.lock") == locked
+    assert fresh.git_status() == ""
+    verified = command(fresh, "data", "verify").stdout
+    assert "unreachable, so not re-checked" in verified
+
+    # A tampered byte in the consumer's own remote. DVC trusts the remote (its `verify` is off), so
+    # `dvc pull` takes it; `data verify` and ingest, whenever it runs, stop with one line.
+    md5 = yaml.safe_load(fresh.read(f"{DATA}.dvc"))["outs"][0]["md5"]
+    key = f"store/files/md5/{md5[:2]}/{md5[2:]}"
+    body = client.get_object(Bucket=CONSUMER_BUCKET, Key=key)["Body"].read()
+    client.put_object(Bucket=CONSUMER_BUCKET, Key=key, Body=body.replace(b"salaried", b"Salaried", 1))
+    tampered = clone(consumer, tmp_path / "tampered", world.endpoint)
+    tampered.run("dvc", "pull", env=ENV, check=False)
+    checked = command(tampered, "data", "verify", check=False)
+    assert checked.returncode == 2, checked.stdout
+    assert checked.stdout.count("the copy is corrupted") == 1, checked.stdout
+    stopped = tampered.run("dvc", "repro", "--force", "--single-item", "ingest", env=ENV, check=False)
+    assert stopped.returncode != 0, stopped.stdout
+    assert "the copy is corrupted" in stopped.stdout, stopped.stdout
+    assert tampered.git_status() == ""  # nothing recorded in dvc.lock
+
+
+def clone(project: Project, destination: Path, endpoint: str) -> Project:
+    """A fresh clone of the project's pushed branch, with the consumer bucket's endpoint set locally."""
+    branch = project.run("git", "branch", "--show-current").stdout.strip()
+    subprocess.run(["git", "clone", "-q", "-b", branch, str(project.origin), str(destination)], check=True, env=ENV)
+    cloned = Project(destination, project.origin)
+    cloned.run("dvc", "remote", "modify", "--local", "s3", "endpointurl", endpoint, env=ENV)
+    return cloned
