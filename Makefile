@@ -41,9 +41,20 @@ $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 .PHONY: install
 install: $(VENV)/.synced
 
+# A project created with Copier's `start_dataset` answer ("REPO NAME@VERSION") pins that published dataset on its
+# first `make repro` (`lockstep data use`), then trains on it; once pinned, this does nothing. START_DATASET_ARGS
+# passes the registry's remote settings it keeps out of Git (--source-remote-config endpointurl=...).
+START_DATASET := $(shell sed -n "s/^start_dataset: *['\"]\{0,1\}\([^'\"]*\)['\"]\{0,1\} *$$/\1/p" .copier-answers.yml 2>/dev/null)
+START_DATASET_NAME := $(firstword $(subst @, ,$(word 2,$(START_DATASET))))
+START_DATASET_ARGS ?=
+
 ## repro: set up, then run the whole DVC pipeline (only stages whose inputs changed)
 .PHONY: repro
 repro: install
+ifneq ($(START_DATASET),)
+	@ls data/source/$(START_DATASET_NAME).*.dvc >/dev/null 2>&1 || \
+	  $(BIN)/lockstep data use $(START_DATASET) $(START_DATASET_ARGS)
+endif
 	$(BIN)/dvc repro
 	@echo
 	@echo "Metrics: metrics/metrics.json (dvc metrics show)  Plots: metrics/plots/ (dvc plots show)"

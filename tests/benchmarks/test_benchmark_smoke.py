@@ -21,6 +21,7 @@ from tests.conftest import REPO_ROOT
 
 BENCHMARKS = REPO_ROOT / "benchmarks"
 SMOKED = (
+    "datasets",
     "monitor",
     "monitor_command",
     "monitor_estimate",

@@ -17,8 +17,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import PACKAGE, Project, copy_project, tool_env
+from tests.conftest import PACKAGE, REPO_ROOT, VENV_BIN, Project, copy_project, fresh_shell_env, tool_env
 from tests.s3 import CREDENTIALS, s3_client
+from tests.shared import link_environment
 
 REGISTRY_BUCKET, CONSUMER_BUCKET = "registry-data", "consumer-data"
 DATA = "data/source/loans.csv"
@@ -117,6 +118,42 @@ def test_a_missing_version_or_name_gets_one_line(world: World) -> None:
     assert world.consumer.git_status() == ""
 
 
+def test_a_project_made_with_copier_starts_as_a_consumer(world: World, tmp_path: Path) -> None:
+    # Before the update test below, which takes the registry away.
+    template = copy_project(tmp_path / "template")
+    root = tmp_path / "new-project"
+    answer = f"start_dataset={world.registry.origin} loans@1.0.0"
+    made = subprocess.run(
+        [
+            str(VENV_BIN / "copier"),
+            "copy",
+            "--trust",
+            "--defaults",
+            "--quiet",
+            "--data",
+            answer,
+            str(template.root),
+            str(root),
+        ],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    new = Project(root, root)
+    new.run("git", "init", "-q", "-b", "main")
+    new.commit_all("Create a consumer from the template")
+    assert link_environment(REPO_ROOT, root)
+    settings = f"START_DATASET_ARGS=--source-remote-config endpointurl={world.endpoint}"
+    new.run("make", "repro", settings, env=fresh_shell_env() | CREDENTIALS)
+    card = json.loads(new.read("models/model_card.json"))
+    assert card["data"]["published"]["version"] == "v1.0.0"
+    assert "?? data/source/loans.csv.dvc" in new.git_status()  # pinned, for the user to commit
+    again = new.run("make", "repro", settings, env=fresh_shell_env() | CREDENTIALS).stdout
+    assert "data use" not in again  # pinned once
+
+
 def test_an_update_is_a_reviewed_diff_and_reproduces_with_the_registry_offline(world: World, tmp_path: Path) -> None:
     registry, consumer = world.registry, world.consumer
     publish_csv(registry, loans(3500), "Loans: 500 more")  # the same 3,000 rows first, then 500 new ones
@@ -133,6 +170,9 @@ def test_an_update_is_a_reviewed_diff_and_reproduces_with_the_registry_offline(w
     report = consumer.read("reports/report.md")
     assert "v1.0.0 → **v1.1.0**" in report, report
     assert "3,000 → 3,500: 500 added, 0 removed, 3,000 kept (matched by loan_id)" in report, report
+    # The gate compares the two models on the new test set, not each on its own.
+    assert "the base model was scored again on this revision's 700 test rows" in report, report
+    assert "paired bootstrap, 1000 resamples of 700 test rows" in report, report
 
     # A version that drops a column breaks the contract: refused, one line per difference, until accepted.
     publish_csv(registry, loans(3500).drop(columns=["loan_purpose"]), "Loans without a purpose")
@@ -147,7 +187,9 @@ def test_an_update_is_a_reviewed_diff_and_reproduces_with_the_registry_offline(w
     consumer.run("dvc", "push", env=ENV)
     consumer.run("git", "push", "-q", "origin", "data-update")
     command(consumer, "report", "--base", "main", "--out", "reports")
-    assert "schema: column 'loan_purpose' is gone" in consumer.read("reports/report.md")
+    report = consumer.read("reports/report.md")
+    assert "schema: column 'loan_purpose' is gone" in report, report
+    assert "the base model cannot score the new one" in report, report
     locked = consumer.read("dvc.lock")
 
     # The registry goes away: its origin and its bucket.

@@ -216,6 +216,10 @@ def test_any_valid_package_name_gives_a_lint_clean_project(
         ("package_name=json", 'package_name "json" is taken'),
         ("description=C:\\data", "description must be one line without double quotes or backslashes"),
         ("s3_remote_url=https://bucket/x", 's3_remote_url "https://bucket/x" is not an S3 URL: use s3://bucket/prefix'),
+        (
+            "start_dataset=credit-loans@1.0.0",
+            'start_dataset "credit-loans@1.0.0" is not a registry URL and NAME@VERSION',
+        ),
     ],
 )
 def test_a_bad_answer_is_refused_with_its_reason(template: Project, tmp_path: Path, answer: str, message: str) -> None:

@@ -99,6 +99,14 @@ def load_version(ref: str, repo: Path = paths.PROJ_ROOT) -> ModelVersion:
         return _load_files(_revision_reader(revision, version), commit, repo, version)
 
 
+def load_at_commit(commit: str, label: str, repo: Path = paths.PROJ_ROOT) -> ModelVersion:
+    """Load the model committed at `commit` (a base branch's, say), verified against that commit's dvc.lock."""
+    from .revision import Revision
+
+    with Revision(commit, repo) as revision:
+        return _load_files(_revision_reader(revision, label), commit, repo, label)
+
+
 def resolve_stage(stage: str, repo: Path = paths.PROJ_ROOT) -> str:
     """The version in `stage`: EmptyStageError if it holds none, PipelineError if there is no registry to ask."""
     from gto.exceptions import GTOException

@@ -18,10 +18,11 @@ from .. import paths
 from ..config import resolve_metric
 from ..evaluation.metrics import METRICS
 from ..registry import lockfile
-from ..registry.revision import git_bytes
+from ..registry.revision import git_bytes, resolve_commit
 from .compare import Comparison, Side, compare_sides, gate_config, read_revision, read_workspace, task_of
 from .datasets import dataset_section
 from .gate import Verdict
+from .rescore import on_this_test_set
 
 NOT_REPRODUCED = (
     "the pipeline did not reproduce (see the reproduce step's log), so nothing this revision holds was checked: "
@@ -34,7 +35,10 @@ def review(base_rev: str, reproduced: bool = True) -> Comparison:
     base = read_revision(base_rev)
     if not reproduced:
         return not_reproduced(base)
-    comparison = replace(compare_sides(base, read_workspace()), datasets=dataset_section(base_rev))
+    new = read_workspace()
+    base, test_set_note = on_this_test_set(base, new, resolve_commit(base_rev))
+    comparison = compare_sides(base, new)
+    comparison = replace(comparison, datasets=dataset_section(base_rev), test_set_note=test_set_note)
     committed = git_bytes(paths.EVAL_METRICS, "HEAD")
     return hold_to_commit(comparison, lockfile.uncommitted_results(), json.loads(committed) if committed else None)
 

@@ -60,6 +60,8 @@ class Comparison:
     interval_note: str
     # The report's Datasets section (review/datasets.py): the published dataset versions this revision moved.
     datasets: list[str] = field(default_factory=list)
+    # When the base was tested on other rows: whether it was scored again on this revision's (review/rescore.py).
+    test_set_note: str = ""
 
 
 def _parse(raw: bytes | None, loader: Any) -> Any:

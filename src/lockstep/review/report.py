@@ -72,6 +72,8 @@ def render_markdown(comparison: Comparison, images: list[str]) -> str:
         "",
     ]
     lines += ["### Gate", ""] + [f"- {reason}" for reason in verdict.reasons]
+    if comparison.test_set_note:
+        lines.append(f"- {comparison.test_set_note[0].upper()}{comparison.test_set_note[1:]}")
     ignored = ignored_gate_changes(base, new)
     if ignored:
         settings = ", ".join(f"`{key}` ({_value(old)} → {_value(value)})" for key, old, value in ignored)
