@@ -157,12 +157,19 @@ def test_a_project_made_with_copier_starts_as_a_consumer(world: World, tmp_path:
 def test_an_update_is_a_reviewed_diff_and_reproduces_with_the_registry_offline(world: World, tmp_path: Path) -> None:
     registry, consumer = world.registry, world.consumer
     publish_csv(registry, loans(3500), "Loans: 500 more")  # the same 3,000 rows first, then 500 new ones
+    # A new version does not move the pin: `dvc repro` reproduces what is committed (an import's is the same).
+    assert "Data and pipelines are up to date." in consumer.run("dvc", "status", env=ENV).stdout
     consumer.run("git", "checkout", "-q", "-b", "data-update")
     # DVC's #8544: the registry's endpoint lives in its config.local, which a fetch cannot see.
     unset = command(consumer, "data", "update", "loans", check=False)
     assert unset.returncode == 2, unset.stdout
     assert "pass them with --source-remote-config" in unset.stdout, unset.stdout
     assert consumer.git_status() == ""
+    # What a crash during an update can leave: the new bytes, the old pin. Ingest refuses it; running again finishes.
+    shutil.copy(registry.root / DATA, consumer.root / DATA)
+    stopped = consumer.run("dvc", "repro", "--force", "--single-item", "ingest", env=ENV, check=False)
+    assert stopped.returncode != 0, stopped.stdout
+    assert "or an update was interrupted" in stopped.stdout, stopped.stdout
     command(consumer, "data", "update", "loans", *world.source_config)
     consumer.run("dvc", "repro", env=ENV)
     consumer.commit_all("Update loans to v1.1.0")
@@ -206,6 +213,12 @@ def test_an_update_is_a_reviewed_diff_and_reproduces_with_the_registry_offline(w
     assert fresh.git_status() == ""
     verified = command(fresh, "data", "verify").stdout
     assert "unreachable, so not re-checked" in verified
+
+    # A chain: the consumer publishes what it uses, and a third project takes it with the first registry gone.
+    command(fresh, "data", "publish", "loans", "--path", DATA, "--version", "1.0.0", "--push")
+    third = copy_project(tmp_path / "third")
+    command(third, "data", "use", str(consumer.origin), "loans@1.0.0", *world.source_config)
+    assert third.read(DATA) == fresh.read(DATA)
 
     # A tampered byte in the consumer's own remote. DVC trusts the remote (its `verify` is off), so
     # `dvc pull` takes it; `data verify` and ingest, whenever it runs, stop with one line.

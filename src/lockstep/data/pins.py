@@ -92,8 +92,8 @@ def check_pinned_bytes(data_file: Path) -> Pin | None:
     actual = file_md5(data_file)
     if actual != pin.md5:
         raise PipelineError(
-            f"{data_file}: its bytes (md5 {actual}) are not {pin.label}'s ({pin.md5}): the copy is corrupted; "
-            f"restore it with `dvc pull --force {dvc_file(data_file)}` from a good remote, "
-            f"or `{PACKAGE} data update {pin.name}`"
+            f"{data_file}: its bytes (md5 {actual}) are not {pin.label}'s ({pin.md5}): the copy is corrupted, "
+            f"or an update was interrupted; restore it with `dvc pull --force {dvc_file(data_file)}` "
+            f"from a good remote, or run `{PACKAGE} data update {pin.name}` (again)"
         )
     return pin

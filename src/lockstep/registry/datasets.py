@@ -37,6 +37,10 @@ FIRST_VERSION = "v1.0.0"
 BUMPS = ("major", "minor", "patch")
 
 
+class UnreachableRegistryError(PipelineError):
+    """The registry's Git URL did not answer (offline, moved, or no access)."""
+
+
 def datasheet_path(name: str) -> Path:
     """Where the datasheet of dataset `name` is kept, in the registry and in a consumer alike."""
     return paths.DATASHEETS_DIR / f"{name}.json"
@@ -277,5 +281,7 @@ def open_source(url: str) -> Iterator[Source]:
         done = subprocess.run(["git", "clone", "-q", "--bare", url, str(clone)], capture_output=True, text=True)
         if done.returncode != 0:
             reason = (done.stderr.strip().splitlines() or ["no answer"])[-1]
-            raise PipelineError(f"cannot reach the registry {url} ({reason}): check the URL and your access to it")
+            raise UnreachableRegistryError(
+                f"cannot reach the registry {url} ({reason}): check the URL and your access to it"
+            )
         yield Source(url, clone)
