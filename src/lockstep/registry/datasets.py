@@ -136,6 +136,7 @@ def publish(
         "positive_class": data_cfg.positive_class if data_cfg and data_cfg.target in columns else None,
     }
     require_rules_met(frame, contract_rules(params, columns))
+    push_data(data_path)  # first: a version whose bytes the remote lacks must never be tagged
     identity = {"name": name, "version": publishing, "path": data_path.as_posix(), "md5": md5}
     identity["size"] = data_path.stat().st_size
     sheet = build_datasheet(frame, contract_rules(params, columns), identity, provenance)
@@ -147,7 +148,6 @@ def publish(
 
     with gto_errors():
         gto.api.register(".", name, "HEAD", version=publishing, message=f"{name} {publishing}: {len(frame):,} rows")
-    push_data(data_path)
     return sheet
 
 

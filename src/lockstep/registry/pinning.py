@@ -53,7 +53,9 @@ def fetch_version(source: Source, sheet: dict[str, Any], commit: str, out: Path,
     from dvc.repo.get import get
 
     try:
-        get(source.url, sheet["path"], out=str(out), rev=commit, remote_config=remote_config or None)
+        # From the bare clone already made: DVC reads the registry's remote settings at `commit` from it, and
+        # the registry's Git is not fetched a second time.
+        get(str(source.clone), sheet["path"], out=str(out), rev=commit, remote_config=remote_config or None)
     except Exception as exc:  # the registry's remote unreachable, or settings it keeps outside Git: one line
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise PipelineError(
@@ -79,6 +81,11 @@ def bring(
         commit = version["commit_hexsha"]
         sheet = source.datasheet(name, commit)
         data_file = data_file_of(name, sheet)
+        if first_use and not sheet.get("target"):
+            raise PipelineError(
+                f"the datasheet of {name} {sheet['version']} names no target column: "
+                "publish it from a project whose data.target it has"
+            )
         before = read_pin(data_file)
         if before is not None and before.commit == commit:
             return Moved(before, before, [], data_file)
@@ -117,15 +124,10 @@ def track(data_file: Path, pin: Pin) -> None:
 def write_data_config(name: str, sheet: dict[str, Any], data_file: Path) -> None:
     """Write `conf/data/NAME.yaml` from the datasheet, select it in conf/config.yaml, and recompose params.yaml."""
     current = load_params().data
-    target = sheet.get("target")
-    if not target:
-        raise PipelineError(
-            f"the datasheet of {name} names no target column: publish it from a project whose data.target it has"
-        )
     config = {
         "name": name,
         "ingest": {"source": "file", "path": data_file.as_posix(), "n_rows": None, "seed": current.ingest.seed},
-        "target": target,
+        "target": sheet["target"],
         "id_column": sheet.get("id_column"),
         "task": "auto",
         "positive_class": sheet.get("positive_class"),
