@@ -109,8 +109,11 @@ def test_a_missing_version_or_name_gets_one_line(world: World) -> None:
         ("loans@9.9.9", *world.source_config): "has no version or stage '9.9.9'",
         ("nosuch@1.0.0", *world.source_config): "publishes no dataset 'nosuch'",
     }
-    for args, expected in cases.items():
-        failed = command(world.consumer, "data", "use", origin, *args, check=False)
+    runs = [(world.consumer, ("data", "use", origin, *args), expected) for args, expected in cases.items()]
+    # DVC's #10157 (pulling an imported folder): a folder is not a dataset, said in one line.
+    runs.append((world.registry, ("data", "publish", "loans", "--path", "data/source"), "is a folder"))
+    for project, args, expected in runs:
+        failed = command(project, *args, check=False)
         assert failed.returncode == 2, failed.stdout
         errors = [line for line in failed.stdout.splitlines() if "error:" in line]
         assert len(errors) == 1, failed.stdout
@@ -208,6 +211,9 @@ def test_an_update_is_a_reviewed_diff_and_reproduces_with_the_registry_offline(w
 
     fresh = clone(consumer, tmp_path / "fresh", world.endpoint)
     fresh.run("dvc", "pull", env=ENV)
+    assert link_environment(REPO_ROOT, fresh.root)
+    fresh.run("make", "repro", env=fresh_shell_env() | CREDENTIALS)
+    assert fresh.git_status() == ""
     fresh.run("dvc", "repro", "--force", env=ENV)  # every stage runs again, from the pinned bytes alone
     assert fresh.read("dvc.lock") == locked
     assert fresh.git_status() == ""

@@ -117,6 +117,11 @@ def publish(
     from ..data.ingest import read_source_file
 
     check_name(name)
+    if data_path.is_dir():  # DVC's imported folders are where its pulls break (treeverse/dvc#10157)
+        raise PipelineError(
+            f"{data_path} is a folder: a dataset is one CSV or Parquet file; write the folder's tables into one "
+            "Parquet file, or publish each file as a dataset of its own"
+        )
     require_shared_remote()
     md5, command = tracked_md5(data_path)
     if file_md5(data_path) != md5:
