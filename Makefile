@@ -354,6 +354,12 @@ ci-monitor-summary:
 ci-monitor-comment:
 	cml comment update --watermark-title="Monitoring report" --target="issue/$${MONITOR_ISSUE}" "$(MONITOR_DIR)/report.md"
 
+## ci-retrain: CI: one retrain (TRIGGER, REASON); opens or updates the retrain pull request with GH_TOKEN
+.PHONY: ci-retrain
+ci-retrain: install
+	@$(GIT_AUTH); $(BOT_IDENTITY) $(BIN)/lockstep retrain --trigger "$${TRIGGER:-manual}" \
+	  --reason "$${REASON:-started by hand}" $${RETRAIN_DRAFT:+--draft} --output "$${GITHUB_OUTPUT:-/dev/null}"
+
 ## ci-monitor-retrain: CI: start the retraining workflow RETRAIN_WORKFLOW (default retrain.yml) on main with the alert as its reason
 .PHONY: ci-monitor-retrain
 ci-monitor-retrain:
@@ -364,7 +370,7 @@ ci-monitor-retrain:
 	  reason="$$reason: $${GITHUB_SERVER_URL:-https://github.com}/$${GITHUB_REPOSITORY}/actions/runs/$${GITHUB_RUN_ID}"; \
 	fi; \
 	echo "ci-monitor-retrain: gh workflow run $${RETRAIN_WORKFLOW:-retrain.yml} -f reason=\"$$reason\""; \
-	gh workflow run "$${RETRAIN_WORKFLOW:-retrain.yml}" --ref "$${RETRAIN_REF:-main}" -f reason="$$reason"
+	gh workflow run "$${RETRAIN_WORKFLOW:-retrain.yml}" --ref "$${RETRAIN_REF:-main}" -f trigger=alert -f reason="$$reason"
 
 ## ci-bundle: CI: pull the checked-out model version and package it into dist/model (VERSION, STAGE)
 # A version trained before evaluate wrote models/reference.json has none to pull (its dvc.lock does not name it).

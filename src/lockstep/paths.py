@@ -41,6 +41,8 @@ PLOTS_DIR = METRICS_DIR / "plots"
 PLOT_PLACEHOLDER = ".gitkeep"
 SLICE_METRICS = METRICS_DIR / "slices.json"
 PREDICTIONS = METRICS_DIR / "predictions.parquet"
+# Why a retrain's commit exists (`retrain`): the review's report opens with it.
+RETRAIN_TRIGGER = METRICS_DIR / "trigger.json"
 
 
 def plot_file(name: str, plots_dir: Path = PLOTS_DIR) -> Path:

@@ -10,78 +10,20 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import PACKAGE, REPO_ROOT, VENV_BIN, Project, copy_project, fresh_shell_env, tool_env
+from tests.conftest import REPO_ROOT, VENV_BIN, Project, copy_project, fresh_shell_env
+from tests.datasets.world import DATA, ENV, World, clone, command, loans, make_world, publish_csv
 from tests.s3 import CREDENTIALS, s3_client
 from tests.shared import link_environment
-
-REGISTRY_BUCKET, CONSUMER_BUCKET = "registry-data", "consumer-data"
-DATA = "data/source/loans.csv"
-ENV = tool_env(**CREDENTIALS)
-
-
-@dataclass
-class World:
-    """The registry and the consumer after `data use`, reproduced and pushed; the S3 endpoint."""
-
-    registry: Project
-    consumer: Project
-    endpoint: str
-
-    @property
-    def source_config(self) -> list[str]:
-        return ["--source-remote-config", f"endpointurl={self.endpoint}"]
-
-
-def command(project: Project, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return project.run(PACKAGE, *args, check=check, env=ENV)
-
-
-def use_bucket(project: Project, bucket: str, endpoint: str) -> None:
-    """Make `bucket` the project's default remote, its endpoint kept out of Git (.dvc/config.local)."""
-    project.run("dvc", "remote", "add", "--force", "--default", "s3", f"s3://{bucket}/store", env=ENV)
-    project.run("dvc", "remote", "modify", "--local", "s3", "endpointurl", endpoint, env=ENV)
-
-
-def loans(rows: int, seed: int = 7) -> pd.DataFrame:
-    from lockstep.data.synthetic import generate_credit_data
-
-    return generate_credit_data(rows, seed)
-
-
-def publish_csv(registry: Project, frame: pd.DataFrame, message: str, *publish_args: str) -> None:
-    frame.to_csv(registry.root / DATA, index=False)
-    registry.run("dvc", "add", "-q", DATA, env=ENV)
-    registry.run("git", "add", f"{DATA}.dvc", "data/source/.gitignore")
-    registry.run("git", "commit", "-q", "-m", message)
-    command(registry, "data", "publish", "loans", "--path", DATA, "--push", *publish_args)
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str) -> World:
-    client = s3_client(s3_endpoint)
-    for bucket in (REGISTRY_BUCKET, CONSUMER_BUCKET):
-        client.create_bucket(Bucket=bucket)
-    registry = copy_project(tmp_path_factory.mktemp("registry"))
-    use_bucket(registry, REGISTRY_BUCKET, s3_endpoint)
-    registry.commit_all("Keep the data in S3")
-    publish_csv(registry, loans(3000), "Loans, first cut", "--version", "1.0.0", "--stage", "prod", "--license", "CC0")
-
-    consumer = copy_project(tmp_path_factory.mktemp("consumer"))
-    use_bucket(consumer, CONSUMER_BUCKET, s3_endpoint)
-    world = World(registry, consumer, s3_endpoint)
-    command(consumer, "data", "use", str(registry.origin), "loans@prod", *world.source_config)
-    consumer.run("dvc", "repro", env=ENV)
-    consumer.commit_all("Train on loans v1.0.0")
-    consumer.run("dvc", "push", env=ENV)
-    consumer.run("git", "push", "-q", "origin", "main")
-    return world
+    return make_world(tmp_path_factory, s3_endpoint, "registry-test")
 
 
 def test_use_pins_the_version_and_the_model_card_names_it(world: World) -> None:
@@ -205,9 +147,9 @@ def test_an_update_is_a_reviewed_diff_and_reproduces_with_the_registry_offline(w
     # The registry goes away: its origin and its bucket.
     shutil.move(registry.origin, tmp_path / "gone.git")
     client = s3_client(world.endpoint)
-    for listed in client.list_objects_v2(Bucket=REGISTRY_BUCKET).get("Contents", []):
-        client.delete_object(Bucket=REGISTRY_BUCKET, Key=listed["Key"])
-    client.delete_bucket(Bucket=REGISTRY_BUCKET)
+    for listed in client.list_objects_v2(Bucket=world.registry_bucket).get("Contents", []):
+        client.delete_object(Bucket=world.registry_bucket, Key=listed["Key"])
+    client.delete_bucket(Bucket=world.registry_bucket)
 
     fresh = clone(consumer, tmp_path / "fresh", world.endpoint)
     fresh.run("dvc", "pull", env=ENV)
@@ -230,8 +172,8 @@ def test_an_update_is_a_reviewed_diff_and_reproduces_with_the_registry_offline(w
     # `dvc pull` takes it; `data verify` and ingest, whenever it runs, stop with one line.
     md5 = yaml.safe_load(fresh.read(f"{DATA}.dvc"))["outs"][0]["md5"]
     key = f"store/files/md5/{md5[:2]}/{md5[2:]}"
-    body = client.get_object(Bucket=CONSUMER_BUCKET, Key=key)["Body"].read()
-    client.put_object(Bucket=CONSUMER_BUCKET, Key=key, Body=body.replace(b"salaried", b"Salaried", 1))
+    body = client.get_object(Bucket=world.consumer_bucket, Key=key)["Body"].read()
+    client.put_object(Bucket=world.consumer_bucket, Key=key, Body=body.replace(b"salaried", b"Salaried", 1))
     tampered = clone(consumer, tmp_path / "tampered", world.endpoint)
     tampered.run("dvc", "pull", env=ENV, check=False)
     checked = command(tampered, "data", "verify", check=False)
@@ -241,12 +183,3 @@ def test_an_update_is_a_reviewed_diff_and_reproduces_with_the_registry_offline(w
     assert stopped.returncode != 0, stopped.stdout
     assert "the copy is corrupted" in stopped.stdout, stopped.stdout
     assert tampered.git_status() == ""  # nothing recorded in dvc.lock
-
-
-def clone(project: Project, destination: Path, endpoint: str) -> Project:
-    """A fresh clone of the project's pushed branch, with the consumer bucket's endpoint set locally."""
-    branch = project.run("git", "branch", "--show-current").stdout.strip()
-    subprocess.run(["git", "clone", "-q", "-b", branch, str(project.origin), str(destination)], check=True, env=ENV)
-    cloned = Project(destination, project.origin)
-    cloned.run("dvc", "remote", "modify", "--local", "s3", "endpointurl", endpoint, env=ENV)
-    return cloned

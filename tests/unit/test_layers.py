@@ -19,6 +19,7 @@ LAYERS = [
     {"review"},
     {"serving"},
     {"rollout"},
+    {"retrain"},
     {"cli", "__main__"},
 ]
 

@@ -19,6 +19,7 @@ PINNED = re.compile(r"uses: (?P<action>[\w.-]+/[\w./-]+)@(?P<sha>[0-9a-f]{40}) #
 # A pin moves by adding its row here, so its version comment cannot drift from the commit.
 RELEASES = {
     ("actions/checkout", "11bd71901bbe5b1630ceea73d27597364c9af683"): "v4.2.2",
+    ("actions/create-github-app-token", "1b10c78c7865c340bc4f6099eb2f838309f1e8c3"): "v3.1.1",
     ("actions/setup-python", "a26af69be951a213d495a4c3e4e4022e16d87065"): "v5.6.0",
     ("actions/upload-artifact", "ea165f8d65b6e75b540449e92b4886f43607fa02"): "v4.6.2",
     ("aws-actions/configure-aws-credentials", "e3dd6a429d7300a6a4c196c26e071d42e0343502"): "v4.0.2",

@@ -151,6 +151,23 @@ class World:
         sim.inputs = dict(inputs)
         return run_workflow(Path(".github/workflows") / workflow, sim, REPO_ROOT)
 
+    def retrain(
+        self, event_name: str, event: dict, secrets: dict[str, str], variables: dict[str, str], gh_state: Path
+    ) -> dict[str, JobResult]:
+        """Run the retrain workflow on main's head for `event`, with `secrets` and `variables` added.
+
+        `gh_state` is the `gh` stand-in's record of pull requests, shared by every run that opens or updates one.
+        """
+        sha = subprocess.run(
+            ["git", "rev-parse", "main"], cwd=self.origin, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        sim = self._simulation(event_name, event, "refs/heads/main", sha)
+        sim.inputs = dict(event.get("inputs", {}))
+        sim.secrets |= secrets
+        sim.vars |= variables
+        sim.gh_state_file = gh_state
+        return run_workflow(Path(".github/workflows/retrain.yml"), sim, REPO_ROOT)
+
     def dispatch_rollout(self, logs: str, issue: int) -> tuple[dict[str, JobResult], Path]:
         """Run the rollout workflow on demand on the logs at `logs`; return its jobs and its comment thread."""
         sha = subprocess.run(

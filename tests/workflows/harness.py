@@ -36,6 +36,8 @@ from tests.workflows.expressions import TEMPLATE, HarnessError, condition, subst
 CML_STAND_IN = Path(__file__).with_name("cml_stand_in.py")
 GH_STAND_IN = Path(__file__).with_name("gh_stand_in.py")
 SHELL = ["bash", "--noprofile", "--norc", "-eo", "pipefail"]
+# The token the create-github-app-token stand-in issues: what GitHub would accept to start a pull request's checks.
+APP_TOKEN = "ghs_app_installation_stand_in"
 
 
 @dataclass
@@ -94,6 +96,7 @@ class Simulation:
     inputs: dict[str, Any] = field(default_factory=dict)
     comments: Path | None = None  # the pull request's comment thread, shared by its runs
     environment: Path | None = None  # a project whose installed .venv checkouts link (None: `make install` syncs)
+    gh_state_file: Path | None = None  # the `gh` stand-in's record, when several runs share it (pull requests)
 
     @property
     def cml_state(self) -> Path:
@@ -101,8 +104,8 @@ class Simulation:
 
     @property
     def gh_state(self) -> Path:
-        """What the `gh` stand-in recorded (its workflow dispatches)."""
-        return self.work_dir / "gh-state.json"
+        """What the `gh` stand-in recorded (its workflow dispatches and pull requests)."""
+        return self.gh_state_file or self.work_dir / "gh-state.json"
 
     @property
     def artifacts(self) -> Path:
@@ -251,7 +254,9 @@ def _run_job(job_id: str, job: dict[str, Any], sim: Simulation, context: dict[st
             continue
         if "uses" in step:
             with_args = {k: _render(v, step_context) for k, v in (step.get("with") or {}).items()}
-            LOCAL_ACTIONS[_action_name(step["uses"])](runner, with_args)
+            action_outputs = LOCAL_ACTIONS[_action_name(step["uses"])](runner, with_args) or {}
+            if step.get("id"):
+                context["steps"][step["id"]] = {"outputs": action_outputs, "outcome": "success"}
             result.steps.append(StepResult(name, ran=True))
             continue
         started = time.perf_counter()
@@ -365,6 +370,12 @@ class _Runner:
             raise HarnessError("configure-aws-credentials needs role-to-assume")
         self.env |= self.sim.aws_env | {"AWS_REGION": args.get("aws-region", "us-east-1")}
 
+    def create_app_token(self, args: dict[str, str]) -> dict[str, str]:
+        """A GitHub App installation token: APP_TOKEN, which the `gh` stand-in records as the App's."""
+        if not args.get("client-id") or not args.get("private-key"):
+            raise HarnessError("create-github-app-token needs client-id and private-key")
+        return {"token": APP_TOKEN, "app-slug": "retrain-bot"}
+
     def upload_artifact(self, args: dict[str, str]) -> None:
         source = self.workspace / args["path"]
         if not source.exists() and args.get("if-no-files-found") == "error":
@@ -376,10 +387,11 @@ def _key_values(text: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
 
 
-LOCAL_ACTIONS: dict[str, Callable[[_Runner, dict[str, str]], None]] = {
+LOCAL_ACTIONS: dict[str, Callable[[_Runner, dict[str, str]], dict[str, str] | None]] = {
     "actions/checkout": _Runner.checkout,
     "actions/setup-python": _Runner.setup_python,
     "iterative/setup-cml": _Runner.setup_cml,
     "aws-actions/configure-aws-credentials": _Runner.configure_aws,
     "actions/upload-artifact": _Runner.upload_artifact,
+    "actions/create-github-app-token": _Runner.create_app_token,
 }

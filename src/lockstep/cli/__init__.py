@@ -1,7 +1,7 @@
 """The project's command-line tool: one subcommand per pipeline stage, plus the tools around it.
 
 Each area registers its own subcommands (`stages`, `data`, `review`, `registry`,
-`serving`, `rollout`, `monitor`, `simulate`); a handler parses its arguments, calls the area's
+`serving`, `rollout`, `monitor`, `simulate`, `retrain`); a handler parses its arguments, calls the area's
 function and prints what happened. Heavy libraries are imported only by the
 handler that needs them, so `--help` stays instant; the areas themselves are
 imported when the parser is built, because `run` first re-executes the process
@@ -22,12 +22,12 @@ from .common import PROG, describe_os_error
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the command: every area adds its subcommands, each with its handler."""
-    from . import data, monitor, registry, review, rollout, serving, simulate, stages
+    from . import data, monitor, registry, retrain, review, rollout, serving, simulate, stages
 
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for area in (stages, data, review, registry, serving, rollout, monitor, simulate):
+    for area in (stages, data, review, registry, serving, rollout, monitor, simulate, retrain):
         area.register(commands)
     return parser
 

@@ -77,7 +77,8 @@ def _remote_config(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _settings(pairs: list[str]) -> dict[str, str]:
+def settings(pairs: list[str]) -> dict[str, str]:
+    """`--source-remote-config KEY=VALUE` arguments as a mapping, or one line naming the bad one."""
     settings = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -148,7 +149,7 @@ def _use(args: argparse.Namespace) -> None:
     name, at, ref = args.dataset.partition("@")
     if not at or not ref:
         raise PipelineError(f"{args.dataset!r}: name a version or a stage, e.g. {name or 'credit-loans'}@1.0.0")
-    moved = bring(args.repo, name, ref, _settings(args.source_remote_config), False, first_use=True)
+    moved = bring(args.repo, name, ref, settings(args.source_remote_config), False, first_use=True)
     _report(moved)
     if moved.before != moved.after:
         print(f"data: conf/data/{name}.yaml is now the data config; `make repro`, then commit what changed")
@@ -157,7 +158,7 @@ def _use(args: argparse.Namespace) -> None:
 def _update(args: argparse.Namespace) -> None:
     from ..registry.pinning import update
 
-    moved = update(args.name, args.to, _settings(args.source_remote_config), args.accept_schema_change)
+    moved = update(args.name, args.to, settings(args.source_remote_config), args.accept_schema_change)
     _report(moved)
     for line in moved.differences:
         print(f"data: schema change accepted: {line}")

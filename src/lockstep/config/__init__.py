@@ -23,6 +23,7 @@ from .features import FeaturesConfig
 from .gate import GateConfig
 from .loader import Params, compose_params, describe_yaml_error, load_params, load_rollout, parse_gate, parse_params
 from .monitor import MonitorConfig
+from .retrain import RetrainConfig
 from .rollout import RolloutConfig, parse_rollout
 from .split import SplitConfig
 
@@ -41,6 +42,7 @@ __all__ = [
     "IngestConfig",
     "MonitorConfig",
     "Params",
+    "RetrainConfig",
     "RolloutConfig",
     "RolloutMode",
     "SchemaConfig",

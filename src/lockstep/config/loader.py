@@ -23,6 +23,7 @@ from .features import FeaturesConfig
 from .gate import GateConfig
 from .model import ModelConfig
 from .monitor import MonitorConfig
+from .retrain import RetrainConfig
 from .rollout import RolloutConfig, parse_rollout
 from .split import SplitConfig
 
@@ -40,6 +41,7 @@ class Params(Section):
     gate: GateConfig
     rollout: RolloutConfig
     monitor: MonitorConfig
+    retrain: RetrainConfig
 
     @field_validator("extra_model_libraries")
     @classmethod

@@ -23,6 +23,7 @@ from .compare import Comparison, Side, compare_sides, gate_config, read_revision
 from .datasets import dataset_section
 from .gate import Verdict
 from .rescore import on_this_test_set
+from .trigger import read_trigger
 
 NOT_REPRODUCED = (
     "the pipeline did not reproduce (see the reproduce step's log), so nothing this revision holds was checked: "
@@ -38,9 +39,20 @@ def review(base_rev: str, reproduced: bool = True) -> Comparison:
     new = read_workspace()
     base, test_set_note = on_this_test_set(base, new, resolve_commit(base_rev))
     comparison = compare_sides(base, new)
-    comparison = replace(comparison, datasets=dataset_section(base_rev), test_set_note=test_set_note)
+    comparison = replace(
+        comparison, datasets=dataset_section(base_rev), test_set_note=test_set_note, trigger=trigger_lines(base_rev)
+    )
     committed = git_bytes(paths.EVAL_METRICS, "HEAD")
     return hold_to_commit(comparison, lockfile.uncommitted_results(), json.loads(committed) if committed else None)
+
+
+def trigger_lines(base_rev: str) -> list[str]:
+    """The retrain trigger this revision adds (its metrics/trigger.json differs from the base's), as markdown."""
+    mine = paths.RETRAIN_TRIGGER.read_bytes() if paths.RETRAIN_TRIGGER.is_file() else None
+    trigger = read_trigger(mine)
+    if trigger is None or mine == git_bytes(paths.RETRAIN_TRIGGER, base_rev):
+        return []
+    return trigger.markdown()
 
 
 def not_reproduced(base: Side) -> Comparison:

@@ -62,6 +62,8 @@ class Comparison:
     datasets: list[str] = field(default_factory=list)
     # When the base was tested on other rows: whether it was scored again on this revision's (review/rescore.py).
     test_set_note: str = ""
+    # A retrain's cause and evidence (metrics/trigger.json, when it differs from the base's): the report opens with it.
+    trigger: list[str] = field(default_factory=list)
 
 
 def _parse(raw: bytes | None, loader: Any) -> Any:

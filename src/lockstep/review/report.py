@@ -66,6 +66,7 @@ def render_markdown(comparison: Comparison, images: list[str]) -> str:
     lines = [
         f"## {WATERMARK}: {headline}",
         "",
+        *([*comparison.trigger, ""] if comparison.trigger else []),
         f"Compared with `{base.label}`. Primary metric: `{verdict.metric}` (★).",
         "",
         f"Model `{paths.MODEL_FILE}` of this revision: {_hash(new.model_md5)}; of the base: {_hash(base.model_md5)}.",
