@@ -35,6 +35,13 @@ NUMERIC_DTYPES = frozenset({DType.INT, DType.FLOAT})
 TEXT_DTYPES = frozenset({DType.CATEGORY, DType.STRING})
 
 
+class SplitStrategy(StrEnum):
+    """How `prepare` picks the test rows: at random (seeded), or the latest by a time column."""
+
+    RANDOM = "random"
+    TIME = "time"
+
+
 class Source(StrEnum):
     """Where `ingest` takes the raw table from."""
 

@@ -10,11 +10,11 @@ from typing import Any
 import pandas as pd
 
 from .. import paths
-from ..config import Params, SplitConfig, Task
+from ..config import Params, SplitConfig, SplitStrategy, Task
 from ..contract.features import FeatureSpec
 from ..errors import PipelineError
 from .infer import DROPPED_DATETIME, describe_value
-from .split import split_train_test
+from .split import split_by_time, split_train_test
 from .validate import describe_features, infer_task, task_decision, validate_table
 
 log = logging.getLogger(__name__)
@@ -39,8 +39,12 @@ def prepare_data(raw: pd.DataFrame, cfg: Params) -> PreparedData:
     dropped = [name for name, decision in column_decisions.items() if decision == DROPPED_DATETIME]
     features = describe_features(table, cfg.data, task, dropped)
     decisions = {"columns": column_decisions, "task": task_decision(features, cfg.data)}
-    stratify = cfg.split.stratify and task != Task.REGRESSION
-    train, test = split_train_test(table, cfg.data.target, cfg.split.test_size, cfg.seed, stratify)
+    if cfg.split.strategy == SplitStrategy.TIME:
+        assert cfg.split.time_column is not None  # the schema requires it
+        train, test = split_by_time(table, cfg.split.time_column, cfg.split.test_size)
+    else:
+        stratify = cfg.split.stratify and task != Task.REGRESSION
+        train, test = split_train_test(table, cfg.data.target, cfg.split.test_size, cfg.seed, stratify)
     for part, rows in (("train", train), ("test", test)):
         check_split(rows, part, features, cfg.split)
     summary = summarize(table, train, test, features) | {"inferred": decisions}
