@@ -22,6 +22,8 @@ PREPARED_DIR = DATA_DIR / "prepared"
 TRAIN_SET = PREPARED_DIR / "train.parquet"
 TEST_SET = PREPARED_DIR / "test.parquet"
 FEATURES_FILE = PREPARED_DIR / "features.json"
+# A frozen holdout (`data golden`, tracked with `dvc add`): every review scores both models on it.
+GOLDEN_SET = DATA_DIR / "golden" / "holdout.parquet"
 
 MODELS_DIR = PROJ_ROOT / "models"
 MODEL_FILE = MODELS_DIR / "model.skops"

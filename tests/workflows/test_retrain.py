@@ -45,9 +45,10 @@ def consumer(world: World, tmp_path_factory: pytest.TempPathFactory) -> tuple[Wo
     clone = world.clone("main")
     clone.run("lockstep", "data", "use", str(registry.origin), "loans@1.0.0", env=world.env())
     clone.run("dvc", "repro", env=world.env())
+    clone.run("lockstep", "data", "golden", env=world.env())  # v1.0.0's test set, frozen
     clone.run("dvc", "push", env=world.env())
     clone.run("git", "add", "-A")
-    clone.run("git", "commit", "-q", "-m", "Train on loans v1.0.0")
+    clone.run("git", "commit", "-q", "-m", "Train on loans v1.0.0, with a golden holdout")
     clone.run("git", "push", "-q", "origin", "main", env=world.env())
     return world, registry
 
@@ -77,6 +78,8 @@ def test_a_published_version_opens_a_pr_whose_review_passes_the_gate(consumer: t
     assert "v1.0.0 → **v1.1.0**" in report
     assert "20,000 → 22,000: 2,000 added, 0 removed" in report
     assert "the base model was scored again on this revision" in report
+    assert "### Golden holdout" in report
+    assert "Both models on the frozen holdout (4,000 rows" in report
 
 
 def test_without_an_app_the_pr_opens_as_a_draft(consumer: tuple[World, Project], tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ STAGES = (str(Stage.DEV), str(Stage.PROD))
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    """Add `data publish|list|use|update|verify|assign`."""
+    """Add `data publish|list|use|update|verify|golden|assign`."""
     data = commands.add_parser("data", help="the dataset registry: publish, list, use, update and verify datasets")
     actions = data.add_subparsers(dest="action", required=True, metavar="ACTION")
 
@@ -58,6 +58,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     verify = actions.add_parser("verify", help="check each pin's bytes, and its provenance when the registry answers")
     verify.add_argument("names", nargs="*", help="datasets to check (default: all)")
     verify.set_defaults(handler=lambda args: _print_lines(_verify(args.names)))
+
+    golden = actions.add_parser(
+        "golden", help="freeze the current test set as the golden holdout every review scores both models on"
+    )
+    golden.add_argument("--from", dest="source", type=Path, default=paths.TEST_SET, help="default: the test set")
+    golden.add_argument("--force", action="store_true", help="replace a golden holdout frozen before")
+    golden.set_defaults(handler=_golden)
 
     assign = actions.add_parser("assign", help="assign a stage to a published version (idempotent)")
     assign.add_argument("name")
@@ -186,6 +193,14 @@ def _verify(names: list[str]) -> list[str]:
 def _print_lines(lines: list[str]) -> None:
     for line in lines:
         print(f"data: {line}")
+
+
+def _golden(args: argparse.Namespace) -> None:
+    from ..registry.pinning import freeze_golden
+
+    rows = freeze_golden(args.source, args.force)
+    tracker = f"{paths.GOLDEN_SET}.dvc"
+    print(f"data: froze {rows:,} rows of {args.source} as {paths.GOLDEN_SET}; commit {tracker} and its .gitignore")
 
 
 def _assign(args: argparse.Namespace) -> None:

@@ -200,3 +200,25 @@ def verify(names: list[str] | None = None) -> list[str]:
             )
         lines.append(f"{pin.label}: bytes match the pin, and the pin matches {pin.repo}")
     return lines
+
+
+def freeze_golden(source: Path, force: bool) -> int:
+    """Copy `source` (the current test set) into the golden holdout, `dvc add` and push it; returns its rows."""
+    import pandas as pd
+    from dvc.repo import Repo
+
+    if not source.is_file():
+        raise PipelineError(f"{source} not found: run `make repro` first, or name another file with --from")
+    if paths.GOLDEN_SET.exists() and not force:
+        raise PipelineError(
+            f"{paths.GOLDEN_SET} is frozen already: --force replaces it, and reviews compare on the new one"
+        )
+    rows = len(pd.read_parquet(source))
+    paths.GOLDEN_SET.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(paths.GOLDEN_SET) as tmp:
+        shutil.copyfile(source, tmp)
+    with Repo(".") as repo:
+        repo.scm_context.quiet = True  # the command says what to commit
+        repo.add(paths.GOLDEN_SET.as_posix())
+    push_data(paths.GOLDEN_SET)
+    return rows

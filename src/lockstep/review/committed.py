@@ -22,6 +22,7 @@ from ..registry.revision import git_bytes, resolve_commit
 from .compare import Comparison, Side, compare_sides, gate_config, read_revision, read_workspace, task_of
 from .datasets import dataset_section
 from .gate import Verdict
+from .golden import GoldenResult, golden_lines, score_golden
 from .rescore import on_this_test_set
 from .trigger import read_trigger
 
@@ -42,8 +43,25 @@ def review(base_rev: str, reproduced: bool = True) -> Comparison:
     comparison = replace(
         comparison, datasets=dataset_section(base_rev), test_set_note=test_set_note, trigger=trigger_lines(base_rev)
     )
+    comparison = hold_to_golden(comparison, resolve_commit(base_rev))
     committed = git_bytes(paths.EVAL_METRICS, "HEAD")
     return hold_to_commit(comparison, lockfile.uncommitted_results(), json.loads(committed) if committed else None)
+
+
+def hold_to_golden(comparison: Comparison, base_commit: str) -> Comparison:
+    """Score both models on the golden holdout, if the project has one; a real regression there fails the gate."""
+    if comparison.task is None or comparison.verdict.base_value is None:
+        return comparison
+    base, new = comparison.base, comparison.new
+    seed = int((base.params or new.params or {}).get("seed", 0))
+    cfg = gate_config(base, new)
+    result = score_golden(base_commit, comparison.task, comparison.verdict.metric, cfg, seed)
+    comparison = replace(comparison, golden=golden_lines(result))
+    if isinstance(result, GoldenResult) and not result.passed:
+        verdict = comparison.verdict
+        reason = f"on the golden holdout, {result.reason}"
+        comparison = replace(comparison, verdict=replace(verdict, passed=False, reasons=[*verdict.reasons, reason]))
+    return comparison
 
 
 def trigger_lines(base_rev: str) -> list[str]:

@@ -64,6 +64,8 @@ class Comparison:
     test_set_note: str = ""
     # A retrain's cause and evidence (metrics/trigger.json, when it differs from the base's): the report opens with it.
     trigger: list[str] = field(default_factory=list)
+    # Both models on the frozen golden holdout (review/golden.py): the report's section.
+    golden: list[str] = field(default_factory=list)
 
 
 def _parse(raw: bytes | None, loader: Any) -> Any:

@@ -56,6 +56,14 @@ def decide(
     return Verdict(passed, metric, new_value, base_value, interval, reasons)
 
 
+def holds_against_base(
+    metric: str, new_value: float, base_value: float, interval: Interval | None, cfg: GateConfig
+) -> tuple[bool, str]:
+    """Whether `new_value` is no worse than `base_value` beyond the tolerance (or only within noise), and why."""
+    reasons: list[str] = []
+    return _compare_with_base(metric, new_value, base_value, interval, cfg, reasons), reasons[0]
+
+
 def _compare_with_base(
     metric: str, new_value: float, base_value: float, interval: Interval | None, cfg: GateConfig, reasons: list[str]
 ) -> bool:

@@ -93,6 +93,7 @@ def render_markdown(comparison: Comparison, images: list[str]) -> str:
     lines += ["", "### Metrics", "", *metrics_table(base.metrics, new.metrics, labels, verdict.metric)]
     lines += ["", "### Data", "", *metrics_table(base.data, new.data, labels, "")]
     lines += comparison.datasets
+    lines += comparison.golden
     lines += ["", "### Changed params", ""]
     changes = changed_params(base, new)
     if changes:

@@ -17,8 +17,11 @@ from dataclasses import replace
 import pandas as pd
 
 from .. import paths
+from ..config import load_params
 from ..errors import PipelineError
 from ..evaluation.metrics import compute_metrics, predict
+from ..evaluation.slices import slice_metrics
+from ..modeling.train import load_features
 from ..registry.store import load_at_commit
 from .compare import Side, task_of
 
@@ -39,7 +42,8 @@ def on_this_test_set(base: Side, new: Side, base_commit: str) -> tuple[Side, str
         return base, ""
     try:
         version = load_at_commit(base_commit, base.label)
-        predictions = predict(version.model, pd.read_parquet(paths.TEST_SET), version.contract)
+        test = pd.read_parquet(paths.TEST_SET)
+        predictions = predict(version.model, test, version.contract)
     except (PipelineError, KeyError, ValueError) as exc:
         log.warning("the base model cannot score this revision's test set: %s", exc)
         note = (
@@ -48,8 +52,11 @@ def on_this_test_set(base: Side, new: Side, base_commit: str) -> tuple[Side, str
         )
         return base, note
     metrics = compute_metrics(predictions, task, (base.card or {}).get("classes"))
+    # The slices too: this revision's slicing of the same rows, so "slices that got worse" compares like with like.
+    slices = slice_metrics(test, predictions, load_features(), load_params().evaluate.slice_min_rows)
     note = (
         f"the test set changed: the base model was scored again on this revision's {len(predictions):,} test rows, "
-        "so both columns, and the gate, measure the same rows"
+        "so both models' metrics, slices and the gate measure the same rows (the Data table stays each side's own)"
     )
-    return replace(base, predictions=predictions, metrics=metrics, label=f"{base.label}, rescored"), note
+    rescored = replace(base, predictions=predictions, metrics=metrics, slices=slices, label=f"{base.label}, rescored")
+    return rescored, note
