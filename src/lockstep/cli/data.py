@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from .. import paths
 from ..config import Stage
 from ..errors import PipelineError
-from .common import PROG
+from .common import PROG, utc_time
 
 if TYPE_CHECKING:
     from ..registry.pinning import Moved
@@ -58,6 +58,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     verify = actions.add_parser("verify", help="check each pin's bytes, and its provenance when the registry answers")
     verify.add_argument("names", nargs="*", help="datasets to check (default: all)")
     verify.set_defaults(handler=lambda args: _print_lines(_verify(args.names)))
+
+    traffic = actions.add_parser(
+        "from-traffic", help="the served rows joined with their outcomes, as data/source/NAME.parquet (then publish it)"
+    )
+    traffic.add_argument("name", help="the dataset's name")
+    traffic.add_argument("--logs", required=True, help="the serving logs: a folder or s3://bucket/prefix")
+    traffic.add_argument("--since", type=utc_time, help="from this time: ISO 8601, epoch seconds, or 30d ago")
+    traffic.add_argument("--until", type=utc_time, help="before this time (default: now)")
+    traffic.set_defaults(handler=_from_traffic)
 
     golden = actions.add_parser(
         "golden", help="freeze the current test set as the golden holdout every review scores both models on"
@@ -193,6 +202,22 @@ def _verify(names: list[str]) -> list[str]:
 def _print_lines(lines: list[str]) -> None:
     for line in lines:
         print(f"data: {line}")
+
+
+def _from_traffic(args: argparse.Namespace) -> None:
+    from ..registry.datasets import check_name
+    from ..registry.traffic import mix_file, traffic_dataset
+
+    data_file, mix = traffic_dataset(check_name(args.name), args.logs, args.since, args.until)
+    versions = ", ".join(f"{version}: {rows:,}" for version, rows in mix["rows_per_version"].items())
+    print(
+        f"data: {data_file}: {mix['labelled_rows']:,} labelled rows of {mix['served_rows']:,} served "
+        f"({mix['labelled_share']:.1%}), {mix['window'][0]} to {mix['window'][1]}; served by {versions}"
+    )
+    print(
+        f"data: commit {data_file}.dvc and {mix_file(data_file)}, "
+        f"then `{PROG} data publish {args.name} --path {data_file}`"
+    )
 
 
 def _golden(args: argparse.Namespace) -> None:

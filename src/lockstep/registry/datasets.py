@@ -11,6 +11,7 @@ listing versions needs neither a checkout nor the registry's DVC remote.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import subprocess
 import tempfile
@@ -142,6 +143,9 @@ def publish(
     }
     require_rules_met(frame, contract_rules(params, columns))
     push_data(data_path)  # first: a version whose bytes the remote lacks must never be tagged
+    mix = data_path.with_name(data_path.stem + ".traffic.json")  # registry/traffic.py's: labelled traffic's mix
+    if mix.is_file():
+        provenance["traffic"] = json.loads(mix.read_text(encoding="utf-8"))
     identity = {"name": name, "version": publishing, "path": data_path.as_posix(), "md5": md5}
     identity["size"] = data_path.stat().st_size
     sheet = build_datasheet(frame, contract_rules(params, columns), identity, provenance)
@@ -262,8 +266,6 @@ class Source:
 
     def datasheet(self, name: str, commit: str) -> dict[str, Any]:
         """The datasheet of `name` as committed at `commit` of the registry."""
-        import json
-
         raw = git_bytes(datasheet_path(name), commit, self.clone)
         if raw is None:
             raise PipelineError(

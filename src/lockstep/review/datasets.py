@@ -78,6 +78,8 @@ def describe_change(path: Path, old: Pin | None, new: Pin | None, revision: Revi
         return [f"- `{pin.name}`: {'now uses' if new else 'no longer uses'} {pin.version} from `{pin.repo}`"]
     lines = [f"- `{new.name}`: {old.version} → **{new.version}** from `{new.repo}` (md5 `{old.md5}` → `{new.md5}`)"]
     old_sheet, new_sheet = datasheet_at(new.name, revision.commit), datasheet_at(new.name, None)
+    if new_sheet and new_sheet.get("traffic"):
+        lines.append(traffic_line(new_sheet["traffic"]))
     if old_sheet and new_sheet:
         rules = {name: ColumnRule.model_validate(rule) for name, rule in old_sheet["schema"].items()}
         lines += [f"  - schema: {line}" for line in schema_differences(rules, new_sheet["schema"])]
@@ -89,6 +91,16 @@ def describe_change(path: Path, old: Pin | None, new: Pin | None, revision: Revi
     after = read_table(path.read_bytes(), path)
     id_column = (new_sheet or {}).get("id_column")
     return lines + diff_lines(data_diff(before, after, id_column), len(before), len(after))
+
+
+def traffic_line(mix: dict) -> str:
+    """The mix of a labelled-traffic version: a served sample, not the population (docs/retraining.md)."""
+    served_by = ", ".join(f"{version} {rows:,}" for version, rows in mix["rows_per_version"].items())
+    return (
+        f"  - ⚠️ labelled traffic: {mix['labelled_rows']:,} of {mix['served_rows']:,} served rows "
+        f"({mix['labelled_share']:.1%}) from {mix['window'][0]} to {mix['window'][1]}, served by {served_by}: "
+        "rows a model chose to answer, not a sample of everyone"
+    )
 
 
 def diff_lines(diff: DataDiff, rows_before: int, rows_after: int) -> list[str]:
