@@ -9,25 +9,30 @@ on it, as it would there, and its gate passes. Run with `pytest -m workflow test
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from lockstep.data.synthetic import generate_credit_data
+from lockstep.data.synthetic import NO_DRIFT, Drift, generate_credit_data
+from lockstep.registry.store import load_version
 
 from tests.conftest import Project, copy_project
-from tests.s3 import BUCKET
+from tests.s3 import BUCKET, s3_client
+from tests.unit.monitoring.traffic import write_traffic
 from tests.workflows.conftest import World
 from tests.workflows.harness import APP_TOKEN
 
 DATA = "data/source/loans.csv"
+SHIFT = Drift(shift={"annual_income": 0.5})
 APP = ({"RETRAIN_APP_PRIVATE_KEY": "-----BEGIN RSA PRIVATE KEY-----stand-in"}, {"RETRAIN_APP_CLIENT_ID": "Iv23stand"})
 
 
-def publish(registry: Project, world: World, rows: int, message: str, *args: str) -> None:
-    generate_credit_data(rows, 7).to_csv(registry.root / DATA, index=False)
+def publish(registry: Project, world: World, rows: int, message: str, *args: str, drift: Drift = NO_DRIFT) -> None:
+    generate_credit_data(rows, 7, drift).to_csv(registry.root / DATA, index=False)
     registry.run("dvc", "add", "-q", DATA, env=world.env())
     registry.run("git", "add", f"{DATA}.dvc", "data/source/.gitignore")
     registry.run("git", "commit", "-q", "-m", message)
@@ -35,8 +40,8 @@ def publish(registry: Project, world: World, rows: int, message: str, *args: str
 
 
 @pytest.fixture(scope="module")
-def consumer(world: World, tmp_path_factory: pytest.TempPathFactory) -> tuple[World, Project]:
-    """The world with main trained on loans v1.0.0 (20,000 rows) from a registry; returns the registry too."""
+def consumer(world: World, tmp_path_factory: pytest.TempPathFactory) -> tuple[World, Project, Project]:
+    """The world with main trained on loans v1.0.0 (20,000 rows) from a registry; the registry, and main's clone."""
     registry = copy_project(tmp_path_factory.mktemp("registry"))
     prefix = tmp_path_factory.mktemp("registry-remote").name
     registry.run("dvc", "remote", "add", "--force", "--default", "s3", f"s3://{BUCKET}/{prefix}", env=world.env())
@@ -50,11 +55,11 @@ def consumer(world: World, tmp_path_factory: pytest.TempPathFactory) -> tuple[Wo
     clone.run("git", "add", "-A")
     clone.run("git", "commit", "-q", "-m", "Train on loans v1.0.0, with a golden holdout")
     clone.run("git", "push", "-q", "origin", "main", env=world.env())
-    return world, registry
+    return world, registry, clone
 
 
-def test_a_published_version_opens_a_pr_whose_review_passes_the_gate(consumer: tuple[World, Project]) -> None:
-    world, registry = consumer
+def test_a_published_version_opens_a_pr_whose_review_passes_the_gate(consumer: tuple[World, Project, Project]) -> None:
+    world, registry, _ = consumer
     gh_state = world.runs_dir / "retrain-gh.json"
     # The same 20,000 rows first (the generator's first N rows do not depend on N), then 2,000 new ones.
     publish(registry, world, 22_000, "Loans: 2,000 more")
@@ -82,8 +87,8 @@ def test_a_published_version_opens_a_pr_whose_review_passes_the_gate(consumer: t
     assert "Both models on the frozen holdout (4,000 rows" in report
 
 
-def test_without_an_app_the_pr_opens_as_a_draft(consumer: tuple[World, Project], tmp_path: Path) -> None:
-    world, registry = consumer
+def test_without_an_app_the_pr_opens_as_a_draft(consumer: tuple[World, Project, Project], tmp_path: Path) -> None:
+    world, registry, _ = consumer
     publish(registry, world, 22_500, "Loans: 500 more")
     gh_state = tmp_path / "gh.json"  # a repository without the App: its own record of pull requests
     jobs = world.retrain("workflow_dispatch", {"inputs": {"reason": "by hand"}}, {}, {}, gh_state=gh_state)
@@ -91,3 +96,92 @@ def test_without_an_app_the_pr_opens_as_a_draft(consumer: tuple[World, Project],
     [pull] = json.loads(gh_state.read_text())["pulls"]
     assert pull["draft"]
     assert pull["token"] == "ghs_harness"  # GITHUB_TOKEN: no workflow starts until a person marks it ready
+
+
+def test_the_loop_from_drifted_traffic_to_a_promoted_retrain(
+    consumer: tuple[World, Project, Project], tmp_path: Path
+) -> None:
+    """Prod serves; shifted traffic arrives; the monitor alerts and dispatches; the retrain opens a PR with the App
+    token; its review passes the gate; it merges, and the promote workflow registers the new model in staging."""
+    world, registry, trained = consumer
+    steps: dict[str, float] = {}
+    started = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal started
+        steps[name] = time.perf_counter() - started
+        started = time.perf_counter()
+
+    # 1. Prod serves main's model: registered as v0.1.0 and in prod.
+    trained.run("git", "fetch", "-q", "origin", env=world.env())
+    trained.run("git", "checkout", "-q", "--detach", "origin/main")
+    trained.run("gto", "register", "model", "HEAD", "--version", "v0.1.0", env=world.env())
+    trained.run("gto", "assign", "model", "--version", "v0.1.0", "--stage", "prod", env=world.env())
+    trained.run("git", "push", "-q", "origin", "--tags", env=world.env())
+    # 2. Traffic with a shift arrives, logged as the server logs it, into the bucket; the registry has new data.
+    served = dataclasses.replace(load_version("workspace", trained.root), version="v0.1.0")
+    folder = write_traffic(tmp_path / "logs", served, [NO_DRIFT, SHIFT, SHIFT], labelled=0.5)
+    s3 = s3_client(world.aws_env["AWS_ENDPOINT_URL_S3"])
+    for path in folder.iterdir():
+        s3.upload_file(str(path), BUCKET, f"serving-logs/loop/{path.name}")
+    publish(registry, world, 22_000, "Loans: this month's applications", drift=SHIFT)
+    lap("serve and log shifted traffic; the registry publishes new data")
+    # 3. The monitor alerts and dispatches the retraining.
+    jobs, sim = world.dispatch_monitor({"logs": f"s3://{BUCKET}/serving-logs/loop", "since": "3650d"}, None)
+    assert jobs["monitor"].passed, jobs["monitor"].report()
+    (dispatch,) = json.loads(sim.gh_state.read_text())["dispatches"]
+    assert dispatch["workflow"] == "retrain.yml"
+    assert dispatch["inputs"]["trigger"] == "alert"
+    lap("monitor.yml: alert and dispatch")
+    # 4. The retrain opens one pull request with the App's token.
+    gh_state = tmp_path / "gh.json"
+    jobs = world.retrain("workflow_dispatch", {"inputs": dispatch["inputs"]}, *APP, gh_state=gh_state)
+    assert jobs["retrain"].passed, jobs["retrain"].report()
+    [pull] = json.loads(gh_state.read_text())["pulls"]
+    assert pull["token"] == APP_TOKEN
+    assert pull["body"].startswith("**Why this retrain:** alert — monitor: ")
+    assert "feature drift: fired on annual_income" in pull["body"]
+    lap("retrain.yml: retrain and open the pull request")
+    # 5. Its review reproduces, reports and gates: it passes.
+    head = subprocess.run(
+        ["git", "rev-parse", "retrain/auto"], cwd=world.origin, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    review = world.pull_request("retrain/auto", head, number=pull["number"])["review"]
+    assert review.passed, review.report()
+    lap("model-review.yml: review and gate")
+    # 6. A person merges; the promote workflow registers the retrained model and assigns staging.
+    world.merge("retrain/auto")
+    promoted = world.push_to_main()
+    assert all(job.passed for job in promoted.values()), {name: job.report() for name, job in promoted.items()}
+    tags = subprocess.run(["git", "tag", "--list", "model@*"], cwd=world.origin, capture_output=True, text=True).stdout
+    assert "model@v0.2.0" in tags.split(), tags
+    lap("merge, then promote.yml: register and assign staging")
+    timings = "\n".join(f"{seconds:7.1f} s  {name}" for name, seconds in steps.items())
+    print(f"the loop, step by step:\n{timings}\n{sum(steps.values()):7.1f} s  in all")
+
+
+def test_a_worse_retrain_is_blocked_by_the_gate_and_stays_open(
+    consumer: tuple[World, Project, Project], tmp_path: Path
+) -> None:
+    world, registry, _ = consumer
+    # A version whose outcomes were shuffled: nothing left to learn, so the retrained model is worse.
+    frame = generate_credit_data(22_000, 7)
+    frame["default"] = frame["default"].sample(frac=1.0, random_state=3).to_numpy()
+    frame.to_csv(registry.root / DATA, index=False)
+    registry.run("dvc", "add", "-q", DATA, env=world.env())
+    registry.run("git", "commit", "-q", "-m", "Loans, with the outcomes mixed up", f"{DATA}.dvc")
+    registry.run("lockstep", "data", "publish", "loans", "--path", DATA, "--push", env=world.env())
+    gh_state = tmp_path / "gh.json"
+    event = {"action": "dataset-published", "client_payload": {"reason": "a new loans version"}}
+    jobs = world.retrain("repository_dispatch", event, *APP, gh_state=gh_state)
+    assert jobs["retrain"].passed, jobs["retrain"].report()
+    [pull] = json.loads(gh_state.read_text())["pulls"]
+    head = subprocess.run(
+        ["git", "rev-parse", "retrain/auto"], cwd=world.origin, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    review = world.pull_request("retrain/auto", head, number=pull["number"])["review"]
+    assert review.failed_step == "Gate", review.report()
+    report = json.dumps(json.loads(world.comments(pull["number"]).read_text()), ensure_ascii=False)
+    assert "❌ the gate fails" in report
+    assert "misses the threshold" in report
+    assert json.loads(gh_state.read_text())["pulls"][0]["state"] == "open"  # it waits, with its reason, for a person
