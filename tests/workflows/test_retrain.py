@@ -142,6 +142,12 @@ def test_the_loop_from_drifted_traffic_to_a_promoted_retrain(
     assert pull["body"].startswith("**Why this retrain:** alert — monitor: ")
     assert "feature drift: fired on annual_income" in pull["body"]
     lap("retrain.yml: retrain and open the pull request")
+    # A second alert while it is open updates that pull request: never a second one.
+    jobs = world.retrain("workflow_dispatch", {"inputs": dispatch["inputs"]}, *APP, gh_state=gh_state)
+    assert "retrain: updated" in jobs["retrain"].step("Retrain, and open or update the pull request").output
+    [pull] = json.loads(gh_state.read_text())["pulls"]
+    assert pull["edits"] == 1
+    lap("retrain.yml again (a second alert): the same pull request updated")
     # 5. Its review reproduces, reports and gates: it passes.
     head = subprocess.run(
         ["git", "rev-parse", "retrain/auto"], cwd=world.origin, capture_output=True, text=True, check=True
@@ -156,6 +162,25 @@ def test_the_loop_from_drifted_traffic_to_a_promoted_retrain(
     tags = subprocess.run(["git", "tag", "--list", "model@*"], cwd=world.origin, capture_output=True, text=True).stdout
     assert "model@v0.2.0" in tags.split(), tags
     lap("merge, then promote.yml: register and assign staging")
+    # 7. A canary starts: the new version in the canary stage, the rollout config routing 10% of requests to it.
+    trained.run("git", "fetch", "-q", "--tags", "origin", env=world.env())
+    trained.run("git", "checkout", "-q", "--detach", "origin/main")
+    trained.run("lockstep", "registry", "assign", "--version", "v0.2.0", "--stage", "canary", env=world.env())
+    trained.run("git", "push", "-q", "origin", "--tags", env=world.env())
+    trained.run("lockstep", "params", "rollout=canary", env=world.env())
+    status = trained.run("lockstep", "rollout", "status", env=world.env()).stdout
+    assert "canary at 10%: prod v0.1.0, candidate v0.2.0" in status, status
+    lap("a canary starts: v0.2.0 in the canary stage at 10%")
+    # The pull request closed with the merge; two days on, a schedule with no new data opens nothing.
+    state = json.loads(gh_state.read_text())
+    state["pulls"][0] |= {"state": "closed", "closedAt": "2026-01-01T00:00:00Z"}
+    gh_state.write_text(json.dumps(state))
+    jobs = world.retrain("schedule", {"schedule": "17 4 * * 1"}, *APP, gh_state=gh_state)
+    assert (
+        "retrain: nothing: no new data" in jobs["retrain"].step("Retrain, and open or update the pull request").output
+    )
+    assert len(json.loads(gh_state.read_text())["pulls"]) == 1
+    lap("retrain.yml on schedule with no new data: nothing opens")
     timings = "\n".join(f"{seconds:7.1f} s  {name}" for name, seconds in steps.items())
     print(f"the loop, step by step:\n{timings}\n{sum(steps.values()):7.1f} s  in all")
 
