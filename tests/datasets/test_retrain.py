@@ -109,3 +109,11 @@ def test_one_pull_request_per_retrain_updated_by_the_next_trigger(world: World, 
     assert "retrain: nothing: no new data" in out, out
     assert len(pulls(env)) == 1
     assert checkout.git_status() == ""
+
+    # A push to main that changed data/source without reproducing: the pipeline is stale, so a retrain opens.
+    (checkout.root / "data/source/README.md").write_text("The loans dataset, pinned from the registry.\n")
+    checkout.run("git", "commit", "-q", "-am", "Say what data/source holds")
+    checkout.run("git", "push", "-q", "origin", "HEAD:main")
+    out = retrain(checkout, env, world, "--trigger", "push", "--reason", "a push to main changed data/source")
+    assert "retrain: opened: Retrain: push (changed data)" in out, out
+    assert "the base's data changed without a new model: evaluate, ingest re-run" in pulls(env)[-1]["body"]

@@ -29,3 +29,20 @@ def test_the_section_says_which_rows_and_the_verdict() -> None:
     assert lines[-1] == "- ✅ +0.0100 against the base"
     assert golden_lines(None) == []
     assert golden_lines("cannot be scored") == ["", "### Golden holdout", "", "- cannot be scored"]
+
+
+def test_a_labelled_traffic_version_shows_its_mix() -> None:
+    from lockstep.review.datasets import traffic_line
+
+    mix = {
+        "window": ["2026-12-01T00:00:00+00:00", "2026-12-03T00:00:00+00:00"],
+        "served_rows": 6000,
+        "labelled_rows": 3000,
+        "labelled_share": 0.5,
+        "rows_per_version": {"v0.1.0": 2500, "v0.2.0": 500},
+    }
+    assert traffic_line(mix) == (
+        "  - ⚠️ labelled traffic: 3,000 of 6,000 served rows (50.0%) from 2026-12-01T00:00:00+00:00 to "
+        "2026-12-03T00:00:00+00:00, served by v0.1.0 2,500, v0.2.0 500: rows a model chose to answer, "
+        "not a sample of everyone"
+    )
