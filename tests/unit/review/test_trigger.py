@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 
 from lockstep.errors import PipelineError
-from lockstep.review.trigger import Trigger, TriggerKind, parse_kind, read_evidence, read_trigger
+from lockstep.review import trigger as retrain_trigger
+from lockstep.review.trigger import Trigger, TriggerKind
 
 
 def test_a_trigger_reads_back_from_its_record_and_opens_with_why() -> None:
     trigger = Trigger(TriggerKind.ALERT, "the monitor alerted", ["feature drift: fired on `age`"])
-    assert read_trigger(trigger.to_json().encode()) == trigger
+    assert retrain_trigger.read_trigger(trigger.to_json().encode()) == trigger
     assert trigger.markdown() == [
         "**Why this retrain:** alert — the monitor alerted",
         "- feature drift: fired on `age`",
@@ -23,13 +24,13 @@ def test_an_unknown_kind_or_a_missing_evidence_file_is_one_line(tmp_path: Path) 
     with pytest.raises(
         PipelineError, match=r"^--trigger 'cron' is not one of: schedule, alert, dataset, push, manual$"
     ):
-        parse_kind("cron")
+        retrain_trigger.parse_kind("cron")
     with pytest.raises(PipelineError, match="no such file"):
-        read_evidence(tmp_path / "absent.txt")
+        retrain_trigger.read_evidence(tmp_path / "absent.txt")
     (tmp_path / "alerts.txt").write_text("one\n\n  two  \n")
-    assert read_evidence(tmp_path / "alerts.txt") == ["one", "two"]
+    assert retrain_trigger.read_evidence(tmp_path / "alerts.txt") == ["one", "two"]
 
 
 def test_an_unreadable_record_is_no_trigger() -> None:
-    assert read_trigger(None) is None
-    assert read_trigger(b'{"kind": "weather", "reason": "", "evidence": []}') is None
+    assert retrain_trigger.read_trigger(None) is None
+    assert retrain_trigger.read_trigger(b'{"kind": "weather", "reason": "", "evidence": []}') is None
