@@ -4,26 +4,27 @@ One world for the module: main trains on `loans` v1.0.0 from a registry project 
 bucket). The registry publishes v1.1.0 and sends `repository_dispatch`; retrain.yml's job runs
 `lockstep retrain` with the GitHub App token stand-in and opens the pull request. GitHub starts a
 pull request's checks when an App opened it (not with GITHUB_TOKEN), so model-review.yml then runs
-on it, as it would there, and its gate passes. Run with `pytest -m workflow tests/workflows/test_retrain.py`.
+on it, as it would there, and its gate passes. The loop goes further: a real server's shifted traffic makes
+the monitor alert, the retrain it dispatches is reviewed, merged, promoted and starts a canary; and a retrain
+that is worse is blocked. Run with `pytest -m workflow tests/workflows/test_retrain.py` (`-s` prints the loop's
+time, step by step).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from lockstep.data.synthetic import NO_DRIFT, Drift, generate_credit_data
-from lockstep.registry.store import load_version
 
 from tests.conftest import Project, copy_project
 from tests.s3 import BUCKET, s3_client
-from tests.unit.monitoring.traffic import write_traffic
-from tests.workflows.conftest import World
+from tests.workflows.conftest import World, closed_port
 from tests.workflows.harness import APP_TOKEN
 
 DATA = "data/source/loans.csv"
@@ -98,11 +99,47 @@ def test_without_an_app_the_pr_opens_as_a_draft(consumer: tuple[World, Project, 
     assert pull["token"] == "ghs_harness"  # GITHUB_TOKEN: no workflow starts until a person marks it ready
 
 
+def serve_traffic(trained: Project, world: World, logs: Path) -> Path:
+    """Serve prod with `lockstep serve`, send 1,500 clean then 1,500 shifted rows with `lockstep simulate`; the logs."""
+    port = closed_port()
+    command = ["lockstep", "serve", "--model", "prod", "--port", str(port)]
+    server = subprocess.Popen(
+        [*command, "--prediction-log", str(logs / "predictions.jsonl")],
+        cwd=trained.root,
+        env=world.env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180  # generous: the model comes from the bucket, and the machine may be busy
+        while not ready(url):
+            assert server.poll() is None, "the server exited before it was ready"
+            assert time.monotonic() < deadline, "the server was not ready within 180 s"
+            time.sleep(0.2)
+        for args in (["--seed", "1"], ["--seed", "2", "--shift", "annual_income=1"]):
+            trained.run("lockstep", "simulate", "--url", url, "--rows", "1500", "--outcome-delay", "0", *args)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    return logs
+
+
+def ready(url: str) -> bool:
+    """Whether the server answers its readiness probe."""
+    try:
+        with urllib.request.urlopen(f"{url}/v2/health/ready", timeout=2) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
+
+
 def test_the_loop_from_drifted_traffic_to_a_promoted_retrain(
     consumer: tuple[World, Project, Project], tmp_path: Path
 ) -> None:
-    """Prod serves; shifted traffic arrives; the monitor alerts and dispatches; the retrain opens a PR with the App
-    token; its review passes the gate; it merges, and the promote workflow registers the new model in staging."""
+    """Prod serves (a real server); shifted traffic arrives; the monitor alerts and dispatches; the retrain opens a PR
+    with the App token, and a second alert updates it; its review passes the gate; it merges, the promote workflow
+    registers the new model, and a canary starts; then a schedule with no new data opens nothing."""
     world, registry, trained = consumer
     steps: dict[str, float] = {}
     started = time.perf_counter()
@@ -112,20 +149,25 @@ def test_the_loop_from_drifted_traffic_to_a_promoted_retrain(
         steps[name] = time.perf_counter() - started
         started = time.perf_counter()
 
-    # 1. Prod serves main's model: registered as v0.1.0 and in prod.
+    # 1. Prod serves main's model: registered as v0.1.0 and in prod, answered by a real server (`lockstep serve`).
+    # Main's monitor reads windows of 500 rows, so one afternoon's traffic makes several (the demo's setting).
     trained.run("git", "fetch", "-q", "origin", env=world.env())
-    trained.run("git", "checkout", "-q", "--detach", "origin/main")
+    trained.run("git", "checkout", "-q", "-B", "main", "origin/main")
+    trained.run("lockstep", "params", "monitor.window=500", env=world.env())
+    trained.run("dvc", "repro", env=world.env())  # check_params reads all of params.yaml
+    trained.run("git", "commit", "-q", "-am", "Monitor windows of 500 rows")
+    trained.run("git", "push", "-q", "origin", "main", env=world.env())
     trained.run("gto", "register", "model", "HEAD", "--version", "v0.1.0", env=world.env())
     trained.run("gto", "assign", "model", "--version", "v0.1.0", "--stage", "prod", env=world.env())
     trained.run("git", "push", "-q", "origin", "--tags", env=world.env())
-    # 2. Traffic with a shift arrives, logged as the server logs it, into the bucket; the registry has new data.
-    served = dataclasses.replace(load_version("workspace", trained.root), version="v0.1.0")
-    folder = write_traffic(tmp_path / "logs", served, [NO_DRIFT, SHIFT, SHIFT], labelled=0.5)
+    # 2. Traffic arrives, then the same traffic with annual_income shifted; outcomes follow. The server's log goes
+    # to the bucket, as `serve --log-upload` ships it. Meanwhile the registry publishes this month's data.
+    logs = serve_traffic(trained, world, tmp_path / "logs")
     s3 = s3_client(world.aws_env["AWS_ENDPOINT_URL_S3"])
-    for path in folder.iterdir():
-        s3.upload_file(str(path), BUCKET, f"serving-logs/loop/{path.name}")
+    for path in sorted(p for p in logs.rglob("*") if p.is_file()):
+        s3.upload_file(str(path), BUCKET, f"serving-logs/loop/{path.relative_to(logs).as_posix()}")
     publish(registry, world, 22_000, "Loans: this month's applications", drift=SHIFT)
-    lap("serve and log shifted traffic; the registry publishes new data")
+    lap("serve clean then shifted traffic (a real server), ship its log; the registry publishes new data")
     # 3. The monitor alerts and dispatches the retraining.
     jobs, sim = world.dispatch_monitor({"logs": f"s3://{BUCKET}/serving-logs/loop", "since": "3650d"}, None)
     assert jobs["monitor"].passed, jobs["monitor"].report()
