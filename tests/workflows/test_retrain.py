@@ -22,7 +22,7 @@ import pytest
 
 from lockstep.data.synthetic import NO_DRIFT, Drift, generate_credit_data
 
-from tests.conftest import Project, copy_project
+from tests.conftest import PACKAGE, Project, copy_project
 from tests.s3 import BUCKET, s3_client
 from tests.workflows.conftest import World, closed_port
 from tests.workflows.harness import APP_TOKEN
@@ -37,7 +37,7 @@ def publish(registry: Project, world: World, rows: int, message: str, *args: str
     registry.run("dvc", "add", "-q", DATA, env=world.env())
     registry.run("git", "add", f"{DATA}.dvc", "data/source/.gitignore")
     registry.run("git", "commit", "-q", "-m", message)
-    registry.run("lockstep", "data", "publish", "loans", "--path", DATA, "--push", *args, env=world.env())
+    registry.run(PACKAGE, "data", "publish", "loans", "--path", DATA, "--push", *args, env=world.env())
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +49,9 @@ def consumer(world: World, tmp_path_factory: pytest.TempPathFactory) -> tuple[Wo
     registry.commit_all("Keep the data in S3")
     publish(registry, world, 20_000, "Loans", "--version", "1.0.0")
     clone = world.clone("main")
-    clone.run("lockstep", "data", "use", str(registry.origin), "loans@1.0.0", env=world.env())
+    clone.run(PACKAGE, "data", "use", str(registry.origin), "loans@1.0.0", env=world.env())
     clone.run("dvc", "repro", env=world.env())
-    clone.run("lockstep", "data", "golden", env=world.env())  # v1.0.0's test set, frozen
+    clone.run(PACKAGE, "data", "golden", env=world.env())  # v1.0.0's test set, frozen
     clone.run("dvc", "push", env=world.env())
     clone.run("git", "add", "-A")
     clone.run("git", "commit", "-q", "-m", "Train on loans v1.0.0, with a golden holdout")
@@ -102,7 +102,7 @@ def test_without_an_app_the_pr_opens_as_a_draft(consumer: tuple[World, Project, 
 def serve_traffic(trained: Project, world: World, logs: Path) -> Path:
     """Serve prod with `lockstep serve`, send 1,500 clean then 1,500 shifted rows with `lockstep simulate`; the logs."""
     port = closed_port()
-    command = ["lockstep", "serve", "--model", "prod", "--port", str(port)]
+    command = [PACKAGE, "serve", "--model", "prod", "--port", str(port)]
     server = subprocess.Popen(
         [*command, "--prediction-log", str(logs / "predictions.jsonl")],
         cwd=trained.root,
@@ -118,7 +118,7 @@ def serve_traffic(trained: Project, world: World, logs: Path) -> Path:
             assert time.monotonic() < deadline, "the server was not ready within 180 s"
             time.sleep(0.2)
         for args in (["--seed", "1"], ["--seed", "2", "--shift", "annual_income=1"]):
-            trained.run("lockstep", "simulate", "--url", url, "--rows", "1500", "--outcome-delay", "0", *args)
+            trained.run(PACKAGE, "simulate", "--url", url, "--rows", "1500", "--outcome-delay", "0", *args)
     finally:
         server.terminate()
         server.wait(timeout=60)
@@ -153,7 +153,7 @@ def test_the_loop_from_drifted_traffic_to_a_promoted_retrain(
     # Main's monitor reads windows of 500 rows, so one afternoon's traffic makes several (the demo's setting).
     trained.run("git", "fetch", "-q", "origin", env=world.env())
     trained.run("git", "checkout", "-q", "-B", "main", "origin/main")
-    trained.run("lockstep", "params", "monitor.window=500", env=world.env())
+    trained.run(PACKAGE, "params", "monitor.window=500", env=world.env())
     trained.run("dvc", "repro", env=world.env())  # check_params reads all of params.yaml
     trained.run("git", "commit", "-q", "-am", "Monitor windows of 500 rows")
     trained.run("git", "push", "-q", "origin", "main", env=world.env())
@@ -207,10 +207,10 @@ def test_the_loop_from_drifted_traffic_to_a_promoted_retrain(
     # 7. A canary starts: the new version in the canary stage, the rollout config routing 10% of requests to it.
     trained.run("git", "fetch", "-q", "--tags", "origin", env=world.env())
     trained.run("git", "checkout", "-q", "--detach", "origin/main")
-    trained.run("lockstep", "registry", "assign", "--version", "v0.2.0", "--stage", "canary", env=world.env())
+    trained.run(PACKAGE, "registry", "assign", "--version", "v0.2.0", "--stage", "canary", env=world.env())
     trained.run("git", "push", "-q", "origin", "--tags", env=world.env())
-    trained.run("lockstep", "params", "rollout=canary", env=world.env())
-    status = trained.run("lockstep", "rollout", "status", env=world.env()).stdout
+    trained.run(PACKAGE, "params", "rollout=canary", env=world.env())
+    status = trained.run(PACKAGE, "rollout", "status", env=world.env()).stdout
     assert "canary at 10%: prod v0.1.0, candidate v0.2.0" in status, status
     lap("a canary starts: v0.2.0 in the canary stage at 10%")
     # The pull request closed with the merge; two days on, a schedule with no new data opens nothing.
@@ -237,7 +237,7 @@ def test_a_worse_retrain_is_blocked_by_the_gate_and_stays_open(
     frame.to_csv(registry.root / DATA, index=False)
     registry.run("dvc", "add", "-q", DATA, env=world.env())
     registry.run("git", "commit", "-q", "-m", "Loans, with the outcomes mixed up", f"{DATA}.dvc")
-    registry.run("lockstep", "data", "publish", "loans", "--path", DATA, "--push", env=world.env())
+    registry.run(PACKAGE, "data", "publish", "loans", "--path", DATA, "--push", env=world.env())
     gh_state = tmp_path / "gh.json"
     event = {"action": "dataset-published", "client_payload": {"reason": "a new loans version"}}
     jobs = world.retrain("repository_dispatch", event, *APP, gh_state=gh_state)
