@@ -34,7 +34,7 @@ help:
 	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
 
 $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
-	$(UV) sync --frozen --python $(PYTHON_VERSION)
+	$(UV) sync --frozen --extra dask --python $(PYTHON_VERSION)
 	@touch $@
 
 ## install: create .venv from uv.lock (bootstraps uv with pip if it is missing)
@@ -65,7 +65,7 @@ endif
 PYTEST_WORKERS ?= auto
 # The markers of the minutes-long tests: each folder of them gives its own (tests/conftest.py), and has a target
 # of its own that CI also runs.
-LONG_TESTS := slow or load or container or workflow or datasets
+LONG_TESTS := slow or load or container or workflow or datasets or scale
 
 ## test: set up, lint, and run every test but the minutes-long ones (budget: 6 minutes on 2 cores)
 .PHONY: test
@@ -81,6 +81,11 @@ test-workflows: install
 .PHONY: test-datasets
 test-datasets: install
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -m datasets
+
+## test-scale: the pipeline on Dask (compute=dask) through real DVC: one dvc.lock for any worker and partition count
+.PHONY: test-scale
+test-scale: install
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -m scale
 
 ## test-load: the serving load tests (10,000 requests from 32 clients; the shadow and the canary under load)
 .PHONY: test-load

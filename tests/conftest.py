@@ -26,9 +26,10 @@ LONG_FOLDERS = {
     "load": "load",
     "container": "container",
     "datasets": "datasets",
+    "scale": "scale",
 }
 # The folders whose tests run real DVC and Git in temporary repositories: marked `integration`.
-INTEGRATION_FOLDERS = ("integration", "workflows", "template", "datasets")
+INTEGRATION_FOLDERS = ("integration", "workflows", "template", "datasets", "scale")
 # The package, and the command it installs (a new project renames both).
 PACKAGE = "lockstep"
 VENV_BIN = Path(sys.executable).parent
@@ -138,6 +139,9 @@ class Project:
 
     def read(self, relative: str) -> str:
         return (self.root / relative).read_text(encoding="utf-8")
+
+    def read_bytes(self, relative: str) -> bytes:
+        return (self.root / relative).read_bytes()
 
 
 def copy_project(destination: Path) -> Project:

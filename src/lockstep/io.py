@@ -35,6 +35,8 @@ def atomic_path(path: Path) -> Iterator[Path]:
     try:
         yield tmp
         tmp.chmod(0o666 & ~_umask())  # mkstemp makes files private; outputs are not
+        if path.is_dir():  # the other engine's partitioned table (compute.engine)
+            shutil.rmtree(path)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -47,8 +49,10 @@ def atomic_dir(path: Path) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
         yield tmp
-        if path.exists():
+        if path.is_dir():
             shutil.rmtree(path)
+        elif path.exists():  # the other engine's single file (compute.engine)
+            path.unlink()
         tmp.replace(path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -103,6 +107,16 @@ def file_md5(path: Path) -> str | None:
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
+    return digest.hexdigest()
+
+
+def table_sha256(path: Path) -> str:
+    """The SHA-256 of a table: a file's bytes, or a partitioned table's files' names and hashes, in name order."""
+    if not path.is_dir():
+        return file_sha256(path)
+    digest = hashlib.sha256()
+    for part in sorted(path.iterdir()):
+        digest.update(f"{part.name} {file_sha256(part)}\n".encode())
     return digest.hexdigest()
 
 

@@ -10,6 +10,8 @@ PROJ_ROOT = Path()
 CONF_DIR = PROJ_ROOT / "conf"
 # One file per rollout mode (none, shadow, canary, ab); the chosen one is composed into params.yaml.
 ROLLOUT_CONF_DIR = CONF_DIR / "rollout"
+# The Dask cluster's settings: outside params.yaml, since they change no output (config/compute.py).
+CLUSTER_FILE = CONF_DIR / "cluster.yaml"
 PARAMS_FILE = PROJ_ROOT / "params.yaml"
 LOCK_FILE = PROJ_ROOT / "dvc.lock"
 

@@ -30,6 +30,7 @@ SMOKED = (
     "pr_loop",
     "rollout",
     "rollout_ab",
+    "scale",
     "serving",
     "shadow",
 )

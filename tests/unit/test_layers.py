@@ -12,6 +12,8 @@ LAYERS = [
     {"data"},
     {"modeling"},
     {"evaluation"},
+    # The stages on Dask: above the stages' own modules, which it runs partition by partition.
+    {"compute"},
     {"registry"},
     # Under serving: the server measures its live window with the monitor's own counts and distances;
     # under review: a data update's report measures the drift between versions with them.

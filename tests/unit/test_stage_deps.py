@@ -29,7 +29,8 @@ def stage_modules(command: str) -> set[str]:
     entry = closure([f"{PACKAGE}.cli", *areas], top_level_only=True)
     if name not in COMMANDS:  # `params --validate`: the command's own modules do the work
         return entry
-    return entry | closure([f"{PACKAGE}.{COMMANDS[name].module}"])
+    stage = COMMANDS[name]  # the stage's module, and its module on Dask (compute.engine)
+    return entry | closure([f"{PACKAGE}.{stage.module}", f"{PACKAGE}.{stage.dask_module}"])
 
 
 def uncovered(modules: set[str], deps: list[str]) -> list[str]:

@@ -9,22 +9,33 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import PACKAGE, paths
-from ..config import Params, compose_params, load_params
+from ..config import Engine, Params, compose_params, load_params
 from ..errors import PipelineError
 from .common import add_params_argument
 
 
 @dataclass(frozen=True)
 class Stage:
-    """A pipeline stage: the function that runs it (`module.function(params)`) and what it does."""
+    """A pipeline stage: the function that runs it (`module.function(params)`) and what it does.
+
+    `compute.engine: dask` runs `compute.<stage>.<function>(params)` instead: the same stage on a Dask cluster.
+    """
 
     module: str  # in the package, e.g. "data.ingest"; dvc.yaml's deps must cover its imports (a test checks)
     function: str
     help: str
     section: str = ""  # the part of the params the function takes ("data.ingest"); empty: all of them
 
+    @property
+    def dask_module(self) -> str:
+        """The module of the stage on Dask (it takes all the params)."""
+        return f"compute.{self.module.rpartition('.')[2]}"
+
     def run(self, cfg: Params) -> None:
         """Import the stage's module (only now: `--help` stays instant) and run it on `cfg`."""
+        if cfg.compute.engine == Engine.DASK:
+            getattr(importlib.import_module(f"{PACKAGE}.{self.dask_module}"), self.function)(cfg)
+            return
         module = importlib.import_module(f"{PACKAGE}.{self.module}")
         runner = getattr(module, self.function)
         runner(operator.attrgetter(self.section)(cfg) if self.section else cfg)

@@ -4,6 +4,7 @@ Import from here, the package's `config`: `Params`, `load_params`, `parse_rollou
 """
 
 from .base import MAX_SEED, library_problem
+from .compute import ClusterConfig, ComputeConfig
 from .data import ColumnRule, DataConfig, IngestConfig, SchemaConfig
 from .enums import (
     CANDIDATE_STAGES,
@@ -11,6 +12,7 @@ from .enums import (
     NUMERIC_DTYPES,
     TEXT_DTYPES,
     DType,
+    Engine,
     RolloutMode,
     Source,
     SplitStrategy,
@@ -22,7 +24,16 @@ from .enums import (
 from .evaluate import EvaluateConfig
 from .features import FeaturesConfig
 from .gate import GateConfig
-from .loader import Params, compose_params, describe_yaml_error, load_params, load_rollout, parse_gate, parse_params
+from .loader import (
+    Params,
+    compose_params,
+    describe_yaml_error,
+    load_cluster,
+    load_params,
+    load_rollout,
+    parse_gate,
+    parse_params,
+)
 from .monitor import MonitorConfig
 from .retrain import RetrainConfig
 from .rollout import RolloutConfig, parse_rollout
@@ -34,9 +45,12 @@ __all__ = [
     "MAX_SEED",
     "NUMERIC_DTYPES",
     "TEXT_DTYPES",
+    "ClusterConfig",
     "ColumnRule",
+    "ComputeConfig",
     "DType",
     "DataConfig",
+    "Engine",
     "EvaluateConfig",
     "FeaturesConfig",
     "GateConfig",
@@ -56,6 +70,7 @@ __all__ = [
     "compose_params",
     "describe_yaml_error",
     "library_problem",
+    "load_cluster",
     "load_params",
     "load_rollout",
     "parse_gate",

@@ -64,7 +64,7 @@ def one_line(exc: ValidationError, where: str = "") -> PipelineError:
         return PipelineError(f"invalid params: {key} {message}" if name else f"invalid params: {message}")
     if error["type"] == "missing":
         return PipelineError(f"invalid params: {key} is missing; run `make params` to compose it from conf/")
-    if message.startswith(f"{key}."):  # a rule across keys names the key itself
+    if message.startswith(f"{key}.") or key == "params":  # a rule across keys names the key itself
         return PipelineError(f"invalid params: {message}")
     if message.startswith(("must ", "is ")):
         return PipelineError(f"invalid params: {key} {message}")

@@ -11,7 +11,6 @@ from .base import Section, Seed, at_least, closed_set, rule
 from .enums import NUMERIC_DTYPES, DType, Source, TaskSetting
 
 # The synthetic generator holds its table in memory: about 165 bytes a row, twice over while it is assembled.
-MAX_SYNTHETIC_ROWS = 20_000_000
 Fraction = Annotated[float, rule(lambda value: 0 <= value <= 1, "must be in [0, 1]")]
 
 
@@ -29,11 +28,6 @@ class IngestConfig(Section):
             raise ValueError("data.ingest.path is required when source is 'file'")
         if self.source == Source.SYNTHETIC and (self.n_rows or 0) <= 0:
             raise ValueError("data.ingest.n_rows must be a positive integer")
-        if (self.n_rows or 0) > MAX_SYNTHETIC_ROWS:
-            raise ValueError(
-                f"data.ingest.n_rows must be at most {MAX_SYNTHETIC_ROWS:,} "
-                "(the table is built in memory, about 165 bytes a row)"
-            )
         return self
 
 

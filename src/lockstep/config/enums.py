@@ -36,10 +36,18 @@ TEXT_DTYPES = frozenset({DType.CATEGORY, DType.STRING})
 
 
 class SplitStrategy(StrEnum):
-    """How `prepare` picks the test rows: at random (seeded), or the latest by a time column."""
+    """How `prepare` picks the test rows: at random (seeded), the latest by a time column, or by a hash of the id."""
 
     RANDOM = "random"
     TIME = "time"
+    HASH = "hash"
+
+
+class Engine(StrEnum):
+    """What runs the pipeline's stages: this process (`local`) or a Dask cluster (`dask`)."""
+
+    LOCAL = "local"
+    DASK = "dask"
 
 
 class Source(StrEnum):

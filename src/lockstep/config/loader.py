@@ -12,12 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError, field_validator
+from pydantic import ValidationError, field_validator, model_validator
 
 from .. import paths
 from ..errors import PipelineError
 from .base import Section, Seed, library_problem, one_line
+from .compute import ClusterConfig, ComputeConfig, parse_cluster
 from .data import DataConfig
+from .enums import Engine
 from .evaluate import EvaluateConfig
 from .features import FeaturesConfig
 from .gate import GateConfig
@@ -26,6 +28,9 @@ from .monitor import MonitorConfig
 from .retrain import RetrainConfig
 from .rollout import RolloutConfig, parse_rollout
 from .split import SplitConfig
+
+# The local engine holds the whole table in one process.
+MAX_LOCAL_ROWS = 20_000_000
 
 
 class Params(Section):
@@ -42,6 +47,16 @@ class Params(Section):
     rollout: RolloutConfig
     monitor: MonitorConfig
     retrain: RetrainConfig
+    compute: ComputeConfig
+
+    @model_validator(mode="after")
+    def _fits_in_memory(self) -> Params:
+        if self.compute.engine == Engine.LOCAL and (self.data.ingest.n_rows or 0) > MAX_LOCAL_ROWS:
+            raise ValueError(
+                f"data.ingest.n_rows must be at most {MAX_LOCAL_ROWS:,} (the table is built in memory, about 165 "
+                "bytes a row); compute=dask builds it partition by partition, with no such limit"
+            )
+        return self
 
     @field_validator("extra_model_libraries")
     @classmethod
@@ -103,6 +118,11 @@ def load_rollout(path: Path = paths.PARAMS_FILE, section: str | None = "rollout"
     if section is not None:
         raw = raw.get(section) if isinstance(raw, dict) else None
     return parse_rollout(raw, section or path.name)
+
+
+def load_cluster(path: Path = paths.CLUSTER_FILE) -> ClusterConfig:
+    """Load and check conf/cluster.yaml, the Dask cluster's settings (not in params.yaml: they change no output)."""
+    return parse_cluster(read_yaml(path, "restore it from the template (`git checkout conf/cluster.yaml`)"), path.name)
 
 
 def describe_yaml_error(exc: Exception) -> str:

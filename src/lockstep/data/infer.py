@@ -21,6 +21,8 @@ NUMBER = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
 THOUSANDS = re.compile(r"^\s*[-+]?\d{1,3}(,\d{3})+(\.\d+)?\s*$")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
 DROPPED_DATETIME = "datetime, dropped"
+THOUSANDS_REMOVED = "numeric (thousands separators removed)"
+NUMBERS_AS_TEXT = "numeric (numbers stored as text)"
 # The raw table's attrs key naming the columns its source file types as text (a Parquet string
 # column). pandas keeps a table's attrs in the Parquet file it writes, so ingest's record reaches prepare.
 TEXT_COLUMNS = "text_columns"
@@ -82,11 +84,10 @@ def infer_column(name: str, values: pd.Series, typed_text: bool = False) -> tupl
         return values, typed_text_decision(present)
     separated = present.str.match(THOUSANDS)
     if separated.any() and (separated | present.str.match(NUMBER)).all():
-        numbers = pd.to_numeric(values.astype(str).str.replace(",", "", regex=False), errors="coerce")
-        return numbers.where(values.notna()), "numeric (thousands separators removed)"
+        return apply_decision(values, THOUSANDS_REMOVED), THOUSANDS_REMOVED
     numbers, total = numeric_share(values)
     if total and numbers == total:
-        return pd.to_numeric(values, errors="coerce"), "numeric (numbers stored as text)"
+        return apply_decision(values, NUMBERS_AS_TEXT), NUMBERS_AS_TEXT
     if total and numbers * 2 > total:
         example = present[~present.str.match(NUMBER)].iloc[0]
         raise PipelineError(
@@ -120,6 +121,18 @@ def infer_columns(frame: pd.DataFrame, skip: set[str]) -> tuple[pd.DataFrame, di
         else:
             table[name] = column
     return table, decisions
+
+
+def apply_decision(values: pd.Series, decision: str) -> pd.Series | None:
+    """A part of a column, as `infer_column` decided for the whole of it (None: dropped); compute=dask's parts."""
+    if decision == DROPPED_DATETIME:
+        return None
+    if decision == THOUSANDS_REMOVED:
+        numbers = pd.to_numeric(values.astype(str).str.replace(",", "", regex=False), errors="coerce")
+        return numbers.where(values.notna())
+    if decision == NUMBERS_AS_TEXT:
+        return pd.to_numeric(values, errors="coerce")
+    return values
 
 
 def refuse_mixed_target(target: pd.Series, name: str) -> None:

@@ -71,7 +71,7 @@ def read_source_file(path: Path) -> pd.DataFrame:
     if reader is pd.read_csv:
         _check_csv_header(path, frame)
     else:
-        declare_text(frame, _parquet_text_columns(path, frame))
+        declare_text(frame, parquet_text_columns(path, frame))
     return frame
 
 
@@ -124,7 +124,7 @@ def describe_encoding(data: bytes) -> str:
     return f"it looks like Latin-1 (Windows-1252) text ({where}, {char!r}); {RESAVE.format(codec='cp1252')}"
 
 
-def _parquet_text_columns(path: Path, frame: pd.DataFrame) -> list[str]:
+def parquet_text_columns(path: Path, frame: pd.DataFrame) -> list[str]:
     """The columns a Parquet file types as text: strings, or a dictionary of strings."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -154,14 +154,8 @@ def _check_csv_header(path: Path, frame: pd.DataFrame) -> None:
         raise PipelineError(f"{path}: column {repeated[0]!r} appears more than once in the header; rename the copies")
 
 
-def load_raw_data(cfg: IngestConfig) -> pd.DataFrame:
-    """Return the raw table that `cfg` describes."""
-    if cfg.source == "synthetic":
-        from .synthetic import generate_credit_data
-
-        assert cfg.n_rows is not None
-        log.info("generating %s synthetic loan applications (seed %s)", f"{cfg.n_rows:,}", cfg.seed)
-        return generate_credit_data(cfg.n_rows, cfg.seed)
+def source_path(cfg: IngestConfig) -> Path:
+    """The data file `cfg` names, once it is known to be one DVC tracks, with the bytes its pin promises."""
     assert cfg.path is not None
     path = Path(cfg.path)
     _refuse_folder(path)
@@ -171,7 +165,18 @@ def load_raw_data(cfg: IngestConfig) -> pd.DataFrame:
         )
     pin = check_pinned_bytes(path)  # a corrupted copy of a published version stops here
     log.info("reading %s%s", path, f" ({pin.label} from {pin.repo})" if pin else "")
-    frame = read_source_file(path)
+    return path
+
+
+def load_raw_data(cfg: IngestConfig) -> pd.DataFrame:
+    """Return the raw table that `cfg` describes."""
+    if cfg.source == "synthetic":
+        from .synthetic import generate_credit_data
+
+        assert cfg.n_rows is not None
+        log.info("generating %s synthetic loan applications (seed %s)", f"{cfg.n_rows:,}", cfg.seed)
+        return generate_credit_data(cfg.n_rows, cfg.seed)
+    frame = read_source_file(source_path(cfg))
     if cfg.n_rows:
         frame = frame.head(cfg.n_rows)
     return frame

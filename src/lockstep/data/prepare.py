@@ -14,7 +14,7 @@ from ..config import Params, SplitConfig, SplitStrategy, Task
 from ..contract.features import FeatureSpec
 from ..errors import PipelineError
 from .infer import DROPPED_DATETIME, describe_value
-from .split import split_by_time, split_train_test
+from .split import split_by_hash, split_by_time, split_train_test
 from .validate import describe_features, infer_task, task_decision, validate_table
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,8 @@ def prepare_data(raw: pd.DataFrame, cfg: Params) -> PreparedData:
     if cfg.split.strategy == SplitStrategy.TIME:
         assert cfg.split.time_column is not None  # the schema requires it
         train, test = split_by_time(table, cfg.split.time_column, cfg.split.test_size)
+    elif cfg.split.strategy == SplitStrategy.HASH:
+        train, test = split_by_hash(table, cfg.data.id_column, cfg.split.test_size)
     else:
         stratify = cfg.split.stratify and task != Task.REGRESSION
         train, test = split_train_test(table, cfg.data.target, cfg.split.test_size, cfg.seed, stratify)
@@ -53,15 +55,20 @@ def prepare_data(raw: pd.DataFrame, cfg: Params) -> PreparedData:
 
 def check_split(rows: pd.DataFrame, part: str, features: FeatureSpec, cfg: SplitConfig) -> None:
     """Raise PipelineError if one side of the split is too small to train or to judge a model on."""
+    counts = rows[features.target].value_counts() if features.classes is not None else None
+    check_split_counts(len(rows), counts, part, features, cfg)
+
+
+def check_split_counts(rows: int, counts: pd.Series | None, part: str, features: FeatureSpec, cfg: SplitConfig) -> None:
+    """`check_split` from the side's row count and its rows per class (None for regression)."""
     advice = "add data or change split.test_size"
-    if len(rows) < cfg.min_rows:
+    if rows < cfg.min_rows:
         raise PipelineError(
-            f"split.test_size={cfg.test_size:g} leaves {len(rows)} rows in the {part} set, fewer than "
+            f"split.test_size={cfg.test_size:g} leaves {rows} rows in the {part} set, fewer than "
             f"split.min_rows={cfg.min_rows}; {advice}"
         )
-    if features.classes is None:
+    if features.classes is None or counts is None:
         return
-    counts = rows[features.target].value_counts()
     for label in features.classes:
         found = int(counts.get(label, 0))
         if found < cfg.min_class_rows:

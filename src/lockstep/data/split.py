@@ -1,4 +1,4 @@
-"""Split: a seeded train/test split, stratified on the target for classification; or by time."""
+"""Split: a seeded train/test split (stratified for classification), by time, or by a hash of each row's id."""
 
 from __future__ import annotations
 
@@ -52,3 +52,52 @@ def split_by_time(frame: pd.DataFrame, time_column: str, test_size: float) -> tu
     is_test = np.zeros(len(frame), dtype=bool)
     is_test[order[len(frame) - n_test :]] = True
     return frame[~is_test].reset_index(drop=True), frame[is_test].reset_index(drop=True)
+
+
+# pandas' row hash (SipHash) keyed per use, so the split and the training sample are independent.
+SPLIT_KEY = "split-by-row-id!"
+SAMPLE_KEY = "train-sample-key"
+HASH_RANGE = 2**64
+
+
+def row_hashes(frame: pd.DataFrame, id_column: str | None, key: str) -> np.ndarray:
+    """A 64-bit hash of each row's id, or of its whole content when there is no id column."""
+    rows = frame[id_column] if id_column else frame
+    return pd.util.hash_pandas_object(rows, index=False, hash_key=key).to_numpy()
+
+
+def below_share(hashes: np.ndarray, share: float) -> np.ndarray:
+    """Which hashes fall in the lowest `share` of the hash range: about that share of rows, chosen by id."""
+    return hashes < np.uint64(min(int(share * HASH_RANGE), HASH_RANGE - 1))
+
+
+def is_test_row(frame: pd.DataFrame, id_column: str | None, test_size: float) -> np.ndarray:
+    """The hash split's test rows: a function of each row's id alone, the same in any partition."""
+    return below_share(row_hashes(frame, id_column, SPLIT_KEY), test_size)
+
+
+def split_by_hash(frame: pd.DataFrame, id_column: str | None, test_size: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return (train, test): about `test_size` of the rows test, by a hash of their id; each part keeps the order.
+
+    No seed and no view of the other rows: a row lands on the same side in any partition, on any
+    number of workers, and when rows are added (compute=dask splits this way).
+    """
+    is_test = is_test_row(frame, id_column, test_size)
+    return frame[~is_test].reset_index(drop=True), frame[is_test].reset_index(drop=True)
+
+
+def in_training_sample(frame: pd.DataFrame, id_column: str | None, train_rows: int, max_rows: int) -> np.ndarray:
+    """Which of `frame`'s rows train: all of them up to `max_rows` training rows, else about that many, by id hash.
+
+    `train_rows` counts the whole training set, so each partition picks its rows on its own.
+    """
+    if train_rows <= max_rows:
+        return np.ones(len(frame), dtype=bool)
+    return below_share(row_hashes(frame, id_column, SAMPLE_KEY), max_rows / train_rows)
+
+
+def training_sample(frame: pd.DataFrame, id_column: str | None, max_rows: int) -> pd.DataFrame:
+    """The rows of the whole training set `frame` that the model learns from (`in_training_sample`)."""
+    if len(frame) <= max_rows:
+        return frame
+    return frame[in_training_sample(frame, id_column, len(frame), max_rows)].reset_index(drop=True)

@@ -183,6 +183,16 @@ def generate_credit_data(n_rows: int, seed: int, drift: Drift = NO_DRIFT) -> pd.
     return pd.concat(chunks, ignore_index=True)
 
 
+def generate_rows(start: int, stop: int, seed: int) -> pd.DataFrame:
+    """Rows [start, stop) of `generate_credit_data(n_rows >= stop, seed)`, making only the chunks that hold them."""
+    chunks = []
+    for index in range(start // CHUNK_ROWS, -(-stop // CHUNK_ROWS)):
+        first = index * CHUNK_ROWS
+        chunk = _generate_chunk(np.random.default_rng([seed, index]), first, CHUNK_ROWS, NO_DRIFT, [seed, index])
+        chunks.append(chunk.iloc[max(start - first, 0) : min(stop - first, CHUNK_ROWS)])
+    return pd.concat(chunks, ignore_index=True)
+
+
 def _pick(rng: np.random.Generator, options: tuple[str, ...], probabilities: list[float], size: int) -> np.ndarray:
     return np.asarray(options, dtype=object)[rng.choice(len(options), size=size, p=probabilities)]
 

@@ -34,16 +34,32 @@ def validate_table(frame: pd.DataFrame, cfg: DataConfig) -> tuple[pd.DataFrame, 
     Returns the table (listed columns coerced to their dtype, the others as
     `infer_columns` decided) and those decisions, or raises PipelineError.
     """
-    schema = cfg.schema
     _check_table(frame, cfg)
-    refuse_unusable_values(frame)
-    columns = dict(schema.columns)
+    table = validate_rows(frame, cfg)
+    return infer_columns(table, skip={*schema_columns(cfg), cfg.target})
+
+
+def schema_columns(cfg: DataConfig) -> dict[str, ColumnRule]:
+    """The rules of the listed columns, the id column's included (unique text)."""
+    columns = dict(cfg.schema.columns)
     if cfg.id_column and cfg.id_column not in columns:
         columns[cfg.id_column] = ColumnRule(dtype="string", unique=True)
-    table = _run_pandera(_numbers_as_text(frame, columns), columns, strict=schema.strict and bool(schema.columns))
+    return columns
+
+
+def validate_rows(frame: pd.DataFrame, cfg: DataConfig, unique: bool = True) -> pd.DataFrame:
+    """The row-by-row checks of `validate_table`: values, the column rules, a mixed target.
+
+    `unique=False` leaves uniqueness out, for a part of the table (compute=dask checks it across parts).
+    Returns the table with the listed columns coerced to their dtype.
+    """
+    refuse_unusable_values(frame)
+    columns = schema_columns(cfg)
+    rules = columns if unique else {name: rule.model_copy(update={"unique": False}) for name, rule in columns.items()}
+    table = _run_pandera(_numbers_as_text(frame, columns), rules, strict=cfg.schema.strict and bool(cfg.schema.columns))
     if cfg.task == "auto":
         refuse_mixed_target(table[cfg.target], cfg.target)
-    return infer_columns(table, skip={*columns, cfg.target})
+    return table
 
 
 def _numbers_as_text(frame: pd.DataFrame, columns: dict[str, ColumnRule]) -> pd.DataFrame:
@@ -60,29 +76,34 @@ def _numbers_as_text(frame: pd.DataFrame, columns: dict[str, ColumnRule]) -> pd.
 
 
 def _check_table(frame: pd.DataFrame, cfg: DataConfig) -> None:
-    schema = cfg.schema
     repeated = frame.columns[frame.columns.duplicated()]
     if len(repeated):
         raise PipelineError(f"column {repeated[0]!r} appears more than once in the data; rename or drop the copies")
-    if cfg.target not in frame.columns:
-        found = ", ".join(map(str, frame.columns[:8])) + (", ..." if frame.shape[1] > 8 else "")
+    missing = {column: int(frame[column].isna().sum()) for column in frame.columns}
+    check_table_counts(list(frame.columns), len(frame), missing, cfg)
+
+
+def check_table_counts(columns: list[str], rows: int, missing: dict[str, int], cfg: DataConfig) -> None:
+    """The table-wide rules, from counts: the target is there and complete, enough rows, not too many gaps."""
+    schema = cfg.schema
+    if cfg.target not in columns:
+        found = ", ".join(map(str, columns[:8])) + (", ..." if len(columns) > 8 else "")
         raise PipelineError(f"target column {cfg.target!r} not in the data (found: {found}); set data.target")
-    missing_target = int(frame[cfg.target].isna().sum())
-    if missing_target:
-        raise PipelineError(f"target column {cfg.target!r} has {missing_target} missing values; drop those rows")
-    if len(frame) < schema.min_rows:
+    if missing[cfg.target]:
+        raise PipelineError(f"target column {cfg.target!r} has {missing[cfg.target]} missing values; drop those rows")
+    if rows < schema.min_rows:
         raise PipelineError(
-            f"only {len(frame)} rows, fewer than data.schema.min_rows={schema.min_rows}; add data or lower the limit"
+            f"only {rows} rows, fewer than data.schema.min_rows={schema.min_rows}; add data or lower the limit"
         )
-    for column in frame.columns:
+    for column in columns:
         spec = schema.columns.get(column)
         limit = (
             spec.max_missing_fraction if spec and spec.max_missing_fraction is not None else schema.max_missing_fraction
         )
-        missing = float(frame[column].isna().mean())
-        if missing > limit:
+        share = missing[column] / rows
+        if share > limit:
             raise PipelineError(
-                f"column {column!r} is {missing:.1%} missing, above the {limit:.1%} allowed "
+                f"column {column!r} is {share:.1%} missing, above the {limit:.1%} allowed "
                 "(data.schema.max_missing_fraction); fix the data or raise the limit"
             )
 
@@ -170,8 +191,13 @@ def infer_task(target: pd.Series, task: str = "auto") -> str:
     return task
 
 
-def describe_features(frame: pd.DataFrame, cfg: DataConfig, task: str, dropped: list[str]) -> FeatureSpec:
-    """Split the columns into numeric and categorical features, and list the classes (binary: positive last)."""
+def describe_features(
+    frame: pd.DataFrame, cfg: DataConfig, task: str, dropped: list[str], target_counts: pd.Series | None = None
+) -> FeatureSpec:
+    """Split the columns into numeric and categorical features, and list the classes (binary: positive last).
+
+    `target_counts`: the rows of each label, when `frame` holds only the columns' types (compute=dask).
+    """
     numeric, categorical = [], []
     for column in frame.columns:
         if column in (cfg.target, cfg.id_column):
@@ -185,7 +211,7 @@ def describe_features(frame: pd.DataFrame, cfg: DataConfig, task: str, dropped: 
         (numeric if is_numeric else categorical).append(column)
     classes = None
     if task != Task.REGRESSION:
-        counts = frame[cfg.target].value_counts()
+        counts = frame[cfg.target].value_counts() if target_counts is None else target_counts
         if len(counts) < 2:
             only = _plain(counts.index[0])
             raise PipelineError(f"target {cfg.target!r} has a single class ({only!r}); a classifier needs at least two")

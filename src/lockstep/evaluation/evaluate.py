@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from .. import paths
@@ -65,10 +66,34 @@ def evaluate_model(
     model: Any, test: pd.DataFrame, features: FeatureSpec, contract: ModelContract, cfg: Params
 ) -> Evaluation:
     """Predict on `test` as the contract says and compute metrics, plot tables and slice metrics."""
-    ecfg = cfg.evaluate
-    importance_metric, _ = metric_for(ecfg.importance_metric, features.task, "evaluate.importance_metric")
     log.info("predicting %s test rows", f"{len(test):,}")
     predictions = predict(model, test, contract)
+    sample = test.iloc[importance_positions(len(test), cfg.evaluate.importance_max_rows, cfg.seed)]
+    return evaluate_predictions(model, predictions, sample.reset_index(drop=True), test, features, contract, cfg)
+
+
+def importance_positions(rows: int, max_rows: int, seed: int) -> np.ndarray:
+    """The test rows permutation importance is measured on: all, or `max_rows` of them (seeded), in order."""
+    if rows <= max_rows:
+        return np.arange(rows)
+    return np.sort(np.random.RandomState(seed).choice(rows, size=max_rows, replace=False))
+
+
+def evaluate_predictions(
+    model: Any,
+    predictions: pd.DataFrame,
+    importance_rows: pd.DataFrame,
+    slice_columns: pd.DataFrame,
+    features: FeatureSpec,
+    contract: ModelContract,
+    cfg: Params,
+) -> Evaluation:
+    """Metrics, plot tables and slices from the test set's predictions (both engines end here).
+
+    `importance_rows`: the test rows of `importance_positions`; `slice_columns`: the test set's categorical columns.
+    """
+    ecfg = cfg.evaluate
+    importance_metric, _ = metric_for(ecfg.importance_metric, features.task, "evaluate.importance_metric")
     metrics = compute_metrics(predictions, features.task, features.classes)
     if features.task == Task.REGRESSION:
         plots = regression_plots(predictions, ecfg.scatter_points, ecfg.histogram_bins, cfg.seed)
@@ -79,9 +104,16 @@ def evaluate_model(
         )
     log.info("permutation importance of %s columns (%s repeats)", len(features.columns), ecfg.importance_repeats)
     plots["feature_importance"] = feature_importance(
-        model, test, features, contract, importance_metric, ecfg.importance_repeats, ecfg.importance_max_rows, cfg.seed
+        model,
+        importance_rows,
+        features,
+        contract,
+        importance_metric,
+        ecfg.importance_repeats,
+        ecfg.importance_max_rows,
+        cfg.seed,
     )
-    slices = slice_metrics(test, predictions, features, ecfg.slice_min_rows)
+    slices = slice_metrics(slice_columns, predictions, features, ecfg.slice_min_rows)
     return Evaluation(predictions, metrics, importance_metric, plots, slices)
 
 
@@ -119,20 +151,42 @@ def _place_plots(produced: Path, plots_dir: Path) -> None:
             table.replace(target)
 
 
-def run_evaluate(cfg: Params) -> Evaluation:
-    """Evaluate stage: load the model and test set, evaluate, write every output."""
+def load_model_and_spec(cfg: Params) -> tuple[Any, FeatureSpec, ModelContract]:
+    """The trained model, the feature spec and the contract, as the train stage wrote them."""
     from ..contract.model_contract import read_contract
     from ..contract.trust import model_libraries
-    from ..data.pins import read_pin
-    from ..io import write_json, write_parquet
     from ..modeling.persistence import load_model
     from ..modeling.train import load_features
+
+    model = load_model(paths.MODEL_FILE, paths.MODEL_TYPES, model_libraries(cfg.extra_model_libraries))
+    return model, load_features(), read_contract(paths.MODEL_CONTRACT)
+
+
+def run_evaluate(cfg: Params) -> Evaluation:
+    """Evaluate stage: load the model and test set, evaluate, write every output."""
+    from ..data.split import training_sample
+
+    model, features, contract = load_model_and_spec(cfg)
+    evaluation = evaluate_model(model, pd.read_parquet(paths.TEST_SET), features, contract, cfg)
+    # The rows the model learned from: all of them unless train sampled (compute.max_train_rows).
+    trained_on = training_sample(pd.read_parquet(paths.TRAIN_SET), features.id_column, cfg.compute.max_train_rows)
+    write_evaluation(model, features, contract, evaluation, trained_on, cfg)
+    return evaluation
+
+
+def write_evaluation(
+    model: Any,
+    features: FeatureSpec,
+    contract: ModelContract,
+    evaluation: Evaluation,
+    trained_on: pd.DataFrame,
+    cfg: Params,
+) -> None:
+    """Write the metrics, plots, slices, predictions, card and monitoring reference (both engines end here)."""
+    from ..data.pins import read_pin
+    from ..io import write_json, write_parquet
     from .reference import fit_monitoring_reference
 
-    features = load_features()
-    model = load_model(paths.MODEL_FILE, paths.MODEL_TYPES, model_libraries(cfg.extra_model_libraries))
-    contract = read_contract(paths.MODEL_CONTRACT)
-    evaluation = evaluate_model(model, pd.read_parquet(paths.TEST_SET), features, contract, cfg)
     card = build_model_card(
         model,
         features,
@@ -141,7 +195,7 @@ def run_evaluate(cfg: Params) -> Evaluation:
         cfg.data.dataset_name,
         read_pin(Path(cfg.data.ingest.path)) if cfg.data.ingest.path else None,
     )
-    reference = fit_monitoring_reference(pd.read_parquet(paths.TRAIN_SET), evaluation.predictions, contract)
+    reference = fit_monitoring_reference(trained_on, evaluation.predictions, contract)
     if reference.estimate.refusal is not None:
         log.info("the label-free estimate will not be available: %s", reference.estimate.refusal)
     write_metrics_and_plots(evaluation, paths.EVAL_METRICS, paths.PLOTS_DIR)
@@ -157,4 +211,3 @@ def run_evaluate(cfg: Params) -> Evaluation:
         paths.EVAL_METRICS,
         paths.PLOTS_DIR,
     )
-    return evaluation

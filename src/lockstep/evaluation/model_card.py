@@ -17,7 +17,7 @@ from typing import Any
 from .. import __version__, numerics
 from ..contract.features import FeatureSpec
 from ..data.pins import Pin
-from ..io import file_sha256
+from ..io import table_sha256
 
 LIBRARIES = ("scikit-learn", "pandas", "numpy", "skops", "dvc", "pandera")
 
@@ -68,7 +68,7 @@ def build_model_card(
             "dataset": dataset_name,
             **({"published": asdict(pin)} if pin is not None else {}),
             "files": {
-                name: {"path": path.as_posix(), "sha256": file_sha256(path)} for name, path in data_files.items()
+                name: {"path": path.as_posix(), "sha256": table_sha256(path)} for name, path in data_files.items()
             },
         },
         "metrics": {"test": metrics},

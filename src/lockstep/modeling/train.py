@@ -53,13 +53,21 @@ def load_features(path: Path = paths.FEATURES_FILE) -> FeatureSpec:
 
 
 def run_train(cfg: Params) -> Pipeline:
-    """Train stage: fit on the training set, save the model with skops and its contract beside it."""
+    """Train stage: fit on the training set (or its sample), save the model with skops and its contract beside it."""
+    from ..data.split import training_sample
+
+    features = load_features()
+    train = training_sample(pd.read_parquet(paths.TRAIN_SET), features.id_column, cfg.compute.max_train_rows)
+    return fit_and_save(train, features, cfg)
+
+
+def fit_and_save(train: pd.DataFrame, features: FeatureSpec, cfg: Params) -> Pipeline:
+    """Fit on `train`, then write the model, its trusted types and its contract (both engines end here)."""
     from ..contract.model_contract import build_contract, write_contract
     from ..contract.trust import model_libraries
     from .persistence import save_model
 
-    features = load_features()
-    pipeline = train_model(pd.read_parquet(paths.TRAIN_SET), features, cfg)
+    pipeline = train_model(train, features, cfg)
     types = save_model(pipeline, paths.MODEL_FILE, paths.MODEL_TYPES, model_libraries(cfg.extra_model_libraries))
     write_contract(build_contract(features, cfg, types), paths.MODEL_CONTRACT)
     log.info(

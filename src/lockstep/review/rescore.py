@@ -38,7 +38,7 @@ def on_this_test_set(base: Side, new: Side, base_commit: str) -> tuple[Side, str
     if base.predictions is None or new.predictions is None or same_rows(base.predictions, new.predictions):
         return base, ""
     task = task_of(base)
-    if task is None or task != task_of(new) or not paths.TEST_SET.is_file():
+    if task is None or task != task_of(new) or not paths.TEST_SET.exists():
         return base, ""
     try:
         version = load_at_commit(base_commit, base.label)
