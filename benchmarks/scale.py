@@ -69,7 +69,7 @@ class PeakSampler(threading.Thread):
                 except (OSError, IndexError, ValueError):
                     continue
                 children.setdefault(parent, []).append(int(entry.name))
-        found, queue = [], [self.root]
+        found, queue = [(self.root, "dvc")], [self.root]
         while queue:
             pid = queue.pop()
             for child in children.get(pid, []):
