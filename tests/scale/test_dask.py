@@ -36,14 +36,18 @@ def partition_rows(rows: int, partitions: int) -> int:
     return -(-rows // partitions)
 
 
-def reproduce(project: Project, *overrides: str, workers: int = 2, partition_rows: int = 1_000_000) -> str:
+def reproduce(
+    project: Project, *overrides: str, workers: int = 2, partition_rows: int = 1_000_000, check: bool = True
+) -> str:
     """Compose the params with `overrides`, set the cluster, run every stage again (no run-cache): the log."""
     project.run(PACKAGE, "params", *overrides)
     cluster = project.root / "conf" / "cluster.yaml"
     settings = yaml.safe_load(cluster.read_text(encoding="utf-8"))
     settings.update(n_workers=workers, partition_rows=partition_rows)
     cluster.write_text(yaml.safe_dump(settings), encoding="utf-8")
-    return project.run("dvc", "repro", "--force", "--no-run-cache").stdout
+    result = project.run("dvc", "repro", "--force", "--no-run-cache", check=check)
+    assert check or result.returncode != 0, "dvc repro passed"
+    return result.stdout
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +119,52 @@ def test_at_the_default_size_the_dask_path_writes_what_the_local_path_does(make_
         for card in (local_card, dask_card):
             card["data"].pop("files")
         assert local_card == dask_card
+
+
+def test_batch_scoring_reads_the_blocks_and_gives_evaluate_s_bits_in_any_batch_size(
+    dask_project: Project, locks: dict
+) -> None:
+    scores = []
+    for batch_rows in ("100", "65536"):
+        output = dask_project.root / "build" / f"scores-{batch_rows}.parquet"
+        dask_project.run(
+            PACKAGE, "predict", "--model", "workspace", "--input", "data/prepared/test.parquet",
+            "--output", str(output), "--batch-rows", batch_rows,
+        )  # fmt: skip
+        scores.append(pd.read_parquet(output))
+    evaluated = pd.read_parquet(dask_project.root / "metrics" / "predictions.parquet")
+    for scored in scores:
+        assert scored["loan_id"].tolist() == evaluated["id"].tolist()
+        assert scored["score"].to_numpy().tobytes() == evaluated["score"].to_numpy().tobytes()
+
+
+def test_bad_rows_stop_prepare_with_the_local_message_and_where_they_are(tmp_path: Path) -> None:
+    from lockstep.data.synthetic import generate_credit_data
+
+    project = copy_project(tmp_path)
+    source = project.root / "data" / "source" / "loans.parquet"
+    loans = generate_credit_data(ROWS, 7)
+    settings = ("compute=dask", "data.ingest.source=file", "data.ingest.path=data/source/loans.parquet")
+    lock_before = project.read("dvc.lock")
+
+    bad_age = loans.copy()
+    bad_age.loc[7000, "age"] = 7
+    bad_age.to_parquet(source, index=False)
+    failed = reproduce(project, *settings, partition_rows=3000, check=False)
+    assert "invalid data: column 'age': values outside [18, 100] in 1 row (e.g. 7) (in rows 6000-8999)" in failed
+    assert "Traceback" not in failed
+    assert not (project.root / "data" / "prepared" / "train.parquet").exists()
+    recorded = yaml.safe_load(project.read("dvc.lock"))["stages"]
+    for stage in ("prepare", "train", "evaluate"):  # what failed, and what never ran, stays as it was
+        assert recorded[stage] == yaml.safe_load(lock_before)["stages"][stage]
+
+    repeated = loans.copy()
+    repeated.loc[9000, "loan_id"] = repeated.loc[41, "loan_id"]
+    repeated.to_parquet(source, index=False)
+    failed = reproduce(project, *settings, partition_rows=3000, check=False)
+    assert "invalid data: column 'loan_id' should be unique but repeats 'L000000042' (rows 41 and 9000)" in failed
+
+    loans.to_parquet(source, index=False)
+    refused = reproduce(project, *settings, "split.strategy=random", check=False)
+    assert "split.strategy random needs the whole table in one process" in refused
+    assert "set split.strategy: hash (compute=dask does)" in refused

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..config import Task
@@ -29,13 +30,25 @@ def slice_metrics(
     keep = SLICE_METRICS[features.task]
     result: dict[str, dict[str, dict[str, Any]]] = {}
     for column in features.categorical:
-        values = table[column].astype(object).where(table[column].notna(), MISSING_LABEL).astype(str).to_numpy()
+        names, rows_of = slice_labels(table[column])
         per_value = {}
-        for value in sorted(set(values)):
-            rows = values == value
+        for index, value in enumerate(names):
+            rows = rows_of == index
             if rows.sum() < min_rows:
                 continue
             scores = compute_metrics(predictions[rows].reset_index(drop=True), features.task, features.classes)
             per_value[value] = {"rows": int(rows.sum())} | {name: scores[name] for name in keep}
         result[column] = per_value
     return result
+
+
+def slice_labels(values: pd.Series) -> tuple[list[str], np.ndarray]:
+    """The sorted slice names of a column (its values as text, MISSING_LABEL for gaps) and each row's name's index.
+
+    Codes, not a text copy of the column: a test set of tens of millions of rows (compute=dask) stays small.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    texts = [str(value) for value in uniques] + [MISSING_LABEL]  # code -1 (a gap) is the last entry
+    names = sorted(set(texts if (codes == -1).any() else texts[:-1]))
+    position = {name: index for index, name in enumerate(names)}
+    return names, np.array([position.get(text, -1) for text in texts])[codes]
