@@ -11,6 +11,7 @@ stage processes (the driver) and DVC are reported apart. Then:
 3. Bit for bit at the matrix size: dvc.lock for 1, 2, 4 workers and 1, 4, 16, 64 partitions per block.
 
     python benchmarks/scale.py [--sizes 1000000 10000000 100000000] [--matrix-rows 10000000] [--skip-matrix]
+                               [--skip-scale] [--skip-side-by-side]
     python benchmarks/scale.py --smoke   # 20,000 rows: checks it runs and that the locks agree
 """
 
@@ -27,10 +28,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from _env import clone, command_env, header, load, pinned
+from _env import REPO_ROOT, clone, command_env, header, load, pinned
 
 from lockstep import PACKAGE
 
+COMMIT = subprocess.run(
+    ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+).stdout.strip()
 WORKER_MARK = "spawn_main"  # a LocalCluster's worker processes are multiprocessing spawns
 GB = 1e9
 
@@ -104,8 +108,10 @@ def _kind(pid: int) -> str:
 
 
 def project(workdir: Path, name: str, rows: int, engine: str, workers: int = 2, per_block: int = 1) -> Path:
-    """A clone of HEAD with `rows` synthetic rows on `engine`, `workers` workers, `per_block` partitions a block."""
+    """A clone of the commit the benchmark started at (COMMIT), with `rows` synthetic rows on `engine`,
+    `workers` workers and `per_block` partitions a block. A commit made while it runs changes no run."""
     root = clone(workdir / name)
+    subprocess.run(["git", "checkout", "-q", COMMIT], cwd=root, check=True)
     subprocess.run(
         [PACKAGE, "params", f"compute={engine}", f"data.ingest.n_rows={rows}"],
         cwd=root,
@@ -196,6 +202,7 @@ def main() -> None:
     parser.add_argument("--matrix-rows", type=int, default=10_000_000, help="rows of the side by side and the matrix")
     parser.add_argument("--skip-scale", action="store_true", help="only the side by side and the matrix")
     parser.add_argument("--skip-matrix", action="store_true", help="no bit-for-bit matrix")
+    parser.add_argument("--skip-side-by-side", action="store_true", help="only the scale runs")
     parser.add_argument("--smoke", action="store_true", help="20,000 rows, the matrix included")
     args = parser.parse_args()
     if args.smoke:
@@ -204,7 +211,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix=f"{PACKAGE}-bench-") as tmp:
         if not args.skip_scale:
             scale(args.sizes, Path(tmp))
-        side_by_side_and_matrix(args.matrix_rows, Path(tmp), not args.skip_matrix)
+        if not args.skip_side_by_side:
+            side_by_side_and_matrix(args.matrix_rows, Path(tmp), not args.skip_matrix)
     print(f"at the end: {load()}")
 
 

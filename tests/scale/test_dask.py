@@ -106,12 +106,20 @@ def test_blocks_make_no_difference_to_partitions_either(tmp_path: Path) -> None:
     assert project.read("dvc.lock") == coarse
 
 
-@pytest.mark.parametrize("data", ["synthetic", "file"])
-def test_at_the_default_size_the_dask_path_writes_what_the_local_path_does(make_project, data: str) -> None:
+@pytest.mark.parametrize(
+    "settings",
+    [
+        ("data=synthetic",),
+        ("data=file",),
+        ("data=synthetic", "data.task=regression", "data.positive_class=null", "model=ridge"),
+    ],
+    ids=["binary", "file-multiclass", "regression"],
+)
+def test_at_the_default_size_the_dask_path_writes_what_the_local_path_does(make_project, settings: tuple) -> None:
     """With the hash split on both, every output is the same but the card (it hashes one file, or blocks)."""
     local, dask = make_project("local"), make_project("dask")
-    reproduce(local, f"data={data}", "split.strategy=hash")
-    reproduce(dask, f"data={data}", "compute=dask")
+    reproduce(local, *settings, "split.strategy=hash")
+    reproduce(dask, *settings, "compute=dask")
     differing = [name for name in SAME_BYTES if local.read_bytes(name) != dask.read_bytes(name)]
     assert not differing, f"compute=dask wrote other bytes than compute=local for {differing}"
     for name in LAYOUT_ONLY:
@@ -151,7 +159,7 @@ def test_bad_rows_stop_prepare_with_the_local_message_and_where_they_are(tmp_pat
     bad_age.loc[7000, "age"] = 7
     bad_age.to_parquet(source, index=False)
     failed = reproduce(project, *settings, partition_rows=3000, check=False)
-    assert "invalid data: column 'age': values outside [18, 100] in 1 row (e.g. 7) (in rows 6000-8999)" in failed
+    assert "invalid data: column 'age': values outside [18, 100] in 1 row (e.g. 7) (first at row 7000)" in failed
     assert "Traceback" not in failed
     assert not (project.root / "data" / "prepared" / "train.parquet").exists()
     recorded = yaml.safe_load(project.read("dvc.lock"))["stages"]

@@ -62,8 +62,10 @@ def _check_partition(partition: Partition, raw: Path, cfg: Params) -> PartitionC
     try:
         table = validate_rows(frame, cfg.data, unique=False)
     except PipelineError as exc:
-        last = partition.first_row + len(frame) - 1
-        check.problem = f"{exc} (in rows {partition.first_row}-{last})"
+        first, last = partition.first_row, partition.first_row + len(frame) - 1
+        check.problem = (
+            f"{exc} (first at row {first + exc.row})" if exc.row is not None else f"{exc} (in rows {first}-{last})"
+        )
         return check
     listed = schema_columns(cfg.data)
     check.hashes = {name: np.sort(row_hashes(table, name, UNIQUE_KEY)) for name, rule in listed.items() if rule.unique}

@@ -38,14 +38,16 @@ def refuse_unusable_values(frame: pd.DataFrame) -> None:
                 kind = type(values[nested].iloc[0]).__name__
                 raise PipelineError(
                     f"column {column!r} holds nested values ({kind}, e.g. a Parquet list or struct) in "
-                    f"{int(nested.sum())} rows; flatten it into plain columns or drop it"
+                    f"{int(nested.sum())} rows; flatten it into plain columns or drop it",
+                    row=int(np.flatnonzero(nested.to_numpy())[0]),
                 )
         if pd.api.types.is_float_dtype(values):
             infinite = np.isinf(values.to_numpy(dtype=float, na_value=np.nan))
             if infinite.any():
                 raise PipelineError(
                     f"column {column!r} has infinite values in {int(infinite.sum())} rows; "
-                    "replace them (with a number or a missing value) or drop those rows"
+                    "replace them (with a number or a missing value) or drop those rows",
+                    row=int(np.flatnonzero(infinite)[0]),
                 )
 
 

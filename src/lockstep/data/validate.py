@@ -136,21 +136,24 @@ def _run_pandera(frame: pd.DataFrame, columns: dict[str, ColumnRule], strict: bo
     try:
         return schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
-        raise PipelineError(_describe_failures(exc.failure_cases, columns)) from None
+        raise PipelineError(*_describe_failures(exc.failure_cases, columns)) from None
 
 
-def _describe_failures(cases: pd.DataFrame, columns: dict[str, ColumnRule]) -> str:
-    """Turn pandera's failure table into one line: the first problem, and a count of the rest."""
+def _describe_failures(cases: pd.DataFrame, columns: dict[str, ColumnRule]) -> tuple[str, int | None]:
+    """Turn pandera's failure table into one line (the first problem, and a count of the rest) and its first row."""
     problems: dict[tuple[str, str], list[Any]] = {}
+    first_rows: dict[tuple[str, str], int] = {}
     for row in cases.itertuples(index=False):
         case = row.failure_case
         if isinstance(case, str) and case.startswith(("TypeError(", "ValueError(")):
             continue  # a range check tripping over a value that already failed its dtype
         check = "dtype" if str(row.check).startswith(("coerce_dtype", "dtype(")) else str(row.check)
         problems.setdefault((str(row.column), check), []).append(case)
+        if pd.notna(row.index):
+            first_rows[str(row.column), check] = min(int(row.index), first_rows.get((str(row.column), check), 2**62))
     if not problems:
         first = cases.iloc[0]
-        return f"invalid data: column {first['column']!r}: {first['check']} ({first['failure_case']})"
+        return f"invalid data: column {first['column']!r}: {first['check']} ({first['failure_case']})", None
     (column, check), examples = next(iter(sorted(problems.items(), key=lambda item: _severity(item[0][1]))))
     example = _plain(examples[0])
     rows = f"{len(examples)} row" + ("s" if len(examples) != 1 else "")
@@ -167,7 +170,7 @@ def _describe_failures(cases: pd.DataFrame, columns: dict[str, ColumnRule]) -> s
     else:
         message = f"column {column!r}: {check} in {rows} (e.g. {example!r})"
     more = len(problems) - 1
-    return f"invalid data: {message}" + (f" (+{more} more problems)" if more else "")
+    return f"invalid data: {message}" + (f" (+{more} more problems)" if more else ""), first_rows.get((column, check))
 
 
 def _severity(check: str) -> int:
