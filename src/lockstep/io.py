@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 FLOAT_DIGITS = 6
+PANDAS_ATTRS = b"PANDAS_ATTRS"  # where pandas keeps a DataFrame's attrs in a Parquet file
 
 
 @contextlib.contextmanager
@@ -93,10 +94,21 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    """Write a DataFrame as Parquet, atomically, with no index column."""
+def write_parquet(frame: pd.DataFrame, path: Path, row_group_size: int | None = None) -> None:
+    """Write a DataFrame as Parquet, atomically, with no index column; equal rows give equal bytes.
+
+    As `frame.to_parquet` does (its attrs kept as pandas keeps them), but with each column in one
+    chunk: a text column concatenated from parts keeps their Arrow chunks, and the writer cuts its
+    pages where they end, so the same rows from other parts (compute=dask) would give other bytes.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False).combine_chunks()
+    if frame.attrs:
+        table = table.replace_schema_metadata({**table.schema.metadata, PANDAS_ATTRS: json.dumps(frame.attrs)})
     with atomic_path(path) as tmp:
-        frame.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
+        pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_size)
 
 
 def file_md5(path: Path) -> str | None:

@@ -16,10 +16,10 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import PipelineError
+from ..io import PANDAS_ATTRS, write_parquet
 
 ROW_GROUP_ROWS = 65_536  # a partition reads only the row groups it covers
 PART_GLOB = "part-*.parquet"
-PANDAS_ATTRS = b"PANDAS_ATTRS"
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,5 @@ def read_partition(table: Path, partition: Partition, columns: list[str] | None 
 
 
 def write_block(frame: pd.DataFrame, path: Path) -> None:
-    """Write one block file: no index, fixed row groups, so equal rows give equal bytes."""
-    frame.reset_index(drop=True).to_parquet(
-        path, index=False, engine="pyarrow", compression="zstd", row_group_size=ROW_GROUP_ROWS
-    )
+    """Write one block file: no index, fixed row groups, one chunk a column, so equal rows give equal bytes."""
+    write_parquet(frame, path, row_group_size=ROW_GROUP_ROWS)

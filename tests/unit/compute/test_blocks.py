@@ -43,7 +43,8 @@ def test_partitions_cover_every_row_once_in_order_inside_their_block(partition_r
 def table(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
     """Two blocks, the first of three row groups (the last one short)."""
     rows = 2 * ROW_GROUP_ROWS + 1000
-    frame = pd.DataFrame({"x": np.arange(rows + 10), "name": [f"r{i}" for i in range(rows + 10)]})
+    # Names long enough that a column takes several data pages: pages are where chunked parts would show.
+    frame = pd.DataFrame({"x": np.arange(rows + 10), "name": [f"row-{i:016d}" for i in range(rows + 10)]})
     folder = tmp_path / "table.parquet"
     folder.mkdir()
     write_block(frame.iloc[:rows], folder / part_name(0))
