@@ -11,7 +11,7 @@ stage processes (the driver) and DVC are reported apart. Then:
 3. Bit for bit at the matrix size: dvc.lock for 1, 2, 4 workers and 1, 4, 16, 64 partitions per block.
 
     python benchmarks/scale.py [--sizes 1000000 10000000 100000000] [--matrix-rows 10000000] [--skip-matrix]
-                               [--skip-scale] [--skip-side-by-side]
+                               [--skip-scale] [--skip-side-by-side] [--matrix-only 2x64 4x1 ...]
     python benchmarks/scale.py --smoke   # 20,000 rows: checks it runs and that the locks agree
 """
 
@@ -166,6 +166,28 @@ def scale(sizes: list[int], workdir: Path) -> None:
         print(f"time exponent from {low:,} to {high:,} rows: {exponent:.3f} (goal: at most 1.05)")
 
 
+def matrix_only(rows: int, workdir: Path, settings: list[tuple[int, int]]) -> None:
+    """dvc.lock for each (workers, partitions a block) of `settings`, against 1 worker and 1 partition a block."""
+    runs = {(1, 1): reproduce(project(workdir, "dask-1-1", rows, "dask", 1))}
+    for workers, per_block in settings:
+        runs[workers, per_block] = reproduce(
+            project(workdir, f"dask-{workers}-{per_block}", rows, "dask", workers, per_block)
+        )
+    report_matrix(rows, runs)
+
+
+def report_matrix(rows: int, runs: dict[tuple[int, int], Run]) -> None:
+    """The matrix's table; exits non-zero if any dvc.lock differs from 1 worker and 1 partition a block's."""
+    first = runs[1, 1].lock
+    print(f"\ndvc.lock at {rows:,} rows, against 1 worker and 1 partition a block:")
+    print(f"{'workers':>8} {'partitions a block':>19} {'time':>8} {'worker peak':>12}  dvc.lock")
+    for (workers, per_block), run in sorted(runs.items()):
+        same = "same" if run.lock == first else "DIFFERENT"
+        print(f"{workers:>8} {per_block:>19} {run.seconds:>7.1f}s {run.worker_peak:>10.2f}GB  {same}", flush=True)
+    if any(run.lock != first for run in runs.values()):
+        raise SystemExit("dvc.lock differs between worker or partition counts")
+
+
 def side_by_side_and_matrix(rows: int, workdir: Path, matrix: bool) -> None:
     print(f"\nat {rows:,} rows: {'engine':>22} {'time':>8} {'worker peak':>12} {'driver peak':>12}")
     runs: dict[tuple[int, int], Run] = {}
@@ -186,14 +208,7 @@ def side_by_side_and_matrix(rows: int, workdir: Path, matrix: bool) -> None:
         runs[workers, per_block] = reproduce(
             project(workdir, f"dask-{workers}-{per_block}", rows, "dask", workers, per_block)
         )
-    first = runs[1, 1].lock
-    print(f"\ndvc.lock at {rows:,} rows, against 1 worker and 1 partition a block:")
-    print(f"{'workers':>8} {'partitions a block':>19} {'time':>8} {'worker peak':>12}  dvc.lock")
-    for (workers, per_block), run in sorted(runs.items()):
-        same = "same" if run.lock == first else "DIFFERENT"
-        print(f"{workers:>8} {per_block:>19} {run.seconds:>7.1f}s {run.worker_peak:>10.2f}GB  {same}", flush=True)
-    if any(run.lock != first for run in runs.values()):
-        raise SystemExit("dvc.lock differs between worker or partition counts")
+    report_matrix(rows, runs)
 
 
 def main() -> None:
@@ -203,12 +218,23 @@ def main() -> None:
     parser.add_argument("--skip-scale", action="store_true", help="only the side by side and the matrix")
     parser.add_argument("--skip-matrix", action="store_true", help="no bit-for-bit matrix")
     parser.add_argument("--skip-side-by-side", action="store_true", help="only the scale runs")
+    parser.add_argument(
+        "--matrix-only",
+        nargs="+",
+        metavar="WORKERSxPARTITIONS",
+        help="only these matrix settings (e.g. 2x64) against 1x1, at --matrix-rows",
+    )
     parser.add_argument("--smoke", action="store_true", help="20,000 rows, the matrix included")
     args = parser.parse_args()
     if args.smoke:
         args.sizes, args.matrix_rows = [20_000], 20_000
     header("scale")
     with tempfile.TemporaryDirectory(prefix=f"{PACKAGE}-bench-") as tmp:
+        if args.matrix_only:
+            settings = [(int(w), int(p)) for w, p in (setting.split("x") for setting in args.matrix_only)]
+            matrix_only(args.matrix_rows, Path(tmp), settings)
+            print(f"at the end: {load()}")
+            return
         if not args.skip_scale:
             scale(args.sizes, Path(tmp))
         if not args.skip_side_by_side:
