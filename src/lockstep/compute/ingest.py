@@ -27,7 +27,8 @@ def _synthetic_rows(partition: Partition, seed: int) -> pd.DataFrame:
 
 
 def _source_rows(partition: Partition, source: Path, text_columns: list[str]) -> pd.DataFrame:
-    frame = read_partition(source, partition)
+    # The source is one file: the partition's rows, counted from the table's start, are its rows.
+    frame = read_partition(source, Partition(0, partition.first_row, partition.offset + partition.stop, 0))
     declare_text(frame, text_columns)
     return frame
 

@@ -75,3 +75,16 @@ def test_a_file_is_a_table_of_one_block_and_a_missing_folder_says_what_to_run(tm
     assert block_files(single) == [single]
     with pytest.raises(PipelineError, match=r"not found: run the stage that writes it first"):
         block_files(tmp_path / "absent.parquet")
+
+
+def test_a_parquet_source_is_read_by_the_partitions_of_the_blocks_it_will_become(tmp_path: Path) -> None:
+    from lockstep.compute.ingest import _source_rows
+
+    source = tmp_path / "source.parquet"
+    frame = pd.DataFrame({"x": np.arange(25_000), "name": [f"r{i}" for i in range(25_000)]})
+    write_block(frame, source)  # one file, as a user's source is
+    partitions = plan_partitions(block_bounds(len(frame), 10_000), 3_000)
+    assert {p.block for p in partitions} == {0, 1, 2}
+    parts = [_source_rows(partition, source, ["name"]) for partition in partitions]
+    pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), frame)
+    assert parts[-1].attrs == {"text_columns": ["name"]}
