@@ -96,6 +96,14 @@ def read_partition(table: Path, partition: Partition, columns: list[str] | None 
     return frame
 
 
+def write_parts(parts: list[pd.DataFrame], path: Path) -> int:
+    """Write a block made of its partitions' rows, in order (the first part's attrs kept); its row count."""
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    frame.attrs = dict(parts[0].attrs)  # concat drops attrs that are not the same object
+    write_block(frame, path)
+    return len(frame)
+
+
 def write_block(frame: pd.DataFrame, path: Path) -> None:
     """Write one block file: no index, fixed row groups, one chunk a column, so equal rows give equal bytes."""
     write_parquet(frame, path, row_group_size=ROW_GROUP_ROWS)

@@ -14,7 +14,7 @@ from ..data.infer import declare_text
 from ..data.ingest import parquet_text_columns, read_source_file, source_path
 from ..errors import PipelineError
 from ..io import atomic_dir
-from .blocks import Partition, block_bounds, part_name, read_partition, write_block
+from .blocks import Partition, block_bounds, part_name, read_partition, write_block, write_parts
 from .cluster import open_cluster
 
 log = logging.getLogger(__name__)
@@ -34,10 +34,7 @@ def _source_rows(partition: Partition, source: Path, text_columns: list[str]) ->
 
 
 def _write_block(folder: Path, block: int, *parts: pd.DataFrame) -> int:
-    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    frame.attrs = dict(parts[0].attrs)  # concat drops attrs that are not the same object
-    write_block(frame, folder / part_name(block))
-    return len(frame)
+    return write_parts(list(parts), folder / part_name(block))
 
 
 def run_ingest(cfg: Params, output: Path = paths.RAW_DATASET) -> None:

@@ -34,7 +34,7 @@ from ..data.validate import (
 )
 from ..errors import PipelineError
 from ..io import atomic_dir, write_json
-from .blocks import Partition, part_name, read_partition, write_block
+from .blocks import Partition, part_name, read_partition, write_parts
 from .cluster import Cluster, open_cluster
 from .exact import exact_sum
 
@@ -77,11 +77,16 @@ def _check_partition(partition: Partition, raw: Path, cfg: Params) -> PartitionC
     return check
 
 
-def _merge_labels(checks: list[PartitionCheck]) -> pd.Series | None:
-    if any(check.labels is None for check in checks):
+def merged_counts(counts: list[pd.Series | None]) -> pd.Series | None:
+    """Rows per label, added up over the partitions; None if a partition had too many labels to count."""
+    if any(part is None for part in counts):
         return None
-    counts = pd.concat([check.labels for check in checks if check.labels is not None]).groupby(level=0).sum()
-    return counts if len(counts) <= LABELS_KEPT else None
+    return pd.concat(counts).groupby(level=0).sum()
+
+
+def _merge_labels(checks: list[PartitionCheck]) -> pd.Series | None:
+    counts = merged_counts([check.labels for check in checks])
+    return counts if counts is not None and len(counts) <= LABELS_KEPT else None
 
 
 def _refuse_repeats(checks: list[PartitionCheck], partitions: list[Partition], raw: Path, cluster: Cluster) -> None:
@@ -180,8 +185,7 @@ def _split_partition(
 
 
 def _write_side(folder: Path, block: int, side: str, *parts: SplitPart) -> None:
-    frames = [getattr(part, side) for part in parts]
-    write_block(pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0], folder / part_name(block))
+    write_parts([getattr(part, side) for part in parts], folder / part_name(block))
 
 
 def _figures(part: SplitPart) -> SplitPart:
@@ -189,8 +193,7 @@ def _figures(part: SplitPart) -> SplitPart:
 
 
 def _labels(parts: list[SplitPart], side: str) -> pd.Series | None:
-    counts = [getattr(part, f"{side}_labels") for part in parts]
-    return None if counts[0] is None else pd.concat(counts).groupby(level=0).sum()
+    return merged_counts([getattr(part, f"{side}_labels") for part in parts])
 
 
 def summarize_parts(parts: list[SplitPart], features: FeatureSpec, labels: pd.Series | None) -> dict[str, Any]:
